@@ -1,0 +1,232 @@
+import Foundation
+
+/// Running statistics a batch-norm layer keeps: updated in place in training mode, used in
+/// evaluation mode. `momentum` weighs the new batch, as PyTorch's.
+public struct RunningStatistics {
+    public let mean: Tensor
+    public let variance: Tensor
+    public var momentum: Float
+
+    public init(mean: Tensor, variance: Tensor, momentum: Float = 0.1) {
+        self.mean = mean
+        self.variance = variance
+        self.momentum = momentum
+    }
+}
+
+/// Batch normalisation over (N, H, W) per channel, in plain or blocked layout.
+///
+/// Training: normalises with the batch mean and the biased variance and (if `running` is
+/// given) moves the running mean and the unbiased running variance towards them.
+/// Evaluation: normalises with the running statistics. `weight`/`bias` (C) are optional
+/// (affine off). Gradients flow to the input and to weight and bias.
+extension Tensor {
+    public static func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, running: RunningStatistics?,
+                                 training: Bool, epsilon: Float = 1e-5) -> Tensor {
+        let view = LaneView(x)
+        let c = view.channels
+        precondition(weight.map { $0.shape == [c] } ?? true && bias.map { $0.shape == [c] } ?? true,
+                     "batchNorm: weight/bias must have shape [\(c)] for input \(x.shape)")
+        let mean: [Float], variance: [Float]
+        if training {
+            (mean, variance) = ChannelStatistics.meanAndVariance(x, view: view)
+            if let running {
+                let count = Float(view.perChannel)
+                let unbiased = count > 1 ? count / (count - 1) : 1
+                let m = running.momentum
+                for ch in 0..<c {
+                    running.mean.pointer[ch] = (1 - m) * running.mean.pointer[ch] + m * mean[ch]
+                    running.variance.pointer[ch] = (1 - m) * running.variance.pointer[ch] + m * variance[ch] * unbiased
+                }
+            }
+        } else {
+            guard let running else { preconditionFailure("batchNorm in evaluation mode needs running statistics") }
+            mean = Array(UnsafeBufferPointer(start: running.mean.pointer, count: c))
+            variance = Array(UnsafeBufferPointer(start: running.variance.pointer, count: c))
+        }
+        let inverseStd = variance.map { 1 / ($0 + epsilon).squareRoot() }
+        let gamma = weight.map { Array(UnsafeBufferPointer(start: $0.pointer, count: c)) } ?? [Float](repeating: 1, count: c)
+        let beta = bias.map { Array(UnsafeBufferPointer(start: $0.pointer, count: c)) } ?? [Float](repeating: 0, count: c)
+        let scale = (0..<c).map { gamma[$0] * inverseStd[$0] }
+        let shift = (0..<c).map { beta[$0] - mean[$0] * scale[$0] }
+        let out = ChannelAffine.apply(x, view: view, scale: scale, shift: shift)
+
+        let input = x.detached()
+        let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
+        record(training ? "batch-norm" : "batch-norm-eval", inputs: inputs, outputs: [out]) { grads in
+            guard let g = grads[0] else { return inputs.map { _ in nil } }
+            let dy = LayoutConversion.convert(g, to: input.layout)
+            // Per channel: sum(dy) and sum(dy * (x - mean)).
+            let (sumDy, sumDyCentered) = ChannelStatistics.gradientSums(dy, input, mean: mean, view: view)
+            var result: [Tensor?] = []
+            if x.needsGradient {
+                let count = Float(view.perChannel)
+                if training {
+                    // dx = scale * (dy - sum(dy)/M - (x - mean) * invstd^2 * sum(dy (x - mean))/M)
+                    let k = (0..<c).map { scale[$0] * inverseStd[$0] * inverseStd[$0] * sumDyCentered[$0] / count }
+                    let offset = (0..<c).map { -scale[$0] * sumDy[$0] / count + k[$0] * mean[$0] }
+                    result.append(ChannelAffine.combine(dy, input, view: view, dyScale: scale, xScale: k.map { -$0 }, offset: offset))
+                } else {
+                    result.append(ChannelAffine.apply(dy, view: view, scale: scale, shift: [Float](repeating: 0, count: c)))
+                }
+            } else {
+                result.append(nil)
+            }
+            if let weight {
+                result.append(weight.needsGradient ? Tensor(shape: [c], values: (0..<c).map { sumDyCentered[$0] * inverseStd[$0] }) : nil)
+            }
+            if let bias {
+                result.append(bias.needsGradient ? Tensor(shape: [c], values: sumDy) : nil)
+            }
+            return result
+        }
+        return out
+    }
+
+    /// The per-channel batch mean and biased variance of this N x C x H x W (or N x C) tensor
+    /// as differentiable tensors of shape [C]: what the BN-statistics losses compare with a
+    /// teacher's running statistics.
+    public func channelMoments() -> (mean: Tensor, variance: Tensor) {
+        let view = LaneView(self)
+        let (meanValues, varianceValues) = ChannelStatistics.meanAndVariance(self, view: view)
+        let mean = Tensor(shape: [view.channels], values: meanValues)
+        let variance = Tensor(shape: [view.channels], values: varianceValues)
+        let input = self.detached()
+        record("channel-moments", inputs: [self], outputs: [mean, variance]) { grads in
+            // d/dx: dmean/M + dvar * 2 (x - mean) / M
+            let count = Float(view.perChannel)
+            let dMean = grads[0].map { $0.toArray() } ?? [Float](repeating: 0, count: view.channels)
+            let dVariance = grads[1].map { $0.toArray() } ?? [Float](repeating: 0, count: view.channels)
+            let xScale = dVariance.map { 2 * $0 / count }
+            let offset = (0..<view.channels).map { dMean[$0] / count - xScale[$0] * meanValues[$0] }
+            return [ChannelAffine.apply(input, view: view, scale: xScale, shift: offset)]
+        }
+        return (mean, variance)
+    }
+}
+
+/// Per-channel sums over a lane view; accumulation runs in Float within one pixel row block
+/// and in Double across blocks, so large batches lose no precision.
+enum ChannelStatistics {
+    static func meanAndVariance(_ x: Tensor, view: LaneView) -> ([Float], [Float]) {
+        var sums = [Double](repeating: 0, count: view.channels)
+        var squares = [Double](repeating: 0, count: view.channels)
+        let lanes = view.lanes
+        let partialSum = UnsafeMutablePointer<Float>.allocate(capacity: lanes)
+        let partialSquare = UnsafeMutablePointer<Float>.allocate(capacity: lanes)
+        defer { partialSum.deallocate(); partialSquare.deallocate() }
+        for image in 0..<view.images {
+            for block in 0..<view.blocks {
+                partialSum.update(repeating: 0, count: lanes)
+                partialSquare.update(repeating: 0, count: lanes)
+                var p = x.pointer + view.base(image: image, block: block)
+                for _ in 0..<view.pixels {
+                    for lane in 0..<lanes {
+                        let v = p[lane]
+                        partialSum[lane] += v
+                        partialSquare[lane] += v * v
+                    }
+                    p += lanes
+                }
+                for lane in 0..<view.activeLanes(block: block) {
+                    sums[block * lanes + lane] += Double(partialSum[lane])
+                    squares[block * lanes + lane] += Double(partialSquare[lane])
+                }
+            }
+        }
+        let count = Double(view.perChannel)
+        let mean = sums.map { $0 / count }
+        let variance = (0..<view.channels).map { max(squares[$0] / count - mean[$0] * mean[$0], 0) }
+        return (mean.map(Float.init), variance.map(Float.init))
+    }
+
+    /// Per channel: sum(dy) and sum(dy * (x - mean)).
+    static func gradientSums(_ dy: Tensor, _ x: Tensor, mean: [Float], view: LaneView) -> ([Float], [Float]) {
+        var sumDy = [Double](repeating: 0, count: view.channels)
+        var sumDyX = [Double](repeating: 0, count: view.channels)
+        let lanes = view.lanes
+        let partialDy = UnsafeMutablePointer<Float>.allocate(capacity: lanes)
+        let partialDyX = UnsafeMutablePointer<Float>.allocate(capacity: lanes)
+        let laneMean = UnsafeMutablePointer<Float>.allocate(capacity: lanes)
+        defer { partialDy.deallocate(); partialDyX.deallocate(); laneMean.deallocate() }
+        for block in 0..<view.blocks {
+            for lane in 0..<lanes { laneMean[lane] = lane < view.activeLanes(block: block) ? mean[block * lanes + lane] : 0 }
+            for image in 0..<view.images {
+                partialDy.update(repeating: 0, count: lanes)
+                partialDyX.update(repeating: 0, count: lanes)
+                let offset = view.base(image: image, block: block)
+                var d = dy.pointer + offset, v = x.pointer + offset
+                for _ in 0..<view.pixels {
+                    for lane in 0..<lanes {
+                        partialDy[lane] += d[lane]
+                        partialDyX[lane] += d[lane] * (v[lane] - laneMean[lane])
+                    }
+                    d += lanes
+                    v += lanes
+                }
+                for lane in 0..<view.activeLanes(block: block) {
+                    sumDy[block * lanes + lane] += Double(partialDy[lane])
+                    sumDyX[block * lanes + lane] += Double(partialDyX[lane])
+                }
+            }
+        }
+        return (sumDy.map(Float.init), sumDyX.map(Float.init))
+    }
+}
+
+/// Per-channel affine maps over a lane view; padding lanes stay zero.
+enum ChannelAffine {
+    /// out = scale[c] * x + shift[c]
+    static func apply(_ x: Tensor, view: LaneView, scale: [Float], shift: [Float]) -> Tensor {
+        let out = Tensor(uninitializedShape: x.shape, layout: x.layout)
+        let lanes = view.lanes
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: lanes), b = UnsafeMutablePointer<Float>.allocate(capacity: lanes)
+        defer { a.deallocate(); b.deallocate() }
+        for block in 0..<view.blocks {
+            fillLanes(a, scale, block: block, view: view)
+            fillLanes(b, shift, block: block, view: view)
+            for image in 0..<view.images {
+                let offset = view.base(image: image, block: block)
+                var src = x.pointer + offset, dst = out.pointer + offset
+                for _ in 0..<view.pixels {
+                    for lane in 0..<lanes { dst[lane] = a[lane] * src[lane] + b[lane] }
+                    src += lanes
+                    dst += lanes
+                }
+            }
+        }
+        return out
+    }
+
+    /// out = dyScale[c] * dy + xScale[c] * x + offset[c]
+    static func combine(_ dy: Tensor, _ x: Tensor, view: LaneView, dyScale: [Float], xScale: [Float], offset: [Float]) -> Tensor {
+        let out = Tensor(uninitializedShape: x.shape, layout: x.layout)
+        let lanes = view.lanes
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: lanes), k = UnsafeMutablePointer<Float>.allocate(capacity: lanes)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: lanes)
+        defer { a.deallocate(); k.deallocate(); b.deallocate() }
+        for block in 0..<view.blocks {
+            fillLanes(a, dyScale, block: block, view: view)
+            fillLanes(k, xScale, block: block, view: view)
+            fillLanes(b, offset, block: block, view: view)
+            for image in 0..<view.images {
+                let base = view.base(image: image, block: block)
+                var d = dy.pointer + base, v = x.pointer + base, o = out.pointer + base
+                for _ in 0..<view.pixels {
+                    for lane in 0..<lanes { o[lane] = a[lane] * d[lane] + k[lane] * v[lane] + b[lane] }
+                    d += lanes
+                    v += lanes
+                    o += lanes
+                }
+            }
+        }
+        return out
+    }
+
+    @inline(__always)
+    static func fillLanes(_ target: UnsafeMutablePointer<Float>, _ values: [Float], block: Int, view: LaneView) {
+        for lane in 0..<view.lanes {
+            target[lane] = lane < view.activeLanes(block: block) ? values[block * view.lanes + lane] : 0
+        }
+    }
+}
