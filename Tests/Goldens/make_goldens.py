@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Writes the PyTorch reference values that the golden tests compare the engine against.
+
+Each case holds its inputs, the output of the op in PyTorch, an upstream gradient w, and the
+gradients of sum(output * w) with respect to every input. Run it where torch is installed:
+
+    python3 Tests/Goldens/make_goldens.py
+
+It rewrites Tests/Goldens/ops.json and Tests/Goldens/network.json; the tests never need torch.
+"""
+import json
+import os
+
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+torch.set_num_threads(1)
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def pack(t):
+    t = t.detach().to(torch.float32).contiguous()
+    # 9 significant digits hold a float32 exactly.
+    return {"shape": list(t.shape), "values": [float(f"{v:.9g}") for v in t.reshape(-1).tolist()]}
+
+
+def rand(*shape, low=-1.0, high=1.0):
+    return (torch.rand(*shape) * (high - low) + low).requires_grad_(True)
+
+
+def away_from_zero(*shape):
+    t = torch.rand(*shape) * 0.9 + 0.1
+    sign = torch.where(torch.rand(*shape) < 0.5, -1.0, 1.0)
+    return (t * sign).requires_grad_(True)
+
+
+def case(name, inputs, fn, extra=None):
+    out = fn(**inputs)
+    outputs = out if isinstance(out, tuple) else (out,)
+    upstreams = [torch.rand(o.shape) * 2 - 1 for o in outputs]
+    total = sum((o * w).sum() for o, w in zip(outputs, upstreams))
+    differentiable = {k: v for k, v in inputs.items() if isinstance(v, torch.Tensor) and v.requires_grad}
+    grads = torch.autograd.grad(total, list(differentiable.values()), allow_unused=True)
+    entry = {
+        "name": name,
+        "inputs": {k: pack(v) for k, v in inputs.items() if isinstance(v, torch.Tensor)},
+        "outputs": [pack(o) for o in outputs],
+        "upstreams": [pack(w) for w in upstreams],
+        "gradients": {k: pack(g) for k, g in zip(differentiable, grads) if g is not None},
+    }
+    if extra:
+        entry.update(extra)
+    return entry
+
+
+class SignSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.sign(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (x.abs() <= 1).float()
+
+
+def batch_norm_train(x, weight, bias):
+    running_mean = torch.zeros(x.shape[1]) + 0.1
+    running_var = torch.ones(x.shape[1]) * 2
+    y = F.batch_norm(x, running_mean, running_var, weight, bias, training=True, momentum=0.1, eps=1e-5)
+    batch_norm_train.running = (running_mean, running_var)
+    return y
+
+
+def op_cases():
+    cases = []
+    x = away_from_zero(2, 3, 4, 5)
+    cases.append(case("relu", {"x": x}, lambda x: F.relu(x)))
+    cases.append(case("leaky_relu", {"x": away_from_zero(2, 3, 4, 5)}, lambda x: F.leaky_relu(x, 0.2)))
+    cases.append(case("tanh", {"x": rand(3, 7)}, lambda x: torch.tanh(x)))
+    cases.append(case("sigmoid", {"x": rand(3, 7)}, lambda x: torch.sigmoid(x)))
+    cases.append(case("exp", {"x": rand(3, 7)}, lambda x: torch.exp(x)))
+    cases.append(case("log", {"x": rand(3, 7, low=0.2, high=3)}, lambda x: torch.log(x)))
+    cases.append(case("sqrt", {"x": rand(3, 7, low=0.2, high=3)}, lambda x: torch.sqrt(x)))
+    cases.append(case("abs", {"x": away_from_zero(3, 7)}, lambda x: torch.abs(x)))
+    cases.append(case("square", {"x": rand(3, 7)}, lambda x: x * x))
+    cases.append(case("sign_ste", {"x": rand(3, 7, low=-2, high=2)}, lambda x: SignSTE.apply(x)))
+    cases.append(case("scalar_arithmetic", {"x": rand(3, 7)}, lambda x: (x * 3 + 1) / 2 - 0.5))
+    cases.append(case("add_broadcast", {"a": rand(2, 3, 4), "b": rand(3, 1)}, lambda a, b: a + b))
+    cases.append(case("subtract", {"a": rand(2, 3), "b": rand(2, 3)}, lambda a, b: a - b))
+    cases.append(case("multiply_broadcast", {"a": rand(2, 3, 4), "b": rand(4)}, lambda a, b: a * b))
+    cases.append(case("divide", {"a": rand(2, 3), "b": rand(2, 3, low=0.5, high=2)}, lambda a, b: a / b))
+    cases.append(case("sum_axis1", {"x": rand(2, 3, 4)}, lambda x: x.sum(dim=1)))
+    cases.append(case("mean_axes02_keep", {"x": rand(2, 3, 4)}, lambda x: x.mean(dim=(0, 2), keepdim=True)))
+    cases.append(case("mean_all", {"x": rand(2, 3, 4)}, lambda x: x.mean()))
+    cases.append(case("softmax", {"x": rand(4, 10, low=-3, high=3)}, lambda x: F.softmax(x, dim=1)))
+    cases.append(case("log_softmax", {"x": rand(4, 10, low=-3, high=3)}, lambda x: F.log_softmax(x, dim=1)))
+    cases.append(case("l2_normalize", {"x": rand(4, 6)}, lambda x: F.normalize(x, dim=1)))
+    cases.append(case("matmul", {"a": rand(3, 5), "b": rand(5, 4)}, lambda a, b: a @ b))
+    cases.append(case("matmul_bt", {"a": rand(3, 5), "b": rand(4, 5)}, lambda a, b: a @ b.t()))
+    cases.append(case("linear", {"x": rand(4, 6), "weight": rand(3, 6), "bias": rand(3)},
+                      lambda x, weight, bias: F.linear(x, weight, bias)))
+    cases.append(case("conv2d_3x3_pad1_bias", {"x": rand(2, 3, 8, 8), "weight": rand(16, 3, 3, 3), "bias": rand(16)},
+                      lambda x, weight, bias: F.conv2d(x, weight, bias, stride=1, padding=1)))
+    cases.append(case("conv2d_16_to_32_stride2", {"x": rand(2, 16, 9, 9), "weight": rand(32, 16, 3, 3)},
+                      lambda x, weight: F.conv2d(x, weight, None, stride=2, padding=1)))
+    cases.append(case("conv2d_5x5_6ch", {"x": rand(2, 6, 14, 14), "weight": rand(16, 6, 5, 5), "bias": rand(16)},
+                      lambda x, weight, bias: F.conv2d(x, weight, bias)))
+    cases.append(case("conv2d_groups2", {"x": rand(2, 8, 6, 6), "weight": rand(12, 4, 3, 3)},
+                      lambda x, weight: F.conv2d(x, weight, None, padding=1, groups=2)))
+    cases.append(case("conv2d_depthwise", {"x": rand(2, 16, 6, 6), "weight": rand(16, 1, 3, 3), "bias": rand(16)},
+                      lambda x, weight, bias: F.conv2d(x, weight, bias, padding=1, groups=16)))
+    cases.append(case("batch_norm_train", {"x": rand(4, 3, 5, 5, low=-2, high=3), "weight": rand(3), "bias": rand(3)},
+                      batch_norm_train))
+    running_mean, running_var = batch_norm_train.running
+    cases[-1]["running_mean"] = pack(running_mean)
+    cases[-1]["running_var"] = pack(running_var)
+    cases.append(case("batch_norm_eval", {"x": rand(4, 3, 5, 5), "weight": rand(3), "bias": rand(3),
+                                          "running_mean": torch.tensor([0.1, -0.3, 0.2]), "running_var": torch.tensor([0.5, 1.5, 2.0])},
+                      lambda x, weight, bias, running_mean, running_var:
+                      F.batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=1e-5)))
+    cases.append(case("batch_norm_no_affine", {"x": rand(4, 5, 3, 3)},
+                      lambda x: F.batch_norm(x, None, None, None, None, training=True, eps=1e-5)))
+    cases.append(case("channel_moments", {"x": rand(4, 3, 5, 5, low=-2, high=3)},
+                      lambda x: (x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), unbiased=False))))
+    distinct = (torch.randperm(2 * 3 * 6 * 6).float().reshape(2, 3, 6, 6) / 216).requires_grad_(True)
+    cases.append(case("max_pool2", {"x": distinct}, lambda x: F.max_pool2d(x, 2)))
+    cases.append(case("avg_pool3_s2_p1", {"x": rand(2, 3, 7, 7)}, lambda x: F.avg_pool2d(x, 3, stride=2, padding=1)))
+    cases.append(case("global_avg_pool", {"x": rand(2, 3, 4, 5)}, lambda x: x.mean(dim=(2, 3))))
+    cases.append(case("upsample_nearest2", {"x": rand(2, 3, 3, 4)}, lambda x: F.interpolate(x, scale_factor=2, mode="nearest")))
+    cases.append(case("concat_axis0", {"a": rand(2, 3), "b": rand(4, 3)}, lambda a, b: torch.cat([a, b], dim=0)))
+    cases.append(case("concat_axis1", {"a": rand(2, 3), "b": rand(2, 2)}, lambda a, b: torch.cat([a, b], dim=1)))
+    cases.append(case("flatten_reshape", {"x": rand(2, 3, 2, 2)}, lambda x: x.flatten(1).reshape(4, 6)))
+    labels = [1, 4, 1, 0]
+    cases.append(case("class_scale_shift", {"x": rand(4, 3, 2, 2), "scale": rand(5, 3), "shift": rand(5, 3)},
+                      lambda x, scale, shift: scale[labels][:, :, None, None] * x + shift[labels][:, :, None, None],
+                      {"labels": labels}))
+    indices = [2, 0, 2, 4]
+    cases.append(case("embedding", {"table": rand(5, 3)}, lambda table: F.embedding(torch.tensor(indices), table),
+                      {"labels": indices}))
+    targets = [3, 0, 9, 3]
+    cases.append(case("cross_entropy", {"logits": rand(4, 10, low=-3, high=3)},
+                      lambda logits: F.cross_entropy(logits, torch.tensor(targets)), {"labels": targets}))
+    cases.append(case("kd_divergence_t4", {"student": rand(4, 10, low=-3, high=3), "teacher": rand(4, 10, low=-3, high=3)},
+                      lambda student, teacher: F.kl_div(F.log_softmax(student / 4, dim=1), F.softmax(teacher / 4, dim=1),
+                                                        reduction="batchmean") * 16))
+    cases.append(case("mse", {"a": rand(3, 4), "b": rand(3, 4)}, lambda a, b: F.mse_loss(a, b)))
+    cases.append(case("l1", {"a": away_from_zero(3, 4), "b": torch.zeros(3, 4)}, lambda a, b: F.l1_loss(a, b)))
+    return cases
+
+
+class SmallNet(torch.nn.Module):
+    """conv(3->8) -> BN -> ReLU -> maxpool -> conv(8->16, stride 2) -> BN -> LeakyReLU -> GAP -> linear(16->5)"""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = torch.nn.BatchNorm2d(8)
+        self.conv2 = torch.nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False)
+        self.bn2 = torch.nn.BatchNorm2d(16)
+        self.fc = torch.nn.Linear(16, 5)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.leaky_relu(self.bn2(self.conv2(x)), 0.2)
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def network_case():
+    x = torch.rand(6, 3, 12, 12) * 2 - 1
+    labels = [0, 1, 2, 3, 4, 0]
+    out = {"input": pack(x), "labels": labels}
+    for optimizer_name in ["sgd", "adam"]:
+        torch.manual_seed(1)
+        net = SmallNet()
+        if optimizer_name == "sgd":
+            optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True)
+        else:
+            optimizer = torch.optim.Adam(net.parameters(), lr=1e-2, betas=(0.5, 0.999), weight_decay=1e-4)
+        out["initial"] = {k: pack(v) for k, v in net.state_dict().items() if v.dtype == torch.float32}
+        steps = []
+        for _ in range(2):
+            optimizer.zero_grad()
+            logits = net(x)
+            loss = F.cross_entropy(logits, torch.tensor(labels))
+            loss.backward()
+            grads = {k: pack(p.grad) for k, p in net.named_parameters()}
+            optimizer.step()
+            steps.append({"logits": pack(logits), "loss": float(loss.detach()), "gradients": grads,
+                          "after": {k: pack(v) for k, v in net.state_dict().items() if v.dtype == torch.float32}})
+        out[optimizer_name] = steps
+    return out
+
+
+if __name__ == "__main__":
+    with open(os.path.join(HERE, "ops.json"), "w") as f:
+        json.dump({"torch": torch.__version__, "cases": op_cases()}, f)
+    with open(os.path.join(HERE, "network.json"), "w") as f:
+        json.dump({"torch": torch.__version__, **network_case()}, f)
+    print("wrote", os.path.join(HERE, "ops.json"), "and network.json")

@@ -1,0 +1,47 @@
+import Foundation
+import TensorEngine
+import XCTest
+
+/// Reference values written by Tests/Goldens/make_goldens.py with PyTorch.
+public struct GoldenTensor: Decodable {
+    public let shape: [Int]
+    public let values: [Float]
+
+    public var tensor: Tensor { Tensor(shape: shape, values: values) }
+
+    public func parameter() -> Tensor {
+        let t = tensor
+        t.requiresGrad = true
+        return t
+    }
+}
+
+public enum Goldens {
+    public static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Goldens")
+
+    public static func load<T: Decodable>(_ type: T.Type, from file: String) throws -> T {
+        let data = try Data(contentsOf: directory.appendingPathComponent(file))
+        return try JSONDecoder().decode(T.self, from: data)
+    }
+
+    /// Normwise relative agreement: max |actual - expected| <= tolerance * max |expected|
+    /// (element-wise relative error is meaningless where the reference crosses zero).
+    public static func assertClose(_ actual: [Float], _ expected: GoldenTensor, tolerance: Float = 1e-4,
+                                   _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        guard actual.count == expected.values.count else {
+            XCTFail("\(what): \(actual.count) values, PyTorch has \(expected.values.count) (shape \(expected.shape))", file: file, line: line)
+            return
+        }
+        let scale = max(expected.values.map { Swift.abs($0) }.max() ?? 0, 1e-6)
+        var worst: Float = 0, worstIndex = 0
+        for (i, (a, e)) in zip(actual, expected.values).enumerated() where Swift.abs(a - e) > worst {
+            worst = Swift.abs(a - e)
+            worstIndex = i
+        }
+        if !(worst <= tolerance * scale) {
+            XCTFail("\(what): element \(worstIndex) is \(actual[worstIndex]), PyTorch \(expected.values[worstIndex]); " +
+                    "max difference \(worst) exceeds \(tolerance) x \(scale)", file: file, line: line)
+        }
+    }
+}
