@@ -19,6 +19,10 @@ open class Module {
     /// which gives each parameter its own stream keyed by its dotted name.
     open func resetParameters(_ generator: ParameterGenerator) {}
 
+    /// Called on the tree's root after every module's `resetParameters`, for models whose
+    /// initialisation overrides their layers' defaults.
+    open func didInitialize(_ generator: ParameterGenerator) {}
+
     /// Called when the mode changes, for modules that keep mode-dependent state.
     open func didChangeMode() {}
 
@@ -64,6 +68,9 @@ open class Module {
     public func initialize(seed: UInt64) -> Self {
         for (path, module) in namedModules() {
             module.resetParameters(ParameterGenerator(seed: seed, modulePath: path))
+        }
+        for (path, module) in namedModules().reversed() {
+            module.didInitialize(ParameterGenerator(seed: seed, modulePath: path))
         }
         for (_, buffer) in namedBuffers() { buffer.reset() }
         return self

@@ -40,21 +40,20 @@ final class ConvolutionPlan {
         let (o, kh, kw) = (weightShape[0], weightShape[2], weightShape[3])
         outputShape = [n, o, geometry.outputSize(h, kernel: kh), geometry.outputSize(w, kernel: kw)]
 
-        let chosen = Self.makeForward(inputShape: inputShape, weightShape: weightShape, outputShape: outputShape,
-                                      geometry: geometry, hasBias: hasBias, forcePlain: false)
-        let src = MemoryDescriptor.layout(of: chosen.descriptor(of: DNNLArgument.src), shape: inputShape)
-        let dst = MemoryDescriptor.layout(of: chosen.descriptor(of: DNNLArgument.dst), shape: outputShape)
-        if let src, let dst {
-            forward = chosen
-            sourceLayout = src
-            destinationLayout = dst
-        } else {
+        var chosen = Self.makeForward(inputShape: inputShape, weightShape: weightShape, outputShape: outputShape,
+                                      geometry: geometry, hasBias: hasBias, layouts: nil)
+        var src = MemoryDescriptor.layout(of: chosen.descriptor(of: DNNLArgument.src), shape: inputShape)
+        var dst = MemoryDescriptor.layout(of: chosen.descriptor(of: DNNLArgument.dst), shape: outputShape)
+        if src == nil || dst == nil {
             // oneDNN picked a layout the engine's own kernels do not read: ask for plain.
-            forward = Self.makeForward(inputShape: inputShape, weightShape: weightShape, outputShape: outputShape,
-                                       geometry: geometry, hasBias: hasBias, forcePlain: true)
-            sourceLayout = .plain
-            destinationLayout = .plain
+            src = .plain
+            dst = .plain
+            chosen = Self.makeForward(inputShape: inputShape, weightShape: weightShape, outputShape: outputShape,
+                                      geometry: geometry, hasBias: hasBias, layouts: (.plain, .plain))
         }
+        forward = chosen
+        sourceLayout = src!
+        destinationLayout = dst!
         weightsDescriptor = forward.descriptor(of: DNNLArgument.weights)
         var plainWeights = MemoryDescriptor.make(dims: Self.weightDims(weightShape, groups: geometry.groups),
                                                  tag: geometry.groups == 1 ? dnnl_abcd : dnnl_abcde)
@@ -75,10 +74,11 @@ final class ConvolutionPlan {
         groups == 1 ? shape : [groups, shape[0] / groups, shape[1], shape[2], shape[3]]
     }
 
-    private static func makeForward(inputShape: [Int], weightShape: [Int], outputShape: [Int],
-                                    geometry: ConvolutionGeometry, hasBias: Bool, forcePlain: Bool) -> Primitive {
-        var src = forcePlain ? MemoryDescriptor.make(shape: inputShape, layout: .plain) : MemoryDescriptor.any(dims: inputShape)
-        var dst = forcePlain ? MemoryDescriptor.make(shape: outputShape, layout: .plain) : MemoryDescriptor.any(dims: outputShape)
+    /// `layouts` fixes the source and destination layouts; nil lets oneDNN choose.
+    private static func makeForward(inputShape: [Int], weightShape: [Int], outputShape: [Int], geometry: ConvolutionGeometry,
+                                    hasBias: Bool, layouts: (source: Layout, destination: Layout)?) -> Primitive {
+        var src = layouts.map { MemoryDescriptor.make(shape: inputShape, layout: $0.source) } ?? MemoryDescriptor.any(dims: inputShape)
+        var dst = layouts.map { MemoryDescriptor.make(shape: outputShape, layout: $0.destination) } ?? MemoryDescriptor.any(dims: outputShape)
         var weights = MemoryDescriptor.any(dims: weightDims(weightShape, groups: geometry.groups))
         var bias = MemoryDescriptor.make(dims: [weightShape[0]], tag: dnnl_a)
         var desc = dnnl_convolution_desc_t()
@@ -105,7 +105,9 @@ final class ConvolutionPlan {
 
     private func makeBackwardData() -> Primitive {
         var diffSrc = forward.descriptor(of: DNNLArgument.src)
-        var weights = weightsDescriptor
+        // Backward-data prefers its own weight blocking; a fixed one can force the slow
+        // reference kernel.
+        var weights = MemoryDescriptor.any(dims: Self.weightDims(weightShape, groups: geometry.groups))
         var diffDst = forward.descriptor(of: DNNLArgument.dst)
         var desc = dnnl_convolution_desc_t()
         let (padL, padR) = Self.paddings(inputShape: inputShape, weightShape: weightShape, outputShape: outputShape, geometry: geometry)
@@ -136,6 +138,15 @@ final class ConvolutionPlan {
         DNNL.check(status, "describing convolution backward-weights")
         return withUnsafePointer(to: &desc) { Primitive(opDescriptor: $0, hint: forward, what: "convolution backward-weights \(inputShape) * \(weightShape)") }
     }
+
+    /// The reorder from OIHW weights to what backward-data reads (nil if it reads OIHW).
+    private(set) lazy var backwardDataWeightsReorder: Primitive? = {
+        var chosen = backwardData.descriptor(of: DNNLArgument.weights)
+        var plain = plainWeightsDescriptor
+        return dnnl_memory_desc_equal(&chosen, &plain) == 1 ? nil : Reorder.make(from: plain, to: chosen)
+    }()
+
+    var backwardDataWeightsCount: Int { (MemoryDescriptor.bytes(backwardData.descriptor(of: DNNLArgument.weights)) + 3) / 4 }
 
     var diffWeightsCount: Int { (MemoryDescriptor.bytes(backwardWeights.descriptor(of: DNNLArgument.diffWeights)) + 3) / 4 }
 
@@ -202,9 +213,16 @@ extension Tensor {
             var result: [Tensor?] = []
             if x.needsGradient {
                 let dx = Tensor(uninitializedShape: x.shape, layout: plan.sourceLayout)
+                // The weights cannot change between forward and backward (the optimizer steps
+                // after backward), so backward-data reads the parameter itself.
+                var dataWeights = weight.detached()
+                if let reorder = plan.backwardDataWeightsReorder {
+                    dataWeights = Tensor(shape: [plan.backwardDataWeightsCount], storage: Storage(count: plan.backwardDataWeightsCount))
+                    Reorder.run(reorder, from: UnsafeMutableRawPointer(weight.pointer), to: UnsafeMutableRawPointer(dataWeights.pointer))
+                }
                 plan.backwardData.execute([
                     (DNNLArgument.diffDst, UnsafeMutableRawPointer(dy.pointer)),
-                    (DNNLArgument.weights, UnsafeMutableRawPointer(weights.pointer)),
+                    (DNNLArgument.weights, UnsafeMutableRawPointer(dataWeights.pointer)),
                     (DNNLArgument.diffSrc, UnsafeMutableRawPointer(dx.pointer)),
                 ])
                 result.append(dx)

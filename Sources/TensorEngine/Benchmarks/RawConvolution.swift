@@ -1,0 +1,45 @@
+import Foundation
+
+/// The oneDNN primitives the engine would pick for a convolution, executed bare on buffers
+/// already in their layouts: no tensors, no autodiff, no weight reorders. This is the
+/// reference the engine's own convolution is measured against.
+public struct RawConvolution {
+    private let plan: ConvolutionPlan
+    private let source: Storage, weights: Storage, destination: Storage
+    private let diffSource: Storage, diffWeights: Storage, dataWeights: Storage
+
+    public init(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry) {
+        plan = ConvolutionPlan(inputShape: inputShape, weightShape: weightShape, geometry: geometry, hasBias: false)
+        let inputCount = plan.sourceLayout.storageCount(for: inputShape)
+        let outputCount = plan.destinationLayout.storageCount(for: plan.outputShape)
+        source = Storage(count: inputCount)
+        weights = Storage(count: plan.blockedWeightsCount)
+        destination = Storage(count: outputCount)
+        diffSource = Storage(count: inputCount)
+        diffWeights = Storage(count: plan.diffWeightsCount)
+        dataWeights = Storage(count: plan.backwardDataWeightsCount)
+        let generator = Philox(seed: 1)
+        for storage in [source, weights, destination, dataWeights] {
+            let values = generator.uniform(count: storage.count)
+            for i in 0..<storage.count { storage.pointer[i] = values[i] - 0.5 }
+        }
+    }
+
+    public var sourceLayout: Layout { plan.sourceLayout }
+
+    public func forward() {
+        plan.forward.execute([(DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
+                              (DNNLArgument.weights, UnsafeMutableRawPointer(weights.pointer)),
+                              (DNNLArgument.dst, UnsafeMutableRawPointer(destination.pointer))])
+    }
+
+    /// Backward-data and backward-weights, with the output buffer standing in for its gradient.
+    public func backward() {
+        plan.backwardData.execute([(DNNLArgument.diffDst, UnsafeMutableRawPointer(destination.pointer)),
+                                   (DNNLArgument.weights, UnsafeMutableRawPointer(dataWeights.pointer)),
+                                   (DNNLArgument.diffSrc, UnsafeMutableRawPointer(diffSource.pointer))])
+        plan.backwardWeights.execute([(DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
+                                      (DNNLArgument.diffDst, UnsafeMutableRawPointer(destination.pointer)),
+                                      (DNNLArgument.diffWeights, UnsafeMutableRawPointer(diffWeights.pointer))])
+    }
+}

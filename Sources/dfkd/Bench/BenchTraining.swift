@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import NeuralNetwork
+import TensorEngine
+
+/// Architectures the training benchmark can build.
+enum BenchModel: String, ExpressibleByArgument, CaseIterable {
+    case lenet5 = "lenet5"
+    case lenet5Half = "lenet5-half"
+    case wrn16x1 = "wrn-16-1"
+    case wrn16x2 = "wrn-16-2"
+    case wrn40x2 = "wrn-40-2"
+
+    /// The model and the shape of one input image.
+    func make(classes: Int) -> (Layer, [Int]) {
+        switch self {
+        case .lenet5: (LeNet5(classes: classes), [1, 32, 32])
+        case .lenet5Half: (LeNet5(classes: classes, half: true), [1, 32, 32])
+        case .wrn16x1: (WideResNet(depth: 16, widen: 1, classes: classes), [3, 32, 32])
+        case .wrn16x2: (WideResNet(depth: 16, widen: 2, classes: classes), [3, 32, 32])
+        case .wrn40x2: (WideResNet(depth: 40, widen: 2, classes: classes), [3, 32, 32])
+        }
+    }
+}
+
+struct BenchTraining: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Images per second of a full training step: forward, cross entropy, backward, SGD step.")
+
+    @Option(help: "Architecture: \(BenchModel.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: BenchModel = .wrn16x1
+    @Option(help: "Batch size.") var batch = 128
+    @OptionGroup var options: BenchOptions
+
+    func run() throws {
+        let (net, imageShape) = model.make(classes: 10)
+        net.initialize(seed: 0)
+        let images = Tensor.uniform([batch] + imageShape, low: -1, high: 1, generator: Philox(seed: 1, name: "bench-images"))
+        let labels = (0..<batch).map { $0 % 10 }
+        let optimizer = SGD(module: net, learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
+        let seconds = Timing.secondsPerIteration(repeats: options.repeats, iterations: options.iterations) {
+            optimizer.zeroGradients()
+            Loss.crossEntropy(net(images), labels: labels).backward()
+            optimizer.step()
+        }
+        let pool = BufferPool.shared.statistics
+        let result: [String: Any] = [
+            "model": model.rawValue,
+            "batch": batch,
+            "images_per_second": Double(batch) / seconds,
+            "step_ms": seconds * 1000,
+            "peak_rss_mib": Timing.peakResidentMiB(),
+            "peak_tensor_mib": Double(pool.peakBytesInUse) / 1_048_576,
+            "threads": Runtime.threadCount,
+        ]
+        print(String(format: "train %@ batch %d, %d thread(s): %.1f images/s (%.1f ms per step), peak RSS %.0f MiB, peak tensors %.0f MiB",
+                     model.rawValue, batch, Runtime.threadCount, Double(batch) / seconds, seconds * 1000,
+                     Timing.peakResidentMiB(), Double(pool.peakBytesInUse) / 1_048_576))
+        if options.json { printJSON(result) }
+    }
+}

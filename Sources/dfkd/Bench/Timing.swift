@@ -1,0 +1,38 @@
+import Foundation
+
+/// Wall-clock timing of repeated work; the median of the repetitions resists the spikes of a
+/// shared machine.
+enum Timing {
+    static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    /// Median seconds per iteration of `body` over `repeats` repetitions of `iterations` calls,
+    /// after one untimed warm-up call.
+    static func secondsPerIteration(repeats: Int, iterations: Int, _ body: () -> Void) -> Double {
+        body()
+        var samples: [Double] = []
+        for _ in 0..<repeats {
+            let start = now()
+            for _ in 0..<iterations { body() }
+            samples.append((now() - start) / Double(iterations))
+        }
+        samples.sort()
+        return samples[samples.count / 2]
+    }
+
+    /// Peak resident memory of this process so far, in MiB.
+    static func peakResidentMiB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+/// Prints `fields` as one JSON object line (keys sorted, for stable output).
+func printJSON(_ fields: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}

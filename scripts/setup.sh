@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the Debian packages DataFreeKD builds against (Debian 12, as root). Safe to re-run.
+set -euo pipefail
+packages=(pkg-config libopenblas-dev libdnnl-dev libhdf5-dev hdf5-tools libopenmpi-dev openmpi-bin libpng-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq -o DPkg::Lock::Timeout=900 "${missing[@]}"
+fi
