@@ -55,8 +55,7 @@ final class ConvolutionPlan {
         sourceLayout = src!
         destinationLayout = dst!
         weightsDescriptor = forward.descriptor(of: DNNLArgument.weights)
-        var plainWeights = MemoryDescriptor.make(dims: Self.weightDims(weightShape, groups: geometry.groups),
-                                                 tag: geometry.groups == 1 ? dnnl_abcd : dnnl_abcde)
+        var plainWeights = plainWeightsDescriptor
         var chosenWeights = weightsDescriptor
         weightsArePlain = dnnl_memory_desc_equal(&plainWeights, &chosenWeights) == 1
         weightsReorder = weightsArePlain ? nil : Reorder.make(from: plainWeights, to: weightsDescriptor)
