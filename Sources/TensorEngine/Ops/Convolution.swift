@@ -55,16 +55,18 @@ final class ConvolutionPlan {
         sourceLayout = src!
         destinationLayout = dst!
         weightsDescriptor = forward.descriptor(of: DNNLArgument.weights)
-        var plainWeights = plainWeightsDescriptor
+        var plainWeights = Self.plainWeightsDescriptor(weightShape, groups: geometry.groups)
         var chosenWeights = weightsDescriptor
         weightsArePlain = dnnl_memory_desc_equal(&plainWeights, &chosenWeights) == 1
         weightsReorder = weightsArePlain ? nil : Reorder.make(from: plainWeights, to: weightsDescriptor)
     }
 
-    var plainWeightsDescriptor: dnnl_memory_desc_t {
-        MemoryDescriptor.make(dims: Self.weightDims(weightShape, groups: geometry.groups),
-                              tag: geometry.groups == 1 ? dnnl_abcd : dnnl_abcde)
+    /// PyTorch's OIHW weights (GOIHW with groups), as oneDNN describes them.
+    static func plainWeightsDescriptor(_ weightShape: [Int], groups: Int) -> dnnl_memory_desc_t {
+        MemoryDescriptor.make(dims: weightDims(weightShape, groups: groups), tag: groups == 1 ? dnnl_abcd : dnnl_abcde)
     }
+
+    var plainWeightsDescriptor: dnnl_memory_desc_t { Self.plainWeightsDescriptor(weightShape, groups: geometry.groups) }
 
     /// Floats needed to hold the weights in oneDNN's chosen layout.
     var blockedWeightsCount: Int { (MemoryDescriptor.bytes(weightsDescriptor) + 3) / 4 }
