@@ -39,6 +39,13 @@ final class Primitive: @unchecked Sendable {
         return attr!
     }
 
+    /// oneDNN's name for the implementation it chose, e.g. "jit:avx512_core" or "ref:any".
+    var implementation: String {
+        var name: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &name) == dnnl_success, let name else { return "" }
+        return String(cString: name)
+    }
+
     /// The memory descriptor of execution argument `argument` (e.g. DNNL_ARG_SRC).
     func descriptor(of argument: Int32) -> dnnl_memory_desc_t {
         guard let md = dnnl_primitive_desc_query_md(descriptor, dnnl_query_exec_arg_md, argument) else {

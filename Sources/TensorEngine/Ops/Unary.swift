@@ -26,63 +26,110 @@ enum Elementwise {
     }
 }
 
+/// A differentiable scalar function. Ops are generic over it, so the compiler specialises
+/// each loop for its function (a closure called per element costs several times the work).
+protocol ElementwiseFunction {
+    static var name: String { get }
+    /// Whether backward reads the output (so the input can be freed) or the input.
+    static var savesOutput: Bool { get }
+    func value(_ x: Float) -> Float
+    /// dy times the derivative, given the saved output or input.
+    func gradient(_ dy: Float, _ saved: Float) -> Float
+}
+
+private struct ReLUFunction: ElementwiseFunction {
+    static let name = "relu", savesOutput = true
+    func value(_ x: Float) -> Float { max(x, 0) }
+    func gradient(_ dy: Float, _ y: Float) -> Float { y > 0 ? dy : 0 }
+}
+
+/// The slope is positive, so the sign of the output tells the sign of the input.
+private struct LeakyReLUFunction: ElementwiseFunction {
+    static let name = "leaky-relu", savesOutput = true
+    let slope: Float
+    func value(_ x: Float) -> Float { x > 0 ? x : x * slope }
+    func gradient(_ dy: Float, _ y: Float) -> Float { y > 0 ? dy : dy * slope }
+}
+
+private struct TanhFunction: ElementwiseFunction {
+    static let name = "tanh", savesOutput = true
+    func value(_ x: Float) -> Float { Foundation.tanh(x) }
+    func gradient(_ dy: Float, _ y: Float) -> Float { dy * (1 - y * y) }
+}
+
+private struct SigmoidFunction: ElementwiseFunction {
+    static let name = "sigmoid", savesOutput = true
+    func value(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
+    func gradient(_ dy: Float, _ y: Float) -> Float { dy * y * (1 - y) }
+}
+
+private struct ExpFunction: ElementwiseFunction {
+    static let name = "exp", savesOutput = true
+    func value(_ x: Float) -> Float { Foundation.exp(x) }
+    func gradient(_ dy: Float, _ y: Float) -> Float { dy * y }
+}
+
+private struct LogFunction: ElementwiseFunction {
+    static let name = "log", savesOutput = false
+    func value(_ x: Float) -> Float { Foundation.log(x) }
+    func gradient(_ dy: Float, _ x: Float) -> Float { dy / x }
+}
+
+private struct SqrtFunction: ElementwiseFunction {
+    static let name = "sqrt", savesOutput = true
+    func value(_ x: Float) -> Float { x.squareRoot() }
+    func gradient(_ dy: Float, _ y: Float) -> Float { dy / (2 * y) }
+}
+
+private struct AbsFunction: ElementwiseFunction {
+    static let name = "abs", savesOutput = false
+    func value(_ x: Float) -> Float { Swift.abs(x) }
+    func gradient(_ dy: Float, _ x: Float) -> Float { x > 0 ? dy : (x < 0 ? -dy : 0) }
+}
+
+private struct SquareFunction: ElementwiseFunction {
+    static let name = "square", savesOutput = false
+    func value(_ x: Float) -> Float { x * x }
+    func gradient(_ dy: Float, _ x: Float) -> Float { 2 * x * dy }
+}
+
+/// sign(x) forward (0 at 0, as torch.sign); backward passes the gradient straight through
+/// where |x| <= 1 and blocks it elsewhere: the derivative of clamp(x, -1, 1), the usual
+/// surrogate for binarised networks.
+private struct SignStraightThroughFunction: ElementwiseFunction {
+    static let name = "sign-ste", savesOutput = false
+    func value(_ x: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) }
+    func gradient(_ dy: Float, _ x: Float) -> Float { Swift.abs(x) <= 1 ? dy : 0 }
+}
+
 extension Tensor {
-    @inline(__always)
-    private func unary(_ name: String, savesOutput: Bool, _ f: (Float) -> Float,
-                       derivative: @escaping (_ dy: Float, _ saved: Float) -> Float) -> Tensor {
-        let out = Elementwise.map(self, f)
-        let saved = savesOutput ? out.detached() : self.detached()
-        record(name, inputs: [self], outputs: [out]) { grads in
-            [grads[0].map { Elementwise.chain($0, saved, derivative) }]
+    private func unary<F: ElementwiseFunction>(_ function: F) -> Tensor {
+        let out = Elementwise.map(self, function.value)
+        let saved = F.savesOutput ? out.detached() : self.detached()
+        record(F.name, inputs: [self], outputs: [out]) { grads in
+            [grads[0].map { Elementwise.chain($0, saved, function.gradient) }]
         }
         return out
     }
 
-    public func relu() -> Tensor {
-        unary("relu", savesOutput: true, { max($0, 0) }) { dy, y in y > 0 ? dy : 0 }
-    }
+    public func relu() -> Tensor { unary(ReLUFunction()) }
 
-    /// max(x, 0) + slope * min(x, 0); the slope must be positive (the sign of the output then
-    /// tells the sign of the input, so the output is what backward keeps).
+    /// max(x, 0) + slope * min(x, 0); the slope must be positive.
     public func leakyRelu(slope: Float = 0.01) -> Tensor {
         precondition(slope > 0, "leakyRelu needs a positive slope")
-        return unary("leaky-relu", savesOutput: true, { $0 > 0 ? $0 : $0 * slope }) { dy, y in y > 0 ? dy : dy * slope }
+        return unary(LeakyReLUFunction(slope: slope))
     }
 
-    public func tanh() -> Tensor {
-        unary("tanh", savesOutput: true, { Foundation.tanh($0) }) { dy, y in dy * (1 - y * y) }
-    }
+    public func tanh() -> Tensor { unary(TanhFunction()) }
+    public func sigmoid() -> Tensor { unary(SigmoidFunction()) }
+    public func exp() -> Tensor { unary(ExpFunction()) }
+    public func log() -> Tensor { unary(LogFunction()) }
+    public func sqrt() -> Tensor { unary(SqrtFunction()) }
+    public func abs() -> Tensor { unary(AbsFunction()) }
+    public func squared() -> Tensor { unary(SquareFunction()) }
 
-    public func sigmoid() -> Tensor {
-        unary("sigmoid", savesOutput: true, { 1 / (1 + Foundation.exp(-$0)) }) { dy, y in dy * y * (1 - y) }
-    }
-
-    public func exp() -> Tensor {
-        unary("exp", savesOutput: true, { Foundation.exp($0) }) { dy, y in dy * y }
-    }
-
-    public func log() -> Tensor {
-        unary("log", savesOutput: false, { Foundation.log($0) }) { dy, x in dy / x }
-    }
-
-    public func sqrt() -> Tensor {
-        unary("sqrt", savesOutput: true, { $0.squareRoot() }) { dy, y in dy / (2 * y) }
-    }
-
-    public func abs() -> Tensor {
-        unary("abs", savesOutput: false, { Swift.abs($0) }) { dy, x in x > 0 ? dy : (x < 0 ? -dy : 0) }
-    }
-
-    public func squared() -> Tensor {
-        unary("square", savesOutput: false, { $0 * $0 }) { dy, x in 2 * x * dy }
-    }
-
-    /// sign(x) forward (0 at 0, as torch.sign); backward passes the gradient straight through
-    /// where |x| <= 1 and blocks it elsewhere: the derivative of clamp(x, -1, 1), the usual
-    /// surrogate for binarised networks.
-    public func signStraightThrough() -> Tensor {
-        unary("sign-ste", savesOutput: false, { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }) { dy, x in Swift.abs(x) <= 1 ? dy : 0 }
-    }
+    /// sign(x) with the straight-through gradient dy * 1{|x| <= 1}.
+    public func signStraightThrough() -> Tensor { unary(SignStraightThroughFunction()) }
 
     public func scaled(by factor: Float) -> Tensor {
         let out = Elementwise.map(self) { $0 * factor }
