@@ -3,7 +3,7 @@ import TensorEngine
 /// LeNet-5 for 32 x 32 inputs (DAFL's): conv5 C->6, ReLU, max pool 2, conv5 6->16, ReLU,
 /// max pool 2, conv5 16->120, ReLU, FC 120->84, ReLU, FC 84->K. `half` gives LeNet-5-half
 /// (3 / 8 / 60 channels, FC 60->42->K).
-public final class LeNet5: Layer {
+public final class LeNet5: Layer, Classifier {
     public let conv1: Conv2d, conv2: Conv2d, conv3: Conv2d
     public let fc1: Linear, fc2: Linear
 
@@ -27,5 +27,6 @@ public final class LeNet5: Layer {
         return fc1(conv3(b).relu().flattened()).relu()
     }
 
+    public func logits(fromFeatures features: Tensor) -> Tensor { fc2(features) }
     public override func forward(_ x: Tensor) -> Tensor { fc2(features(x)) }
 }

@@ -4,7 +4,7 @@ import TensorEngine
 /// Wide ResNet (Zagoruyko and Komodakis) for 32 x 32 inputs with pre-activation blocks, in the
 /// layout of the data-free distillation reference code: conv1, block1..3 (each `layer.i` of
 /// bn1, conv1, bn2, conv2 and, where the width changes, convShortcut), bn1, fc.
-public final class WideResNet: Layer {
+public final class WideResNet: Layer, Classifier {
     public let conv1: Conv2d
     public let block1: WideResNetGroup, block2: WideResNetGroup, block3: WideResNetGroup
     public let bn1: BatchNorm2d
@@ -42,6 +42,7 @@ public final class WideResNet: Layer {
         return bn1(trunk).relu().globalAveragePooled()
     }
 
+    public func logits(fromFeatures features: Tensor) -> Tensor { fc(features) }
     public override func forward(_ x: Tensor) -> Tensor { fc(features(x)) }
 }
 

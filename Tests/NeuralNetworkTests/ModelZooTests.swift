@@ -1,0 +1,39 @@
+import NeuralNetwork
+import TensorEngine
+import XCTest
+
+final class ModelZooTests: XCTestCase {
+    /// Parameter counts of the reference definitions, counted with PyTorch (10 classes).
+    func testParameterCountsMatchTheReferenceDefinitions() {
+        let expected: [Architecture: Int] = [
+            .resnet18: 11_173_962, .resnet34: 21_282_122, .wrn40x2: 2_243_546, .wrn40x1: 563_930,
+            .wrn16x2: 691_674, .wrn16x1: 175_066, .lenet5: 61_706,
+        ]
+        for (architecture, count) in expected {
+            let channels = architecture == .lenet5 ? 1 : 3
+            XCTAssertEqual(architecture.make(inputChannels: channels, classes: 10).parameterCount, count, architecture.rawValue)
+        }
+    }
+
+    /// Every architecture runs forward and backward at 32x32 for other class and channel
+    /// counts, exposes features of its last layer's width and (but LeNet) batch norms.
+    func testEveryArchitectureRunsWithAnyClassAndChannelCount() {
+        for architecture in Architecture.allCases {
+            let net = architecture.make(inputChannels: 2, classes: 7).initialize(seed: 1)
+            let x = Tensor.uniform([2, 2, 32, 32], low: -1, high: 1, generator: Philox(seed: 3))
+            let features = net.features(x)
+            let logits = net.logits(fromFeatures: features)
+            XCTAssertEqual(logits.shape, [2, 7], architecture.rawValue)
+            XCTAssertEqual(features.rank, 2, architecture.rawValue)
+            XCTAssertEqual(net.batchNorms.isEmpty, !architecture.hasBatchNorm, architecture.rawValue)
+            Loss.crossEntropy(logits, labels: [1, 6]).backward()
+            XCTAssertTrue(net.parameters.allSatisfy { $0.grad != nil || $0.receivedGradient }, architecture.rawValue)
+        }
+    }
+
+    func testUnknownArchitectureNamesTheKnownOnes() {
+        XCTAssertThrowsError(try Architecture(named: "resnet50")) { error in
+            XCTAssertTrue("\(error)".contains("wrn-16-1"), "\(error)")
+        }
+    }
+}
