@@ -8,9 +8,13 @@ let package = Package(
         .executable(name: "dfkd", targets: ["dfkd"]),
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
+        .library(name: "Data", targets: ["Data"]),
+        .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // Layer 1: C system libraries, each behind a shim header.
@@ -18,6 +22,11 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL",
                        providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CStdio", path: "Sources/CStdio"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
 
         // Layer 2: tensors, kernels and reverse-mode autodiff.
         .target(name: "TensorEngine", dependencies: ["CBLAS", "CDNNL"]),
@@ -25,14 +34,27 @@ let package = Package(
         // Layer 3: modules, layers, model building blocks, losses, optimizers, schedules.
         .target(name: "NeuralNetwork", dependencies: ["TensorEngine"]),
 
+        // Layer 4: dataset readers, the built-in dataset, augmentation, batching.
+        .target(name: "Data", dependencies: ["TensorEngine", "CZlib"]),
+
+        // Layer 6: HDF5 model files.
+        .target(name: "Storage", dependencies: ["NeuralNetwork", "CHDF5"]),
+
+        // Layer 7: supervised training and evaluation, progress and metrics.
+        .target(name: "Training", dependencies: ["NeuralNetwork", "Data", "Storage", "CStdio"]),
+
         // The command.
         .executableTarget(name: "dfkd", dependencies: [
-            "TensorEngine", "NeuralNetwork",
+            "TensorEngine", "NeuralNetwork", "Data", "Storage", "Training",
+            .product(name: "Yams", package: "Yams"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "NeuralNetwork", "TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
+        .testTarget(name: "CommandTests", dependencies: ["TestSupport"]),
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
     ]
 )

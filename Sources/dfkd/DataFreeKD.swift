@@ -5,5 +5,7 @@ struct DataFreeKD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dfkd",
         abstract: "Data-free knowledge distillation of image classifiers.",
-        subcommands: [Bench.self])
+        subcommands: [TrainTeacher.self, Evaluate.self, Bench.self])
+
+    static let version = "0.3.0"
 }

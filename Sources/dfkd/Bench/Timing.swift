@@ -33,6 +33,6 @@ enum Timing {
 
 /// Prints `fields` as one JSON object line (keys sorted, for stable output).
 func printJSON(_ fields: [String: Any]) {
-    let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+    let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
     print(String(decoding: data, as: UTF8.self))
 }

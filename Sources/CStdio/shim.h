@@ -1,0 +1,8 @@
+#ifndef DFKD_CSTDIO_SHIM_H
+#define DFKD_CSTDIO_SHIM_H
+#include <stdio.h>
+
+/* Swift 6 cannot name the C global `stdout`; this makes it line-buffered, so that lines
+   printed to a log file or pipe arrive in order with those of stderr. */
+static inline void dfkd_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
+#endif

@@ -1,0 +1,31 @@
+import Foundation
+
+/// Writes a file so that a reader (or a crash) sees either the old file or the whole new
+/// one: the content goes to a temporary file beside the target, is fsynced, and is renamed
+/// over the target; then the directory is fsynced so the rename itself is durable.
+public enum AtomicFile {
+    public static func write(_ path: String, _ body: (_ temporaryPath: String) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        do {
+            try body(temporary)
+            try fsync(path: temporary, what: "the new file")
+            guard rename(temporary, path) == 0 else {
+                throw StorageError(file: path, "cannot rename \(temporary) over it: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        try fsync(path: directory, what: "its directory")
+    }
+
+    private static func fsync(path: String, what: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw StorageError(file: path, "cannot open \(what) to sync it") }
+        defer { close(descriptor) }
+        guard Foundation.fsync(descriptor) == 0 else { throw StorageError(file: path, "fsync of \(what) failed") }
+    }
+}

@@ -1,0 +1,155 @@
+import CHDF5
+import Foundation
+
+/// An HDF5 operation that failed, naming the file and the object.
+public struct StorageError: Error, CustomStringConvertible {
+    public let file: String
+    public let problem: String
+
+    public init(file: String, _ problem: String) {
+        self.file = file
+        self.problem = problem
+    }
+
+    public var description: String { "\(file): \(problem)" }
+}
+
+/// The HDF5 library's global state: its own error printing is off (errors surface as
+/// StorageError), and calls are serialised (the Debian build is not thread-safe).
+enum HDF5Library {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var started = false
+
+    static func call<R>(_ body: () throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        if !started {
+            H5Eset_auto2(dfkd_h5e_default(), nil, nil)
+            started = true
+        }
+        return try body()
+    }
+}
+
+/// An open HDF5 file (or a group in one): datasets of floats, integers and bytes, and
+/// attributes of numbers and strings on the file's root or any object.
+public final class HDF5Group {
+    let id: hid_t
+    public let path: String
+    /// The file's name, for error messages.
+    public let file: String
+    private let isFile: Bool
+
+    fileprivate init(id: hid_t, path: String, file: String, isFile: Bool) {
+        self.id = id
+        self.path = path
+        self.file = file
+        self.isFile = isFile
+    }
+
+    deinit {
+        HDF5Library.call { _ = isFile ? H5Fclose(id) : H5Gclose(id) }
+    }
+
+    /// Creates (truncating) the file at `path`.
+    public static func create(_ path: String) throws -> HDF5Group {
+        try HDF5Library.call {
+            let id = H5Fcreate(path, dfkd_h5f_acc_trunc(), dfkd_h5p_default(), dfkd_h5p_default())
+            guard id >= 0 else { throw StorageError(file: path, "cannot be created as an HDF5 file") }
+            return HDF5Group(id: id, path: "/", file: path, isFile: true)
+        }
+    }
+
+    /// Opens the file at `path`, read-only unless `writable`.
+    public static func open(_ path: String, writable: Bool = false) throws -> HDF5Group {
+        guard FileManager.default.fileExists(atPath: path) else { throw StorageError(file: path, "does not exist") }
+        return try HDF5Library.call {
+            let id = H5Fopen(path, writable ? dfkd_h5f_acc_rdwr() : dfkd_h5f_acc_rdonly(), dfkd_h5p_default())
+            guard id >= 0 else { throw StorageError(file: path, "is not a readable HDF5 file (truncated or of another format)") }
+            return HDF5Group(id: id, path: "/", file: path, isFile: true)
+        }
+    }
+
+    /// Writes buffered data to the file.
+    public func flush() throws {
+        try HDF5Library.call {
+            guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw StorageError(file: file, "flush failed") }
+        }
+    }
+
+    private func child(_ name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
+
+    public func createGroup(_ name: String) throws -> HDF5Group {
+        try HDF5Library.call {
+            let gid = H5Gcreate2(id, name, dfkd_h5p_default(), dfkd_h5p_default(), dfkd_h5p_default())
+            guard gid >= 0 else { throw StorageError(file: file, "cannot create group \(child(name))") }
+            return HDF5Group(id: gid, path: child(name), file: file, isFile: false)
+        }
+    }
+
+    public func group(_ name: String) throws -> HDF5Group {
+        try HDF5Library.call {
+            guard H5Lexists(id, name, dfkd_h5p_default()) > 0 else { throw StorageError(file: file, "has no group \(child(name))") }
+            let gid = H5Gopen2(id, name, dfkd_h5p_default())
+            guard gid >= 0 else { throw StorageError(file: file, "\(child(name)) is not a group") }
+            return HDF5Group(id: gid, path: child(name), file: file, isFile: false)
+        }
+    }
+
+    public func contains(_ name: String) -> Bool {
+        HDF5Library.call { H5Lexists(id, name, dfkd_h5p_default()) > 0 }
+    }
+
+    /// Names of the links in this group, in name order.
+    public func memberNames() throws -> [String] {
+        try HDF5Library.call {
+            var info = H5G_info_t()
+            guard H5Gget_info(id, &info) >= 0 else { throw StorageError(file: file, "cannot list \(path)") }
+            return (0..<info.nlinks).map { index in
+                let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, dfkd_h5p_default())
+                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+                H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, dfkd_h5p_default())
+                return String(nulTerminated: buffer)
+            }
+        }
+    }
+}
+
+extension String {
+    /// The text of a C character buffer up to its first NUL.
+    init(nulTerminated buffer: [CChar]) {
+        self = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Element types the files use, with their HDF5 memory types.
+public protocol HDF5Element {
+    static var memoryType: hid_t { get }
+    static var typeName: String { get }
+    init()
+}
+
+extension Float: HDF5Element {
+    public static var memoryType: hid_t { dfkd_h5t_native_float() }
+    public static var typeName: String { "float32" }
+}
+
+extension Double: HDF5Element {
+    public static var memoryType: hid_t { dfkd_h5t_native_double() }
+    public static var typeName: String { "float64" }
+}
+
+extension Int64: HDF5Element {
+    public static var memoryType: hid_t { dfkd_h5t_native_int64() }
+    public static var typeName: String { "int64" }
+}
+
+extension Int32: HDF5Element {
+    public static var memoryType: hid_t { dfkd_h5t_native_int32() }
+    public static var typeName: String { "int32" }
+}
+
+extension UInt8: HDF5Element {
+    public static var memoryType: hid_t { dfkd_h5t_native_uint8() }
+    public static var typeName: String { "uint8" }
+}

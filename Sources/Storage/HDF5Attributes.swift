@@ -1,0 +1,122 @@
+import CHDF5
+
+/// Attributes of the group itself (the file's root for a file): strings (variable-length
+/// UTF-8, which h5py reads as str), and numbers or arrays of numbers.
+extension HDF5Group {
+    public func setAttribute(_ name: String, _ value: String) throws {
+        try HDF5Library.call {
+            let type = Self.stringType()
+            defer { H5Tclose(type) }
+            let space = H5Screate(H5S_SCALAR)
+            defer { H5Sclose(space) }
+            let attribute = try createAttribute(name, type: type, space: space)
+            defer { H5Aclose(attribute) }
+            let status = value.withCString { text -> herr_t in
+                var pointer: UnsafePointer<CChar>? = text
+                return H5Awrite(attribute, type, &pointer)
+            }
+            guard status >= 0 else { throw StorageError(file: file, "cannot write attribute \(name) of \(path)") }
+        }
+    }
+
+    public func setAttribute<T: HDF5Element>(_ name: String, _ values: [T]) throws {
+        try HDF5Library.call {
+            let space = Self.dataspace([values.count])
+            defer { H5Sclose(space) }
+            let attribute = try createAttribute(name, type: T.memoryType, space: space)
+            defer { H5Aclose(attribute) }
+            let status = values.withUnsafeBytes { H5Awrite(attribute, T.memoryType, $0.baseAddress) }
+            guard status >= 0 else { throw StorageError(file: file, "cannot write attribute \(name) of \(path)") }
+        }
+    }
+
+    public func setAttribute<T: HDF5Element>(_ name: String, _ value: T) throws {
+        try HDF5Library.call {
+            let space = H5Screate(H5S_SCALAR)
+            defer { H5Sclose(space) }
+            let attribute = try createAttribute(name, type: T.memoryType, space: space)
+            defer { H5Aclose(attribute) }
+            let status = [value].withUnsafeBytes { H5Awrite(attribute, T.memoryType, $0.baseAddress) }
+            guard status >= 0 else { throw StorageError(file: file, "cannot write attribute \(name) of \(path)") }
+        }
+    }
+
+    public var attributeNames: [String] {
+        HDF5Library.call {
+            var info = H5O_info_t()
+            guard H5Oget_info2(id, &info, UInt32(H5O_INFO_NUM_ATTRS)) >= 0 else { return [] }
+            return (0..<info.num_attrs).map { index in
+                let length = H5Aget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, dfkd_h5p_default())
+                var buffer = [CChar](repeating: 0, count: length + 1)
+                H5Aget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, dfkd_h5p_default())
+                return String(nulTerminated: buffer)
+            }
+        }
+    }
+
+    /// A string attribute (variable- or fixed-length, as h5py may write either).
+    public func stringAttribute(_ name: String) throws -> String {
+        try HDF5Library.call {
+            let attribute = try openAttribute(name)
+            defer { H5Aclose(attribute) }
+            let type = H5Aget_type(attribute)
+            defer { H5Tclose(type) }
+            guard H5Tget_class(type) == H5T_STRING else {
+                throw StorageError(file: file, "attribute \(name) of \(path) holds \(Self.describe(type)), expected a string")
+            }
+            if H5Tis_variable_str(type) > 0 {
+                let memory = Self.stringType()
+                defer { H5Tclose(memory) }
+                var pointer: UnsafeMutablePointer<CChar>?
+                guard H5Aread(attribute, memory, &pointer) >= 0, let pointer else {
+                    throw StorageError(file: file, "cannot read attribute \(name) of \(path)")
+                }
+                defer { H5free_memory(pointer) }
+                return String(cString: pointer)
+            }
+            var buffer = [CChar](repeating: 0, count: H5Tget_size(type) + 1)
+            guard H5Aread(attribute, type, &buffer) >= 0 else { throw StorageError(file: file, "cannot read attribute \(name) of \(path)") }
+            return String(nulTerminated: buffer)
+        }
+    }
+
+    /// A numeric attribute as an array (a scalar gives one element).
+    public func numericAttribute<T: HDF5Element>(_ name: String, as: T.Type = T.self) throws -> [T] {
+        try HDF5Library.call {
+            let attribute = try openAttribute(name)
+            defer { H5Aclose(attribute) }
+            let type = H5Aget_type(attribute)
+            defer { H5Tclose(type) }
+            guard H5Tget_class(type) == H5Tget_class(T.memoryType) else {
+                throw StorageError(file: file, "attribute \(name) of \(path) holds \(Self.describe(type)), expected \(T.typeName)")
+            }
+            let space = H5Aget_space(attribute)
+            defer { H5Sclose(space) }
+            var values = [T](repeating: T(), count: Self.extent(space).reduce(1, *))
+            let status = values.withUnsafeMutableBytes { H5Aread(attribute, T.memoryType, $0.baseAddress) }
+            guard status >= 0 else { throw StorageError(file: file, "cannot read attribute \(name) of \(path)") }
+            return values
+        }
+    }
+
+    private static func stringType() -> hid_t {
+        let type = H5Tcopy(dfkd_h5t_c_s1())
+        H5Tset_size(type, Int(bitPattern: UInt(bitPattern: -1)))  // H5T_VARIABLE
+        H5Tset_cset(type, H5T_CSET_UTF8)
+        return type
+    }
+
+    private func createAttribute(_ name: String, type: hid_t, space: hid_t) throws -> hid_t {
+        if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
+        let attribute = H5Acreate2(id, name, type, space, dfkd_h5p_default(), dfkd_h5p_default())
+        guard attribute >= 0 else { throw StorageError(file: file, "cannot create attribute \(name) of \(path)") }
+        return attribute
+    }
+
+    private func openAttribute(_ name: String) throws -> hid_t {
+        guard H5Aexists(id, name) > 0 else { throw StorageError(file: file, "\(path) has no attribute '\(name)'") }
+        let attribute = H5Aopen(id, name, dfkd_h5p_default())
+        guard attribute >= 0 else { throw StorageError(file: file, "cannot open attribute \(name) of \(path)") }
+        return attribute
+    }
+}

@@ -1,0 +1,67 @@
+import CHDF5
+
+extension HDF5Group {
+    /// Writes `values` as a new contiguous dataset of `shape` ([] for a scalar).
+    public func write<T: HDF5Element>(_ name: String, _ values: [T], shape: [Int]) throws {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        try HDF5Library.call {
+            let space = Self.dataspace(shape)
+            defer { H5Sclose(space) }
+            let dataset = H5Dcreate2(id, name, T.memoryType, space, dfkd_h5p_default(), dfkd_h5p_default(), dfkd_h5p_default())
+            guard dataset >= 0 else { throw StorageError(file: file, "cannot create dataset \(path)/\(name)") }
+            defer { H5Dclose(dataset) }
+            let status = values.withUnsafeBytes { H5Dwrite(dataset, T.memoryType, dfkd_h5s_all(), dfkd_h5s_all(), dfkd_h5p_default(), $0.baseAddress) }
+            guard status >= 0 else { throw StorageError(file: file, "cannot write dataset \(path)/\(name)") }
+        }
+    }
+
+    /// Reads a whole dataset as `T` (HDF5 converts between sizes of one class: float64 to
+    /// float32, int32 to int64); a dataset of another class is an error naming both.
+    public func read<T: HDF5Element>(_ name: String, as: T.Type = T.self) throws -> (shape: [Int], values: [T]) {
+        try HDF5Library.call {
+            guard H5Lexists(id, name, dfkd_h5p_default()) > 0 else {
+                throw StorageError(file: file, "has no dataset \(path == "/" ? "" : path)/\(name)")
+            }
+            let dataset = H5Dopen2(id, name, dfkd_h5p_default())
+            guard dataset >= 0 else { throw StorageError(file: file, "\(path)/\(name) is not a dataset") }
+            defer { H5Dclose(dataset) }
+            let fileType = H5Dget_type(dataset)
+            defer { H5Tclose(fileType) }
+            guard H5Tget_class(fileType) == H5Tget_class(T.memoryType) else {
+                throw StorageError(file: file, "dataset \(path)/\(name) holds \(Self.describe(fileType)), expected \(T.typeName)")
+            }
+            let space = H5Dget_space(dataset)
+            defer { H5Sclose(space) }
+            let shape = Self.extent(space)
+            var values = [T](repeating: T(), count: shape.reduce(1, *))
+            let status = values.withUnsafeMutableBytes {
+                H5Dread(dataset, T.memoryType, dfkd_h5s_all(), dfkd_h5s_all(), dfkd_h5p_default(), $0.baseAddress)
+            }
+            guard status >= 0 else { throw StorageError(file: file, "cannot read dataset \(path)/\(name) (truncated file?)") }
+            return (shape, values)
+        }
+    }
+
+    static func dataspace(_ shape: [Int]) -> hid_t {
+        if shape.isEmpty { return H5Screate(H5S_SCALAR) }
+        let dims = shape.map { hsize_t($0) }
+        return H5Screate_simple(Int32(dims.count), dims, nil)
+    }
+
+    static func extent(_ space: hid_t) -> [Int] {
+        let rank = Int(H5Sget_simple_extent_ndims(space))
+        var dims = [hsize_t](repeating: 0, count: rank)
+        H5Sget_simple_extent_dims(space, &dims, nil)
+        return dims.map { Int($0) }
+    }
+
+    static func describe(_ type: hid_t) -> String {
+        let size = H5Tget_size(type) * 8
+        switch H5Tget_class(type) {
+        case H5T_FLOAT: return "float\(size)"
+        case H5T_INTEGER: return "int\(size)"
+        case H5T_STRING: return "strings"
+        default: return "a non-numeric type"
+        }
+    }
+}

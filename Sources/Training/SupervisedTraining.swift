@@ -1,0 +1,125 @@
+import Data
+import Foundation
+import NeuralNetwork
+import TensorEngine
+
+/// How a classifier is trained on labelled images (a teacher, a student from scratch, or a
+/// student distilled from a teacher on real data).
+public struct SupervisedConfiguration: Sendable, Equatable {
+    public enum OptimizerKind: String, Sendable { case adam, sgd }
+    public enum ScheduleKind: String, Sendable { case cosine, multistep, constant }
+
+    public var epochs = 30
+    public var batchSize = 128
+    public var optimizer = OptimizerKind.adam
+    public var learningRate: Float = 1e-3
+    public var momentum: Float = 0.9
+    public var nesterov = false
+    public var weightDecay: Float = 0
+    public var schedule = ScheduleKind.cosine
+    public var warmupEpochs: Double = 0
+    public var milestones: [Int] = []
+    public var gamma: Float = 0.1
+    public var seed: UInt64 = 0
+    /// With a teacher: loss = (1 - kdWeight) CE + kdWeight * tau^2 KL at kdTemperature.
+    public var kdWeight: Float = 0.9
+    public var kdTemperature: Float = 4
+
+    public init() {}
+
+    func makeSchedule() -> any LearningRateSchedule {
+        switch schedule {
+        case .cosine: CosineWarmupSchedule(base: learningRate, warmupEpochs: warmupEpochs, totalEpochs: Double(epochs))
+        case .multistep: MultiStepSchedule(base: learningRate, milestones: milestones, gamma: gamma)
+        case .constant: MultiStepSchedule(base: learningRate, milestones: [])
+        }
+    }
+
+    func makeOptimizer(for model: Module) -> Optimizer {
+        let parameters = FlatParameters(model.namedParameters())
+        switch optimizer {
+        case .adam: return Adam(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay)
+        case .sgd: return SGD(parameters: parameters, learningRate: learningRate, momentum: momentum, weightDecay: weightDecay, nesterov: nesterov)
+        }
+    }
+}
+
+/// What a finished (or stopped) run did.
+public struct TrainingSummary: Sendable {
+    public var epochsCompleted = 0
+    public var stoppedEarly = false
+    /// The last epoch's evaluation accuracy: the result. The best is reported labelled as such.
+    public var lastEvalTop1 = Double.nan
+    public var bestEvalTop1 = Double.nan
+    public var bestEpoch = 0
+    public var lastTrainLoss = Double.nan
+    public var wallSeconds = 0.0
+    public var imagesPerSecond = 0.0
+}
+
+public enum SupervisedTraining {
+    /// Trains `model` on `dataset.train`, evaluating on `dataset.eval` after every epoch;
+    /// logs one JSON line per epoch to `metrics` and shows progress. Stops early (keeping the
+    /// epochs done) when StopRequest is raised. `afterEpoch` runs after each epoch's
+    /// evaluation (the command saves the model there).
+    public static func run(_ model: any Classifier, dataset: LoadedDataset, configuration: SupervisedConfiguration,
+                           teacher: (any Classifier)? = nil, metrics: MetricsLog, showProgress: Bool = true,
+                           afterEpoch: (Int, TrainingSummary) throws -> Void = { _, _ in }) rethrows -> TrainingSummary {
+        let source = BatchSource(dataset.train, batchSize: configuration.batchSize, normalization: dataset.normalization,
+                                 augmentation: dataset.kind.augmentation, seed: configuration.seed, training: true)
+        precondition(source.batchesPerEpoch > 0, "batch size \(configuration.batchSize) is larger than the \(dataset.train.count) training images")
+        let optimizer = configuration.makeOptimizer(for: model)
+        let schedule = configuration.makeSchedule()
+        teacher?.eval()
+        teacher?.freeze()
+        var summary = TrainingSummary()
+        let start = Date()
+        let steps = configuration.epochs * source.batchesPerEpoch
+        let progress = showProgress ? ProgressReporter(label: "train", total: steps) : nil
+        var imagesSeen = 0
+        epochs: for epoch in 0..<configuration.epochs {
+            model.train()
+            let order = source.order(epoch: epoch)
+            var lossSum = 0.0, correct = 0, seen = 0
+            for index in 0..<source.batchesPerEpoch {
+                if StopRequest.isRequested { summary.stoppedEarly = true; break epochs }
+                optimizer.learningRate = schedule.learningRate(atEpoch: Double(epoch) + Double(index) / Double(source.batchesPerEpoch))
+                let batch = source.batch(index, epoch: epoch, order: order)
+                optimizer.zeroGradients()
+                let logits = model(batch.images)
+                var loss = Loss.crossEntropy(logits, labels: batch.labels)
+                if let teacher {
+                    let teacherLogits = withoutGradient { teacher(batch.images) }
+                    let kd = Loss.kdDivergence(student: logits, teacher: teacherLogits, temperature: configuration.kdTemperature)
+                    loss = loss * (1 - configuration.kdWeight) + kd * configuration.kdWeight
+                }
+                loss.backward()
+                optimizer.step()
+                let value = Double(loss.item)
+                lossSum += value * Double(batch.labels.count)
+                seen += batch.labels.count
+                correct += zip(Evaluation.predictedClasses(logits.detached()), batch.labels).filter { $0 == $1 }.count
+                imagesSeen += batch.labels.count
+                progress?.update(epoch * source.batchesPerEpoch + index + 1,
+                                 status: String(format: "epoch %d loss %.4f", epoch + 1, lossSum / Double(seen)))
+            }
+            let evaluation = Evaluation.run(model, on: dataset.eval, normalization: dataset.normalization)
+            summary.epochsCompleted = epoch + 1
+            summary.lastEvalTop1 = evaluation.top1
+            summary.lastTrainLoss = lossSum / Double(max(seen, 1))
+            if !(summary.bestEvalTop1 >= evaluation.top1) {
+                summary.bestEvalTop1 = evaluation.top1
+                summary.bestEpoch = epoch + 1
+            }
+            metrics.log([
+                "epoch": epoch + 1, "train_loss": summary.lastTrainLoss, "train_top1": 100 * Double(correct) / Double(max(seen, 1)),
+                "eval_top1": evaluation.top1, "learning_rate": Double(optimizer.learningRate),
+                "wall_seconds": Date().timeIntervalSince(start),
+            ])
+            try afterEpoch(epoch + 1, summary)
+        }
+        summary.wallSeconds = Date().timeIntervalSince(start)
+        summary.imagesPerSecond = Double(imagesSeen) / max(summary.wallSeconds, 1e-9)
+        return summary
+    }
+}

@@ -1,0 +1,145 @@
+import ArgumentParser
+import Data
+import Foundation
+import NeuralNetwork
+import Storage
+import TensorEngine
+import Training
+
+struct TrainTeacher: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-teacher",
+        abstract: "Train a classifier on labelled images and save it as an HDF5 model file.",
+        discussion: """
+        Also trains students from scratch, and with --teacher distils a teacher into the model \
+        on real data (KD: cross entropy plus temperature-scaled KL to the teacher). The model \
+        file is rewritten atomically after every epoch, so Ctrl-C or a Slurm time limit keeps \
+        the last finished epoch. Options may also come from --config FILE.yaml (keys are the \
+        option names without dashes); the command line wins.
+        """)
+
+    @OptionGroup var data: DatasetOptions
+    @Option(help: "Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).") var model: String?
+    @Option(help: "Epochs (default 30).") var epochs: Int?
+    @Option(help: "Batch size (default 128).") var batch: Int?
+    @Option(help: "Optimizer: adam or sgd (default adam).") var optimizer: String?
+    @Option(help: "Learning rate (default 0.001 for adam, 0.1 for sgd).") var lr: Double?
+    @Option(help: "SGD momentum (default 0.9).") var momentum: Double?
+    @Flag(help: "Nesterov momentum for SGD.") var nesterov = false
+    @Option(help: "Weight decay (default 0 for adam, 5e-4 for sgd).") var weightDecay: Double?
+    @Option(help: "Schedule: cosine, multistep or constant (default cosine).") var schedule: String?
+    @Option(help: "Warm-up epochs of the cosine schedule (default 0).") var warmupEpochs: Double?
+    @Option(parsing: .upToNextOption, help: "Multi-step schedule: epochs where the rate is multiplied by --gamma.") var milestones: [Int] = []
+    @Option(help: "Multi-step schedule: the factor at each milestone (default 0.1).") var gamma: Double?
+    @Option(help: "Seed of initialisation, order and augmentation (default 0).") var seed: Int?
+    @Option(help: "A teacher model file: train by KD on real data.") var teacher: String?
+    @Option(help: "KD: weight of the KL term (default 0.9).") var kdWeight: Double?
+    @Option(help: "KD: temperature (default 4).") var kdTemperature: Double?
+    @Option(help: "YAML file of options.") var config: String?
+    @Option(help: "JSON-lines metrics file (default: next to --out, .metrics.jsonl).") var metrics: String?
+    @Option(help: "Output model file (.h5).") var out: String
+    @Flag(help: "Print one JSON object as the last line.") var json = false
+
+    static let configKeys = DatasetOptions.configKeys + [
+        "model", "epochs", "batch", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "schedule",
+        "warmup-epochs", "milestones", "gamma", "seed", "kd-weight", "kd-temperature",
+    ]
+
+    func run() throws {
+        StopRequest.install()
+        Console.lineBuffered()
+        let file = try ConfigFile(path: config, allowedKeys: Self.configKeys)
+        let settings = try trainingConfiguration(file)
+        guard let modelName = try model ?? file.string("model") else { throw CommandError("--model is required") }
+        let architecture = try Architecture(named: modelName)
+        let dataset = try data.load(config: file)
+        let net = architecture.make(inputChannels: dataset.train.channels, classes: dataset.train.classes).initialize(seed: settings.seed)
+        let teacherModel = try teacher.map { path -> any Classifier in
+            let (loaded, description) = try ModelFile.load(path)
+            try ModelChecks.requireInputs(description, file: path, match: dataset)
+            return loaded
+        }
+        let metricsPath = metrics ?? ModelChecks.sibling(of: out, suffix: ".metrics.jsonl")
+        let log = try MetricsLog(path: metricsPath)
+        var description = ModelDescription(
+            architecture: architecture, classes: dataset.train.classes, inputShape: dataset.train.imageShape,
+            normalizationMean: dataset.normalization.mean, normalizationStd: dataset.normalization.std,
+            provenance: [
+                "command": CommandLine.arguments.joined(separator: " "), "dataset": dataset.kind.rawValue,
+                "train_images": dataset.train.source, "eval_images": dataset.eval.source, "seed": "\(settings.seed)",
+                "created": ISO8601DateFormatter().string(from: Date()), "dfkd_version": DataFreeKD.version,
+            ])
+        if let teacher { description.provenance["teacher"] = teacher }
+
+        print("train-teacher: \(architecture.rawValue) (\(net.parameterCount) parameters) on \(dataset.kind.rawValue), "
+              + "\(dataset.train.count) training / \(dataset.eval.count) evaluation images, \(settings.epochs) epochs, "
+              + "batch \(settings.batchSize), \(settings.optimizer.rawValue) lr \(settings.learningRate), \(settings.schedule.rawValue) schedule")
+        let summary = try SupervisedTraining.run(net, dataset: dataset, configuration: settings, teacher: teacherModel, metrics: log) { epoch, progress in
+            description.provenance["epochs"] = "\(epoch)"
+            description.provenance["eval_top1"] = String(format: "%.2f", progress.lastEvalTop1)
+            try ModelFile.write(net, description: description, to: out)
+        }
+        if summary.stoppedEarly {
+            print("stopped on request after \(summary.epochsCompleted) finished epoch(s); \(out) holds the last of them")
+        }
+        print(String(format: "eval top-1 %.2f%% after %d epochs (best %.2f%% at epoch %d), %.1f s, %.0f images/s",
+                     summary.lastEvalTop1, summary.epochsCompleted, summary.bestEvalTop1, summary.bestEpoch,
+                     summary.wallSeconds, summary.imagesPerSecond))
+        print("model: \(out)\nmetrics: \(metricsPath)")
+        if json {
+            print(MetricsLog.jsonLine([
+                "eval_top1": summary.lastEvalTop1, "best_eval_top1": summary.bestEvalTop1, "best_epoch": summary.bestEpoch,
+                "epochs": summary.epochsCompleted, "train_loss": summary.lastTrainLoss, "wall_seconds": summary.wallSeconds,
+                "images_per_second": summary.imagesPerSecond, "stopped_early": summary.stoppedEarly,
+                "model_file": out, "metrics_file": metricsPath, "parameters": net.parameterCount,
+            ]))
+        }
+    }
+
+    private func trainingConfiguration(_ file: ConfigFile) throws -> SupervisedConfiguration {
+        var c = SupervisedConfiguration()
+        if let name = try optimizer ?? file.string("optimizer") {
+            guard let kind = SupervisedConfiguration.OptimizerKind(rawValue: name) else { throw CommandError("--optimizer '\(name)': expected adam or sgd") }
+            c.optimizer = kind
+        }
+        c.learningRate = Float(try lr ?? file.double("lr") ?? (c.optimizer == .adam ? 1e-3 : 0.1))
+        c.weightDecay = Float(try weightDecay ?? file.double("weight-decay") ?? (c.optimizer == .adam ? 0 : 5e-4))
+        c.momentum = Float(try momentum ?? file.double("momentum") ?? 0.9)
+        c.nesterov = try nesterov || (file.bool("nesterov") ?? false)
+        c.epochs = try epochs ?? file.int("epochs") ?? 30
+        c.batchSize = try batch ?? file.int("batch") ?? 128
+        if let name = try schedule ?? file.string("schedule") {
+            guard let kind = SupervisedConfiguration.ScheduleKind(rawValue: name) else {
+                throw CommandError("--schedule '\(name)': expected cosine, multistep or constant")
+            }
+            c.schedule = kind
+        }
+        c.warmupEpochs = try warmupEpochs ?? file.double("warmup-epochs") ?? 0
+        c.milestones = try milestones.isEmpty ? (file.ints("milestones") ?? []) : milestones
+        c.gamma = Float(try gamma ?? file.double("gamma") ?? 0.1)
+        c.seed = UInt64(try seed ?? file.int("seed") ?? 0)
+        c.kdWeight = Float(try kdWeight ?? file.double("kd-weight") ?? 0.9)
+        c.kdTemperature = Float(try kdTemperature ?? file.double("kd-temperature") ?? 4)
+        guard c.epochs >= 1, c.batchSize >= 1, c.learningRate > 0 else {
+            throw CommandError("epochs, batch and lr must be positive (got \(c.epochs), \(c.batchSize), \(c.learningRate))")
+        }
+        return c
+    }
+}
+
+/// Checks shared by the commands that load model files.
+enum ModelChecks {
+    /// A model file's input shape and class count must fit the dataset's images.
+    static func requireInputs(_ description: ModelDescription, file: String, match dataset: LoadedDataset) throws {
+        guard description.inputShape == dataset.eval.imageShape, description.classes == dataset.eval.classes else {
+            throw CommandError("\(file): the model takes \(description.inputShape) inputs in \(description.classes) classes; "
+                               + "\(dataset.kind.rawValue) gives \(dataset.eval.imageShape) images in \(dataset.eval.classes) classes")
+        }
+    }
+
+    /// `path` with its extension replaced by `suffix`.
+    static func sibling(of path: String, suffix: String) -> String {
+        let base = (path as NSString).deletingPathExtension
+        return base + suffix
+    }
+}
