@@ -113,6 +113,7 @@ extension DatasetKind {
             (train, eval) = try split.apply(to: source)
         } else {
             guard let trainSet, let testSet else {
+                if trainSet == nil && testSet == nil { throw missingFiles(directory) }
                 throw DataError(file: directory, trainSet == nil && testSet != nil
                                 ? "holds only the test files of \(rawValue); give --split TRAIN:EVAL to split them"
                                 : "lacks the \(trainSet == nil ? "training" : "test") files of \(rawValue) (\(fileNames(training: trainSet == nil).joined(separator: ", ")))")
