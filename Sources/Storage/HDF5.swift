@@ -1,18 +1,9 @@
 import CHDF5
 import Foundation
+import TensorEngine
 
-/// An HDF5 operation that failed, naming the file and the object.
-public struct StorageError: Error, CustomStringConvertible {
-    public let file: String
-    public let problem: String
-
-    public init(file: String, _ problem: String) {
-        self.file = file
-        self.problem = problem
-    }
-
-    public var description: String { "\(file): \(problem)" }
-}
+/// An HDF5 file that cannot be read or written.
+public typealias StorageError = FileError
 
 /// The HDF5 library's global state: its own error printing is off (errors surface as
 /// StorageError), and calls are serialised (the Debian build is not thread-safe).
