@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Data", targets: ["Data"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Distillation", targets: ["Distillation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,9 +44,12 @@ let package = Package(
         // Layer 7: supervised training and evaluation, progress and metrics.
         .target(name: "Training", dependencies: ["NeuralNetwork", "Data", "Storage", "CStdio"]),
 
+        // Layer 7: the data-free distillation methods.
+        .target(name: "Distillation", dependencies: ["NeuralNetwork", "Data", "Storage", "Training"]),
+
         // The command.
         .executableTarget(name: "dfkd", dependencies: [
-            "TensorEngine", "NeuralNetwork", "Data", "Storage", "Training",
+            "TensorEngine", "NeuralNetwork", "Data", "Storage", "Training", "Distillation",
             .product(name: "Yams", package: "Yams"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -55,6 +59,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "NeuralNetwork", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "CommandTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "DistillationTests", dependencies: ["Distillation", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
     ]
 )

@@ -6,7 +6,8 @@ gradients of sum(output * w) with respect to every input. Run it where torch is 
 
     python3 Tests/Goldens/make_goldens.py
 
-It rewrites Tests/Goldens/ops.json and Tests/Goldens/network.json; the tests never need torch.
+It rewrites Tests/Goldens/ops.json, network.json and distillation.json; the tests never need
+torch.
 """
 import json
 import os
@@ -168,6 +169,48 @@ class SmallNet(torch.nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+def supervised_contrast(tf, sf, labels, tau=0.07):
+    """CPSC-DFKD's Eq. 8 over the 2n normalised teacher and student vectors."""
+    v = torch.cat([F.normalize(tf, dim=1), F.normalize(sf, dim=1)], 0)
+    y = torch.cat([labels, labels])
+    sim = v @ v.t() / tau
+    self_mask = torch.eye(len(y), dtype=torch.bool)
+    log_prob = sim - torch.logsumexp(sim.masked_fill(self_mask, float("-inf")), dim=1, keepdim=True)
+    positives = (y[:, None] == y[None, :]) & ~self_mask
+    return -((log_prob * positives).sum(1) / positives.sum(1)).mean()
+
+
+def bn_statistics(x, running_mean, running_var, form):
+    mean = x.mean(dim=(0, 2, 3))
+    var = x.var(dim=(0, 2, 3), unbiased=False)
+    if form == "norms":
+        return torch.norm(mean - running_mean, 2) + torch.norm(var - running_var, 2)
+    return ((mean - running_mean) ** 2).sum() + ((var.sqrt() - running_var.sqrt()) ** 2).sum()
+
+
+def distillation_cases():
+    labels = torch.tensor([0, 1, 0, 2, 1, 0])
+    t, s = rand(6, 5) * 3, rand(6, 5) * 3
+    t, s = t.detach().requires_grad_(True), s.detach().requires_grad_(True)
+    extra = {"labels": labels.tolist()}
+    cases = [
+        case("kd_tau4", {"t": t, "s": s}, lambda t, s: F.kl_div(F.log_softmax(s / 4, 1), F.softmax(t / 4, 1), reduction="batchmean") * 16),
+        case("log_l2", {"t": t, "s": s}, lambda t, s: torch.log(torch.norm(t - s, 2))),
+        case("cross_entropy", {"s": s}, lambda s: F.cross_entropy(s, labels), extra),
+        case("one_hot", {"t": t}, lambda t: F.cross_entropy(t, t.argmax(1))),
+        case("information_entropy", {"t": t}, lambda t: (F.softmax(t, 1).mean(0) * torch.log(F.softmax(t, 1).mean(0))).sum()),
+        case("activation", {"f": rand(6, 4)}, lambda f: -f.abs().mean()),
+        case("l1", {"t": t, "s": s}, lambda t, s: (t - s).abs().mean()),
+        case("contrastive", {"tf": rand(6, 4), "sf": rand(6, 4)}, lambda tf, sf: supervised_contrast(tf, sf, labels), extra),
+    ]
+    x = rand(4, 3, 2, 2) * 2
+    running_mean, running_var = torch.tensor([0.1, -0.2, 0.3]), torch.tensor([0.5, 1.5, 1.0])
+    stats = {"running_mean": pack(running_mean), "running_var": pack(running_var)}
+    for form in ("norms", "squares"):
+        cases.append(case(f"bn_statistics_{form}", {"x": x}, lambda x, form=form: bn_statistics(x, running_mean, running_var, form), stats))
+    return cases
+
+
 def network_case():
     x = torch.rand(6, 3, 12, 12) * 2 - 1
     labels = [0, 1, 2, 3, 4, 0]
@@ -199,4 +242,6 @@ if __name__ == "__main__":
         json.dump({"torch": torch.__version__, "cases": op_cases()}, f)
     with open(os.path.join(HERE, "network.json"), "w") as f:
         json.dump({"torch": torch.__version__, **network_case()}, f)
-    print("wrote", os.path.join(HERE, "ops.json"), "and network.json")
+    with open(os.path.join(HERE, "distillation.json"), "w") as f:
+        json.dump({"torch": torch.__version__, "cases": distillation_cases()}, f)
+    print("wrote ops.json, network.json and distillation.json in", HERE)

@@ -5,17 +5,7 @@ import XCTest
 
 /// Every op and loss against PyTorch: output and the gradient of sum(output * w) for each input.
 final class OpGoldenTests: XCTestCase {
-    struct Case: Decodable {
-        let name: String
-        let inputs: [String: GoldenTensor]
-        let outputs: [GoldenTensor]
-        let upstreams: [GoldenTensor]
-        let gradients: [String: GoldenTensor]
-        let labels: [Int]?
-        let running_mean: GoldenTensor?
-        let running_var: GoldenTensor?
-    }
-    struct File: Decodable { let cases: [Case] }
+    typealias File = GoldenCaseFile
 
     typealias Op = (_ inputs: [String: Tensor], _ labels: [Int]) -> [Tensor]
 
@@ -83,7 +73,7 @@ final class OpGoldenTests: XCTestCase {
                 continue
             }
             covered.insert(golden.name)
-            check(golden) { op($0, golden.labels ?? []) }
+            Goldens.check(golden) { op($0, golden.labels ?? []) }
         }
         XCTAssertEqual(covered, Set(Self.ops.keys), "every op in the table has a golden case")
     }
@@ -92,35 +82,11 @@ final class OpGoldenTests: XCTestCase {
         let file = try Goldens.load(File.self, from: "ops.json")
         let golden = try XCTUnwrap(file.cases.first { $0.name == "batch_norm_train" })
         let mean = Tensor.full([3], 0.1), variance = Tensor.full([3], 2)
-        check(golden) { i in
+        Goldens.check(golden) { i in
             [Tensor.batchNorm(i["x"]!, weight: i["weight"]!, bias: i["bias"]!,
                               running: RunningStatistics(mean: mean, variance: variance, momentum: 0.1), training: true)]
         }
         Goldens.assertClose(mean.toArray(), golden.running_mean!, "running_mean")
         Goldens.assertClose(variance.toArray(), golden.running_var!, "running_var")
-    }
-
-    private func check(_ golden: Case, _ op: ([String: Tensor]) -> [Tensor]) {
-        var inputs: [String: Tensor] = [:]
-        for (name, value) in golden.inputs {
-            inputs[name] = golden.gradients[name] != nil ? value.parameter() : value.tensor
-        }
-        let outputs = op(inputs)
-        XCTAssertEqual(outputs.count, golden.outputs.count, golden.name)
-        var total: Tensor?
-        for (index, (output, expected)) in zip(outputs, golden.outputs).enumerated() {
-            XCTAssertEqual(output.shape, expected.shape, "\(golden.name) output \(index) shape")
-            Goldens.assertClose(output.toArray(), expected, "\(golden.name) output \(index)")
-            let term = (output * golden.upstreams[index].tensor).sum()
-            total = total.map { $0 + term } ?? term
-        }
-        total?.backward()
-        for (name, expected) in golden.gradients {
-            guard let gradient = inputs[name]?.grad else {
-                XCTFail("\(golden.name): no gradient for \(name)")
-                continue
-            }
-            Goldens.assertClose(gradient.toArray(), expected, "\(golden.name) gradient of \(name)")
-        }
     }
 }

@@ -47,3 +47,49 @@ public enum Goldens {
         }
     }
 }
+
+/// One op's reference case: inputs, outputs, the upstream gradients w, and the gradients of
+/// sum(output * w) for each differentiable input; labels and running statistics where the op
+/// takes them.
+public struct GoldenCase: Decodable {
+    public let name: String
+    public let inputs: [String: GoldenTensor]
+    public let outputs: [GoldenTensor]
+    public let upstreams: [GoldenTensor]
+    public let gradients: [String: GoldenTensor]
+    public let labels: [Int]?
+    public let running_mean: GoldenTensor?
+    public let running_var: GoldenTensor?
+}
+
+public struct GoldenCaseFile: Decodable {
+    public let cases: [GoldenCase]
+}
+
+extension Goldens {
+    /// Runs `op` on the case's inputs and compares its outputs and input gradients.
+    public static func check(_ golden: GoldenCase, file: StaticString = #filePath, line: UInt = #line,
+                             _ op: ([String: Tensor]) -> [Tensor]) {
+        var inputs: [String: Tensor] = [:]
+        for (name, value) in golden.inputs {
+            inputs[name] = golden.gradients[name] != nil ? value.parameter() : value.tensor
+        }
+        let outputs = op(inputs)
+        XCTAssertEqual(outputs.count, golden.outputs.count, golden.name, file: file, line: line)
+        var total: Tensor?
+        for (index, (output, expected)) in zip(outputs, golden.outputs).enumerated() {
+            XCTAssertEqual(output.shape, expected.shape, "\(golden.name) output \(index) shape", file: file, line: line)
+            assertClose(output.toArray(), expected, "\(golden.name) output \(index)", file: file, line: line)
+            let term = (output * golden.upstreams[index].tensor).sum()
+            total = total.map { $0 + term } ?? term
+        }
+        total?.backward()
+        for (name, expected) in golden.gradients {
+            guard let gradient = inputs[name]?.grad else {
+                XCTFail("\(golden.name): no gradient for \(name)", file: file, line: line)
+                continue
+            }
+            assertClose(gradient.toArray(), expected, "\(golden.name) gradient of \(name)", file: file, line: line)
+        }
+    }
+}

@@ -16,6 +16,8 @@ public final class BatchNorm2d: Layer {
     public var momentum: Float
     public let epsilon: Float
     public var recordsInputMoments = false
+    /// The batch the recorded input moments are taken over (all ranks in a distributed run).
+    public var momentsScope: any BatchScope = LocalBatch.shared
     /// In training mode, whether a forward moves the running statistics. A step that must
     /// normalise with batch statistics without changing the model's state turns it off.
     public var updatesRunningStatistics = true
@@ -48,7 +50,7 @@ public final class BatchNorm2d: Layer {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        inputMoments = recordsInputMoments ? x.channelMoments() : nil
+        inputMoments = recordsInputMoments ? momentsScope.channelMoments(x) : nil
         let updatesRunning = isTraining && updatesRunningStatistics
         if updatesRunning { batchesTracked.value += 1 }
         let running = isTraining && !updatesRunning ? nil

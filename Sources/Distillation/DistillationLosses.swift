@@ -1,0 +1,127 @@
+import NeuralNetwork
+import TensorEngine
+
+/// The losses of the distillation methods (../docs/METHODS), each reduced over the batch
+/// through `scope`, so that a data-parallel run sees the global batch.
+public struct DistillationLosses {
+    public let scope: any BatchScope
+
+    public init(scope: any BatchScope = LocalBatch.shared) { self.scope = scope }
+
+    /// tau^2 KL(p(t / tau) || p(s / tau)), batch mean. Gradients reach both arguments.
+    public func kd(teacher: Tensor, student: Tensor, temperature: Float = 1) -> Tensor {
+        let teacherLog = (teacher / temperature).logSoftmax()
+        let studentLog = (student / temperature).logSoftmax()
+        let perSample = (teacherLog.exp() * (teacherLog - studentLog)).sum(axes: [1])
+        return scope.batchMean(perSample) * (temperature * temperature)
+    }
+
+    /// log ||t - s||_2, the norm taken over the whole batch's logit differences (CPSC's
+    /// discrepancy term, as torch.norm of the logit-difference matrix).
+    public func logL2(teacher: Tensor, student: Tensor) -> Tensor {
+        let squares = scope.sumOverRanks((teacher - student).squared().sum())
+        return (squares + 1e-12).sqrt().log()
+    }
+
+    /// Cross entropy from logits and class indices, batch mean.
+    public func crossEntropy(_ logits: Tensor, labels: [Int]) -> Tensor {
+        let oneHot = Self.oneHot(labels, classes: logits.shape[1])
+        return scope.batchMean(-(logits.logSoftmax() * oneHot).sum(axes: [1]))
+    }
+
+    /// One-hot loss: cross entropy of the teacher's logits against their own arg-max.
+    public func oneHot(teacher: Tensor) -> Tensor {
+        crossEntropy(teacher, labels: Self.argmax(teacher))
+    }
+
+    /// Information entropy term sum_j pbar_j log pbar_j, pbar the batch-mean teacher
+    /// prediction: minimising it balances the classes of the generated batch.
+    public func informationEntropy(teacher: Tensor) -> Tensor {
+        let mean = scope.columnMean(teacher.softmax())
+        return (mean * (mean + 1e-12).log()).sum()
+    }
+
+    /// Activation loss: minus the mean absolute value of the teacher's penultimate features.
+    public func activation(features: Tensor) -> Tensor {
+        -scope.batchMean(features.abs().mean(axes: [1]))
+    }
+
+    /// Mean absolute logit difference (DFAD).
+    public func l1(teacher: Tensor, student: Tensor) -> Tensor {
+        scope.batchMean((teacher - student).abs().mean(axes: [1]))
+    }
+
+    /// The forms of the batch-norm statistics loss.
+    public enum StatisticsForm: String, Sendable {
+        /// sum_l ||mu_l - mu_l*||_2 + ||var_l - var_l*||_2 (CPSC, DeepInversion)
+        case norms
+        /// sum_l ||mu_l - mu_l*||^2 + ||sigma_l - sigma_l*||^2 (GIP)
+        case squares
+    }
+
+    /// The distance of the batch statistics of each batch norm's input (recorded during the
+    /// forward pass, see BatchNorm2d.recordsInputMoments) to its running statistics, summed
+    /// over the layers.
+    public func batchStatistics(_ layers: [BatchNorm2d], form: StatisticsForm) -> Tensor {
+        var total = Tensor(0)
+        for layer in layers {
+            guard let (mean, variance) = layer.inputMoments else {
+                preconditionFailure("batch-norm statistics loss: a layer recorded no input moments")
+            }
+            let runningMean = layer.runningMean.detached(), runningVariance = layer.runningVariance.detached()
+            switch form {
+            case .norms:
+                total = total + ((mean - runningMean).squared().sum() + 1e-12).sqrt()
+                    + ((variance - runningVariance).squared().sum() + 1e-12).sqrt()
+            case .squares:
+                total = total + (mean - runningMean).squared().sum()
+                    + ((variance + 1e-8).sqrt() - (runningVariance + 1e-8).sqrt()).squared().sum()
+            }
+        }
+        return total
+    }
+
+    /// Supervised contrast between teacher and student (CPSC's Eq. 8) over the 2n
+    /// L2-normalised vectors {h^T, h^S} of the whole batch: for each anchor, the mean over
+    /// the other vectors of its class of -log softmax of the similarity (temperature tau)
+    /// against every vector but itself; averaged over anchors.
+    public func contrastive(teacherFeatures: Tensor, studentFeatures: Tensor, labels: [Int], temperature: Float = 0.07) -> Tensor {
+        let vectors = Tensor.concatenate([scope.gatherRows(teacherFeatures.l2Normalized()),
+                                          scope.gatherRows(studentFeatures.l2Normalized())], axis: 0)
+        let allLabels = gatheredLabels(labels)
+        let labelsOfVectors = allLabels + allLabels
+        let count = labelsOfVectors.count
+        // Self-similarity is excluded from every denominator.
+        var diagonal = [Float](repeating: 0, count: count * count)
+        var weights = [Float](repeating: 0, count: count * count)
+        for a in 0..<count {
+            diagonal[a * count + a] = -1e9
+            let positives = (0..<count).filter { $0 != a && labelsOfVectors[$0] == labelsOfVectors[a] }
+            for p in positives { weights[a * count + p] = 1 / Float(positives.count) }
+        }
+        let similarity = Tensor.matmul(vectors, vectors, transposeB: true) / temperature
+        let logProbability = (similarity + Tensor(shape: [count, count], values: diagonal)).logSoftmax()
+        return -(logProbability * Tensor(shape: [count, count], values: weights)).sum() / Float(count)
+    }
+
+    /// Every rank's labels in rank order.
+    func gatheredLabels(_ labels: [Int]) -> [Int] {
+        let local = Tensor(shape: [labels.count, 1], values: labels.map(Float.init))
+        return withoutGradient { scope.gatherRows(local) }.toArray().map { Int($0.rounded()) }
+    }
+
+    static func oneHot(_ labels: [Int], classes: Int) -> Tensor {
+        var values = [Float](repeating: 0, count: labels.count * classes)
+        for (i, label) in labels.enumerated() { values[i * classes + label] = 1 }
+        return Tensor(shape: [labels.count, classes], values: values)
+    }
+
+    static func argmax(_ logits: Tensor) -> [Int] {
+        let values = logits.toArray(), classes = logits.shape[1]
+        return (0..<logits.shape[0]).map { row in
+            var best = 0
+            for k in 1..<classes where values[row * classes + k] > values[row * classes + best] { best = k }
+            return best
+        }
+    }
+}

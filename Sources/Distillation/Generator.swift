@@ -1,0 +1,118 @@
+import NeuralNetwork
+import TensorEngine
+
+/// Categorical feature embedding (CPSC-DFKD's Eq. 4): batch normalisation without affine
+/// parameters, then a per-sample scale and shift chosen by the sample's class,
+/// gamma[y] * xhat + beta[y] (gamma, beta: K x C, initialised to 1 and 0).
+public final class CategoricalFeatureEmbedding: Module {
+    public let norm: BatchNorm2d
+    public let gamma: Tensor, beta: Tensor
+
+    public init(channels: Int, classes: Int) {
+        norm = BatchNorm2d(channels, affine: false)
+        gamma = makeParameter([classes, channels])
+        beta = makeParameter([classes, channels])
+    }
+
+    public override var children: [(String, Module)] { [("norm", norm)] }
+    public override var localParameters: [(String, Tensor)] { [("gamma", gamma), ("beta", beta)] }
+
+    public override func resetParameters(_ generator: ParameterGenerator) {
+        generator.fill(gamma, 1)
+        generator.fill(beta, 0)
+    }
+
+    public func callAsFunction(_ x: Tensor, labels: [Int]) -> Tensor {
+        Tensor.classScaleShift(norm(x), labels: labels, scale: gamma, shift: beta)
+    }
+}
+
+/// Where a conditional generator's normalisation layers are categorical (paper Table 5).
+public enum EmbeddingPlacement: String, Sendable, CaseIterable {
+    /// Every normalisation layer is a CFE: the CPSC-DFKD generator.
+    case all
+    /// The three inner layers are CFEs; the output normalisation is plain.
+    case three
+    /// Plain batch norm everywhere: the generator ignores the labels (DAFL's generator).
+    case none
+}
+
+/// The generator of DAFL, GIP and (conditional) CPSC-DFKD: Linear(nz -> w0 (S/4)^2), norm,
+/// upsample x2, conv3x3 w0->w1, norm, LeakyReLU(0.2), upsample x2, conv3x3 w1->w2, norm,
+/// LeakyReLU(0.2), conv3x3 w2->C, tanh, output norm (without affine when plain). The
+/// published widths are 128/128/64; CPU budgets may narrow them.
+public final class Generator: Layer {
+    public struct Shape: Sendable, Equatable {
+        public var noise: Int
+        public var widths: [Int]
+        public var imageSize: Int
+        public var channels: Int
+        public var classes: Int
+
+        public init(noise: Int, widths: [Int] = [128, 128, 64], imageSize: Int = 32, channels: Int, classes: Int) {
+            precondition(widths.count == 3 && imageSize % 4 == 0, "a generator needs 3 widths and an image size divisible by 4")
+            self.noise = noise
+            self.widths = widths
+            self.imageSize = imageSize
+            self.channels = channels
+            self.classes = classes
+        }
+    }
+
+    public let shape: Shape
+    public let placement: EmbeddingPlacement
+    public let linear: Linear
+    public let conv1: Conv2d, conv2: Conv2d, conv3: Conv2d
+    /// The four normalisation layers, each a CFE or a batch norm.
+    public let norms: [Module]
+
+    public init(shape: Shape, placement: EmbeddingPlacement) {
+        self.shape = shape
+        self.placement = placement
+        let side = shape.imageSize / 4
+        let w = shape.widths
+        linear = Linear(shape.noise, w[0] * side * side)
+        conv1 = Conv2d(w[0], w[1], kernel: 3, padding: 1)
+        conv2 = Conv2d(w[1], w[2], kernel: 3, padding: 1)
+        conv3 = Conv2d(w[2], shape.channels, kernel: 3, padding: 1)
+        let channels = [w[0], w[1], w[2], shape.channels]
+        norms = channels.enumerated().map { index, c -> Module in
+            let categorical = placement == .all || (placement == .three && index < 3)
+            if categorical { return CategoricalFeatureEmbedding(channels: c, classes: shape.classes) }
+            return BatchNorm2d(c, affine: index < 3)
+        }
+    }
+
+    public var isConditional: Bool { placement != .none }
+
+    public override var children: [(String, Module)] {
+        [("linear", linear), ("conv1", conv1), ("conv2", conv2), ("conv3", conv3)]
+            + norms.enumerated().map { ("norm\($0.offset)", $0.element) }
+    }
+
+    /// Every batch norm inside, including those of the CFEs.
+    public var batchNorms: [BatchNorm2d] { namedModules().compactMap { $0.1 as? BatchNorm2d } }
+
+    private func normalise(_ index: Int, _ x: Tensor, labels: [Int]) -> Tensor {
+        switch norms[index] {
+        case let cfe as CategoricalFeatureEmbedding: cfe(x, labels: labels)
+        case let bn as BatchNorm2d: bn(x)
+        default: preconditionFailure("generator norm \(index) is neither CFE nor BN")
+        }
+    }
+
+    /// Images (N x C x S x S, in [-1, 1] before the output norm) from noise (N x nz) and
+    /// conditional labels (ignored by a generator without CFE).
+    public func callAsFunction(_ z: Tensor, labels: [Int]) -> Tensor {
+        let side = shape.imageSize / 4
+        var x = linear(z).reshaped([z.shape[0], shape.widths[0], side, side])
+        x = normalise(0, x, labels: labels).upsampledNearest2x()
+        x = normalise(1, conv1(x), labels: labels).leakyRelu(slope: 0.2).upsampledNearest2x()
+        x = normalise(2, conv2(x), labels: labels).leakyRelu(slope: 0.2)
+        return normalise(3, conv3(x).tanh(), labels: labels)
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        preconditionFailure("a generator takes noise and labels: call generator(z, labels:)")
+    }
+}

@@ -1,0 +1,50 @@
+import TensorEngine
+
+/// Where a batch lives: on this process alone, or spread over the ranks of a data-parallel
+/// run. Every reduction over the batch (loss means, batch statistics, batch-coupled losses)
+/// goes through a scope, so one method code serves one rank and N ranks alike.
+///
+/// Both operations are differentiable. Their backward passes are the matching collectives
+/// (all-reduce of the gradient; the gradient of this rank's rows): with gradients averaged
+/// over ranks afterwards, N ranks follow the trajectory of one rank with the whole batch.
+public protocol BatchScope: AnyObject {
+    /// The element-wise sum of `partial` over all ranks (itself on one rank).
+    func sumOverRanks(_ partial: Tensor) -> Tensor
+    /// Every rank's rows, concatenated along axis 0 in rank order (itself on one rank).
+    func gatherRows(_ local: Tensor) -> Tensor
+    /// The number of samples in the whole batch, given this rank's.
+    func globalCount(_ localCount: Int) -> Int
+}
+
+/// The scope of a single process.
+public final class LocalBatch: BatchScope, Sendable {
+    public static let shared = LocalBatch()
+    public init() {}
+    public func sumOverRanks(_ partial: Tensor) -> Tensor { partial }
+    public func gatherRows(_ local: Tensor) -> Tensor { local }
+    public func globalCount(_ localCount: Int) -> Int { localCount }
+}
+
+extension BatchScope {
+    /// The mean over the whole batch of per-sample values (a tensor whose first axis is the
+    /// batch): sum here, sum over ranks, divide by the global count.
+    public func batchMean(_ perSample: Tensor) -> Tensor {
+        sumOverRanks(perSample.sum()) / Float(globalCount(perSample.shape[0]))
+    }
+
+    /// The mean over the whole batch of each column of an N x F tensor: an F vector.
+    public func columnMean(_ rows: Tensor) -> Tensor {
+        sumOverRanks(rows.sum(axes: [0])) / Float(globalCount(rows.shape[0]))
+    }
+
+    /// Per-channel mean and biased variance of an N x C x H x W tensor over the whole batch.
+    public func channelMoments(_ x: Tensor) -> (mean: Tensor, variance: Tensor) {
+        if globalCount(x.shape[0]) == x.shape[0] { return x.channelMoments() }
+        let perChannel = Float(globalCount(x.shape[0]) * x.shape[2] * x.shape[3])
+        let plain = x.plain()
+        let sums = sumOverRanks(plain.sum(axes: [0, 2, 3]))
+        let squares = sumOverRanks(plain.squared().sum(axes: [0, 2, 3]))
+        let mean = sums / perChannel
+        return (mean, squares / perChannel - mean.squared())
+    }
+}
