@@ -30,6 +30,9 @@ struct ConfigFile {
         values = mapping
     }
 
+    /// The keys the file sets.
+    var keys: [String] { values.keys.sorted() }
+
     func string(_ key: String) throws -> String? {
         guard let value = values[key] else { return nil }
         return "\(value)"

@@ -1,0 +1,140 @@
+import NeuralNetwork
+
+/// Everything a data-free distillation run is: the method is a set of loss weights and a
+/// loop shape, so the published methods and the paper's ablations are configurations.
+/// A weight of 0 switches its term off.
+public struct DistillationConfiguration: Sendable, Equatable {
+    public enum Method: String, Sendable, CaseIterable { case cpsc, gip, dafl, dfad, dfq }
+
+    public var method: Method
+
+    // Loop.
+    public var epochs = 100
+    public var iterationsPerEpoch = 50
+    public var generatorSteps = 1
+    public var studentSteps = 5
+    /// The student steps on the images of the generator step just taken (DAFL, GIP) instead
+    /// of fresh ones.
+    public var studentReusesGeneratorBatch = false
+    /// GIP: real-data iterations after each epoch's synthetic ones (need the dataset).
+    public var realIterations = 0
+    public var batchSize = 256
+    public var seed: UInt64 = 0
+
+    // Generator.
+    public var noise = 256
+    public var generatorWidths = [128, 128, 64]
+    public var embeddings = EmbeddingPlacement.all
+    public var generatorLearningRate: Float = 1e-3
+    public var generatorBetas: (Float, Float) = (0.5, 0.999)
+    public var generatorMilestones: [Int] = [50, 150]
+    public var generatorGamma: Float = 0.1
+
+    // Student.
+    public var studentOptimizer = "sgd"
+    public var studentLearningRate: Float = 0.1
+    public var studentMomentum: Float = 0.9
+    public var studentNesterov = false
+    public var studentWeightDecay: Float = 5e-4
+    public var studentSchedule = "cosine"
+    public var studentWarmupEpochs: Double = 10
+    public var studentMilestones: [Int] = []
+
+    // Discrepancy between teacher and student: the student minimises it, the generator
+    // maximises it when `adversarial` is on.
+    public var kdWeight: Float = 1
+    public var kdTemperature: Float = 1
+    public var logL2Weight: Float = 5
+    public var l1Weight: Float = 0
+    public var adversarial = true
+
+    // Generator-side terms.
+    /// Pseudo-supervised cross entropy: CE(t, y) for the generator, CE(s, y) for the student.
+    public var crossEntropyWeight: Float = 0.7
+    public var statisticsWeight: Float = 1
+    public var statisticsForm = DistillationLosses.StatisticsForm.norms
+    public var contrastWeight: Float = 0.7
+    public var contrastTemperature: Float = 0.07
+    public var oneHotWeight: Float = 0
+    public var entropyWeight: Float = 0
+    public var activationWeight: Float = 0
+
+    /// The published defaults of `method` (METHODS.md).
+    public init(method: Method) {
+        self.method = method
+        switch method {
+        case .cpsc:
+            break
+        case .gip:
+            noise = 1000
+            embeddings = .none
+            generatorLearningRate = 1e-2
+            generatorBetas = (0.9, 0.999)
+            generatorMilestones = []
+            studentSteps = 1
+            studentReusesGeneratorBatch = true
+            realIterations = 0
+            studentNesterov = true
+            studentSchedule = "multistep"
+            studentMilestones = [80, 120]
+            studentWarmupEpochs = 0
+            adversarial = false
+            logL2Weight = 0
+            crossEntropyWeight = 0
+            contrastWeight = 0
+            statisticsWeight = 5
+            statisticsForm = .squares
+            oneHotWeight = 1
+            entropyWeight = 5
+            activationWeight = 0.1
+        case .dafl:
+            noise = 100
+            embeddings = .none
+            generatorLearningRate = 0.2
+            generatorBetas = (0.9, 0.999)
+            generatorMilestones = []
+            studentSteps = 1
+            studentReusesGeneratorBatch = true
+            studentOptimizer = "adam"
+            studentLearningRate = 2e-3
+            studentWeightDecay = 0
+            studentSchedule = "constant"
+            studentWarmupEpochs = 0
+            adversarial = false
+            logL2Weight = 0
+            crossEntropyWeight = 0
+            contrastWeight = 0
+            statisticsWeight = 0
+            oneHotWeight = 1
+            entropyWeight = 5
+            activationWeight = 0.1
+            batchSize = 512
+            iterationsPerEpoch = 120
+        case .dfad:
+            embeddings = .none
+            generatorBetas = (0.9, 0.999)
+            kdWeight = 0
+            l1Weight = 1
+            logL2Weight = 0
+            crossEntropyWeight = 0
+            contrastWeight = 0
+            statisticsWeight = 0
+            studentWarmupEpochs = 0
+        case .dfq:
+            embeddings = .none
+            generatorBetas = (0.9, 0.999)
+            logL2Weight = 0
+            crossEntropyWeight = 0
+            contrastWeight = 0
+            statisticsWeight = 1
+            oneHotWeight = 1
+            entropyWeight = 1
+            studentWarmupEpochs = 0
+        }
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { "\(a)" == "\(b)" }
+
+    /// Whether the generator is conditioned on labels.
+    public var isConditional: Bool { embeddings != .none }
+}

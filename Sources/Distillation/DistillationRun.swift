@@ -1,0 +1,215 @@
+import Data
+import Foundation
+import NeuralNetwork
+import TensorEngine
+import Training
+
+/// Running sums of named loss terms, for per-epoch means.
+public struct TermAverages {
+    private var sums: [String: Double] = [:]
+    private var counts: [String: Int] = [:]
+
+    mutating func add(_ terms: [String: Double]) {
+        for (name, value) in terms {
+            sums[name, default: 0] += value
+            counts[name, default: 0] += 1
+        }
+    }
+
+    public var means: [String: Double] {
+        Dictionary(uniqueKeysWithValues: sums.map { name, sum in (name, sum / Double(counts[name] ?? 1)) })
+    }
+}
+
+/// One data-free distillation: a frozen teacher, a student, a generator (and for the
+/// contrastive term a projector), their optimizers, and the steps of the configured method.
+public final class DistillationRun {
+    public let configuration: DistillationConfiguration
+    public let teacher: any Classifier, student: any Classifier
+    public let generator: Generator
+    /// Maps student features to the teacher's width for the contrastive loss; trained with
+    /// the generator. Nil when the widths match (identity) or the term is off.
+    public let projector: Sequential?
+    public let losses: DistillationLosses
+    let generatorOptimizer: Adam
+    let studentOptimizer: Optimizer
+    private let studentSchedule: any LearningRateSchedule
+    private let generatorSchedule: MultiStepSchedule
+    private var draws: UInt64 = 0
+
+    public init(teacher: any Classifier, student: any Classifier, imageShape: [Int], classes: Int,
+                configuration c: DistillationConfiguration, scope: any BatchScope = LocalBatch.shared) {
+        configuration = c
+        self.teacher = teacher
+        self.student = student
+        losses = DistillationLosses(scope: scope)
+        teacher.eval()
+        teacher.freeze()
+        for layer in teacher.batchNorms {
+            layer.recordsInputMoments = c.statisticsWeight > 0
+            layer.momentsScope = scope
+        }
+        generator = Generator(shape: .init(noise: c.noise, widths: c.generatorWidths, imageSize: imageShape[1],
+                                           channels: imageShape[0], classes: classes),
+                              placement: c.embeddings).initialize(seed: c.seed &+ 1)
+        let probe = Tensor.zeros([2] + imageShape)
+        let widths = withoutGradient { (teacher.features(probe).shape[1], student.features(probe).shape[1]) }
+        if c.contrastWeight > 0 && widths.0 != widths.1 {
+            projector = Sequential(Linear(widths.1, widths.0), ReLU(), Linear(widths.0, widths.0)).initialize(seed: c.seed &+ 2)
+        } else {
+            projector = nil
+        }
+        let generatorParameters = generator.namedParameters(prefix: "generator") + (projector?.namedParameters(prefix: "projector") ?? [])
+        generatorOptimizer = Adam(parameters: FlatParameters(generatorParameters), learningRate: c.generatorLearningRate,
+                                  betas: c.generatorBetas)
+        let studentParameters = FlatParameters(student.namedParameters())
+        if c.studentOptimizer == "adam" {
+            studentOptimizer = Adam(parameters: studentParameters, learningRate: c.studentLearningRate, weightDecay: c.studentWeightDecay)
+        } else {
+            studentOptimizer = SGD(parameters: studentParameters, learningRate: c.studentLearningRate, momentum: c.studentMomentum,
+                                   weightDecay: c.studentWeightDecay, nesterov: c.studentNesterov)
+        }
+        switch c.studentSchedule {
+        case "cosine": studentSchedule = CosineWarmupSchedule(base: c.studentLearningRate, warmupEpochs: c.studentWarmupEpochs,
+                                                               totalEpochs: Double(c.epochs))
+        case "multistep": studentSchedule = MultiStepSchedule(base: c.studentLearningRate, milestones: c.studentMilestones)
+        default: studentSchedule = MultiStepSchedule(base: c.studentLearningRate, milestones: [])
+        }
+        generatorSchedule = MultiStepSchedule(base: c.generatorLearningRate, milestones: c.generatorMilestones, gamma: c.generatorGamma)
+    }
+
+    /// Noise and conditional labels of the next draw. Sample i of draw d depends only on
+    /// the seed, d and i, so the global batch does not depend on how it is split over ranks.
+    public func draw(samples: Range<Int>? = nil) -> (noise: Tensor, labels: [Int]) {
+        let range = samples ?? 0..<configuration.batchSize
+        let nz = configuration.noise
+        let noiseRandom = Philox(seed: configuration.seed, stream: 2 * draws)
+        let labelRandom = Philox(seed: configuration.seed, stream: 2 * draws + 1)
+        draws += 1
+        var values: [Float] = []
+        values.reserveCapacity(range.count * nz)
+        for i in range { values += noiseRandom.normal(count: nz, offset: UInt64(i * nz)) }
+        let classes = generator.shape.classes
+        let labels = range.map { min(classes - 1, Int(labelRandom.uniform(count: 1, offset: UInt64($0))[0] * Float(classes))) }
+        return (Tensor(shape: [range.count, nz], values: values), labels)
+    }
+
+    /// One generator step; returns its loss terms and the images it generated.
+    func generatorStep() -> (terms: [String: Double], images: Tensor, labels: [Int]) {
+        let c = configuration
+        generator.train()
+        student.train()
+        student.freeze()
+        let studentNorms = student.batchNorms
+        for layer in studentNorms { layer.updatesRunningStatistics = false }
+        defer {
+            student.freeze(false)
+            for layer in studentNorms { layer.updatesRunningStatistics = true }
+        }
+        let (z, labels) = draw()
+        let images = generator(z, labels: labels)
+        let teacherFeatures = teacher.features(images)
+        let t = teacher.logits(fromFeatures: teacherFeatures)
+        let discrepancy = c.adversarial && (c.kdWeight > 0 || c.logL2Weight > 0 || c.l1Weight > 0)
+        var studentFeatures: Tensor?, s: Tensor?
+        if discrepancy || c.contrastWeight > 0 {
+            studentFeatures = student.features(images)
+            s = student.logits(fromFeatures: studentFeatures!)
+        }
+        var terms: [(String, Float, Tensor)] = []
+        if discrepancy, let s {
+            if c.kdWeight > 0 { terms.append(("g_kd", -c.kdWeight, losses.kd(teacher: t, student: s, temperature: c.kdTemperature))) }
+            if c.logL2Weight > 0 { terms.append(("g_log_l2", -c.logL2Weight, losses.logL2(teacher: t, student: s))) }
+            if c.l1Weight > 0 { terms.append(("g_l1", -c.l1Weight, losses.l1(teacher: t, student: s))) }
+        }
+        if c.crossEntropyWeight > 0 { terms.append(("g_ce", c.crossEntropyWeight, losses.crossEntropy(t, labels: labels))) }
+        if c.statisticsWeight > 0 && !teacher.batchNorms.isEmpty {
+            terms.append(("g_bns", c.statisticsWeight, losses.batchStatistics(teacher.batchNorms, form: c.statisticsForm)))
+        }
+        if c.contrastWeight > 0, let studentFeatures {
+            let projected = projector.map { $0(studentFeatures) } ?? studentFeatures
+            terms.append(("g_contrast", c.contrastWeight, losses.contrastive(teacherFeatures: teacherFeatures, studentFeatures: projected,
+                                                                             labels: labels, temperature: c.contrastTemperature)))
+        }
+        if c.oneHotWeight > 0 { terms.append(("g_one_hot", c.oneHotWeight, losses.oneHot(teacher: t))) }
+        if c.entropyWeight > 0 { terms.append(("g_entropy", c.entropyWeight, losses.informationEntropy(teacher: t))) }
+        if c.activationWeight > 0 { terms.append(("g_activation", c.activationWeight, losses.activation(features: teacherFeatures))) }
+        let total = terms.dropFirst().reduce(terms[0].2 * terms[0].1) { $0 + $1.2 * $1.1 }
+        generatorOptimizer.zeroGradients()
+        total.backward()
+        generatorOptimizer.step()
+        var values = Dictionary(uniqueKeysWithValues: terms.map { ($0.0, Double($0.2.item)) })
+        values["g_total"] = Double(total.item)
+        return (values, images.detached(), labels)
+    }
+
+    /// One student step on `batch`, or on a fresh draw of the generator.
+    func studentStep(on batch: (images: Tensor, labels: [Int])? = nil) -> [String: Double] {
+        let c = configuration
+        let (images, labels) = batch ?? {
+            let (z, labels) = draw()
+            generator.train()
+            return (withoutGradient { generator(z, labels: labels) }, labels)
+        }()
+        let t = withoutGradient { teacher(images) }
+        student.train()
+        let s = student(images)
+        var terms: [(String, Float, Tensor)] = []
+        if c.kdWeight > 0 { terms.append(("s_kd", c.kdWeight, losses.kd(teacher: t, student: s, temperature: c.kdTemperature))) }
+        if c.logL2Weight > 0 { terms.append(("s_log_l2", c.logL2Weight, losses.logL2(teacher: t, student: s))) }
+        if c.l1Weight > 0 { terms.append(("s_l1", c.l1Weight, losses.l1(teacher: t, student: s))) }
+        if c.crossEntropyWeight > 0 && c.isConditional {
+            terms.append(("s_ce", c.crossEntropyWeight, losses.crossEntropy(s, labels: labels)))
+        }
+        precondition(!terms.isEmpty, "the student step has no loss term switched on")
+        let total = terms.dropFirst().reduce(terms[0].2 * terms[0].1) { $0 + $1.2 * $1.1 }
+        studentOptimizer.zeroGradients()
+        total.backward()
+        studentOptimizer.step()
+        var values = Dictionary(uniqueKeysWithValues: terms.map { ($0.0, Double($0.2.item)) })
+        values["s_total"] = Double(total.item)
+        return values
+    }
+
+    /// One supervised student step on real labelled images (GIP's real-data iterations).
+    func realStep(_ batch: Batch) -> [String: Double] {
+        student.train()
+        let loss = losses.crossEntropy(student(batch.images), labels: batch.labels)
+        studentOptimizer.zeroGradients()
+        loss.backward()
+        studentOptimizer.step()
+        return ["real_ce": Double(loss.item)]
+    }
+
+    /// One epoch: `iterationsPerEpoch` iterations of generator steps then student steps,
+    /// then the real-data iterations on `real` (if any). Returns the mean of every term.
+    /// `afterIteration` reports progress and can ask to stop (returns false).
+    public func runEpoch(_ epoch: Int, real: BatchSource? = nil, afterIteration: (Int) -> Bool = { _ in true }) -> [String: Double] {
+        let c = configuration
+        var averages = TermAverages()
+        generatorOptimizer.learningRate = generatorSchedule.learningRate(atEpoch: Double(epoch))
+        for iteration in 0..<c.iterationsPerEpoch {
+            studentOptimizer.learningRate = studentSchedule.learningRate(atEpoch: Double(epoch) + Double(iteration) / Double(c.iterationsPerEpoch))
+            var last: (images: Tensor, labels: [Int])?
+            for _ in 0..<c.generatorSteps {
+                let (terms, images, labels) = generatorStep()
+                averages.add(terms)
+                last = (images, labels)
+            }
+            for _ in 0..<c.studentSteps {
+                averages.add(studentStep(on: c.studentReusesGeneratorBatch ? last : nil))
+            }
+            if !afterIteration(iteration + 1) { return averages.means }
+        }
+        if let real, c.realIterations > 0 {
+            let order = real.order(epoch: epoch)
+            for index in 0..<c.realIterations {
+                averages.add(realStep(real.batch(index % real.batchesPerEpoch, epoch: epoch, order: order)))
+            }
+        }
+        var means = averages.means
+        means["student_lr"] = Double(studentOptimizer.learningRate)
+        means["generator_lr"] = Double(generatorOptimizer.learningRate)
+        return means
+    }
+}

@@ -1,0 +1,44 @@
+import NeuralNetwork
+import Storage
+
+/// Generator files: root attributes format = "dfkd-generator", format_version, noise,
+/// widths, image_size, channels, classes, embeddings (all, three, none) and provenance_<key>
+/// strings; group /state as in model files (docs/FILE-FORMATS.md).
+public enum GeneratorFile {
+    public static let format = "dfkd-generator"
+
+    public static func write(_ generator: Generator, provenance: [String: String], to path: String) throws {
+        try AtomicFile.write(path) { temporary in
+            let file = try HDF5Group.create(temporary)
+            try file.setAttribute("format", format)
+            try file.setAttribute("format_version", Int64(1))
+            try file.setAttribute("noise", Int64(generator.shape.noise))
+            try file.setAttribute("widths", generator.shape.widths.map(Int64.init))
+            try file.setAttribute("image_size", Int64(generator.shape.imageSize))
+            try file.setAttribute("channels", Int64(generator.shape.channels))
+            try file.setAttribute("classes", Int64(generator.shape.classes))
+            try file.setAttribute("embeddings", generator.placement.rawValue)
+            for (key, value) in provenance.sorted(by: { $0.key < $1.key }) { try file.setAttribute("provenance_" + key, value) }
+            try ModelFile.writeState(of: generator, into: file.createGroup("state"))
+            try file.flush()
+        }
+    }
+
+    public static func load(_ path: String) throws -> Generator {
+        let file = try HDF5Group.open(path)
+        let found = file.attributeNames.contains("format") ? try file.stringAttribute("format") : ""
+        guard found == format else {
+            throw StorageError(file: path, "is not a DataFreeKD generator file (root attribute 'format' is '\(found)', expected '\(format)')")
+        }
+        func integer(_ name: String) throws -> Int { Int(try file.numericAttribute(name, as: Int64.self).first ?? 0) }
+        let placementName = try file.stringAttribute("embeddings")
+        guard let placement = EmbeddingPlacement(rawValue: placementName) else {
+            throw StorageError(file: path, "attribute embeddings is '\(placementName)', expected all, three or none")
+        }
+        let shape = Generator.Shape(noise: try integer("noise"), widths: try file.numericAttribute("widths", as: Int64.self).map(Int.init),
+                                    imageSize: try integer("image_size"), channels: try integer("channels"), classes: try integer("classes"))
+        let generator = Generator(shape: shape, placement: placement)
+        try ModelFile.loadState(into: generator, from: file.group("state"))
+        return generator
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Data
+import Distillation
+import Foundation
+import NeuralNetwork
+import Storage
+import Training
+
+struct Distill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Distil a teacher into a student without its training data.",
+        discussion: """
+        The method is a configuration: --method picks the published defaults (cpsc, gip, dafl, \
+        dfad, dfq) and --config FILE.yaml overrides any of them (configs/ holds one file per \
+        method and per ablation). The dataset only evaluates the student after every epoch \
+        (and feeds GIP's real-data iterations). --out DIR receives student.h5, generator.h5 and \
+        metrics.jsonl, rewritten after every epoch; the reported accuracy is the last epoch's.
+        """)
+
+    @Option(help: "The teacher model file.") var teacher: String
+    @Option(help: "Student architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).") var student: String
+    @Option(help: "Method: \(DistillationConfiguration.Method.allCases.map(\.rawValue).joined(separator: ", ")).") var method: String
+    @OptionGroup var data: DatasetOptions
+    @Option(help: "YAML file of method settings and dataset options.") var config: String?
+    @Option(help: "Epochs (overrides the configuration).") var epochs: Int?
+    @Option(help: "Iterations per epoch (overrides the configuration).") var iterations: Int?
+    @Option(help: "Stop after this many minutes (after the running epoch's evaluation).") var minutes: Double?
+    @Option(help: "Seed (overrides the configuration).") var seed: Int?
+    @Option(help: "Output directory.") var out: String
+    @Flag(help: "Print one JSON object as the last line.") var json = false
+
+    func run() throws {
+        Console.lineBuffered()
+        StopRequest.install()
+        let start = Date()
+        let keys = DatasetOptions.configKeys + Array(DistillationSettings.setters.keys).sorted()
+        let file = try ConfigFile(path: config, allowedKeys: keys)
+        guard let methodKind = DistillationConfiguration.Method(rawValue: method) else {
+            throw CommandError("--method '\(method)': expected one of \(DistillationConfiguration.Method.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var settings = try DistillationSettings.configuration(method: methodKind, file: file)
+        if let epochs { settings.epochs = epochs }
+        if let iterations { settings.iterationsPerEpoch = iterations }
+        if let seed { settings.seed = UInt64(seed) }
+
+        let dataset = try data.load(config: file)
+        let (teacherModel, teacherDescription) = try ModelFile.load(teacher)
+        try ModelChecks.requireInputs(teacherDescription, file: teacher, match: dataset)
+        let studentArchitecture = try Architecture(named: student)
+        let studentModel = studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes)
+            .initialize(seed: settings.seed)
+        let normalization = Normalization(mean: teacherDescription.normalizationMean, std: teacherDescription.normalizationStd)
+        let teacherTop1 = Evaluation.run(teacherModel, on: dataset.eval, normalization: normalization).top1
+        let run = DistillationRun(teacher: teacherModel, student: studentModel, imageShape: teacherDescription.inputShape,
+                                  classes: teacherDescription.classes, configuration: settings)
+        let real = settings.realIterations > 0
+            ? BatchSource(dataset.train, batchSize: settings.batchSize, normalization: normalization,
+                          augmentation: dataset.kind.augmentation, seed: settings.seed, training: true)
+            : nil
+
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let log = try MetricsLog(path: out + "/metrics.jsonl")
+        var studentDescription = ModelDescription(
+            architecture: studentArchitecture, classes: teacherDescription.classes, inputShape: teacherDescription.inputShape,
+            normalizationMean: teacherDescription.normalizationMean, normalizationStd: teacherDescription.normalizationStd,
+            provenance: ["command": CommandLine.arguments.joined(separator: " "), "teacher": teacher, "method": method,
+                         "seed": "\(settings.seed)", "dfkd_version": DataFreeKD.version,
+                         "created": ISO8601DateFormatter().string(from: Date())])
+        print("distill: \(method), teacher \(teacherDescription.architecture.rawValue) (\(String(format: "%.2f", teacherTop1))% on "
+              + "\(dataset.eval.count) \(dataset.kind.rawValue) images) -> student \(studentArchitecture.rawValue), "
+              + "\(settings.epochs) epochs of \(settings.iterationsPerEpoch) iterations, batch \(settings.batchSize)")
+        let progress = ProgressReporter(label: "distill", total: settings.epochs * settings.iterationsPerEpoch, unit: "iterations")
+        var lastTop1 = Double.nan, bestTop1 = -Double.infinity, bestEpoch = 0, epochsDone = 0, stopped = false
+        for epoch in 0..<settings.epochs {
+            let terms = run.runEpoch(epoch, real: real) { iteration in
+                progress.update(epoch * settings.iterationsPerEpoch + iteration,
+                                status: String(format: "epoch %d, student %.2f%%", epoch + 1, lastTop1))
+                return !StopRequest.isRequested
+            }
+            lastTop1 = Evaluation.run(studentModel, on: dataset.eval, normalization: normalization).top1
+            epochsDone = epoch + 1
+            if lastTop1 > bestTop1 { bestTop1 = lastTop1; bestEpoch = epochsDone }
+            let wall = Date().timeIntervalSince(start)
+            var fields: [String: Any] = terms
+            fields["epoch"] = epochsDone
+            fields["student_top1"] = lastTop1
+            fields["restored_ratio"] = 100 * lastTop1 / teacherTop1
+            fields["wall_seconds"] = wall
+            log.log(fields)
+            studentDescription.provenance["epochs"] = "\(epochsDone)"
+            studentDescription.provenance["eval_top1"] = String(format: "%.2f", lastTop1)
+            try ModelFile.write(studentModel, description: studentDescription, to: out + "/student.h5")
+            try GeneratorFile.write(run.generator, provenance: studentDescription.provenance, to: out + "/generator.h5")
+            if StopRequest.isRequested || (minutes.map { wall >= $0 * 60 } ?? false) {
+                stopped = epochsDone < settings.epochs
+                break
+            }
+        }
+        let wall = Date().timeIntervalSince(start)
+        let restored = 100 * lastTop1 / teacherTop1
+        print(String(format: "teacher %.2f%%, student %.2f%% after %d epochs (best %.2f%% at epoch %d), restored ratio %.2f%%, %.0f s",
+                     teacherTop1, lastTop1, epochsDone, bestTop1, bestEpoch, restored, wall))
+        if stopped { print("stopped after \(epochsDone) of \(settings.epochs) epochs") }
+        print("student: \(out)/student.h5\ngenerator: \(out)/generator.h5\nmetrics: \(out)/metrics.jsonl")
+        if json {
+            print(MetricsLog.jsonLine([
+                "student_top1": lastTop1, "teacher_top1": teacherTop1, "restored_ratio": restored, "wall_seconds": wall,
+                "best_student_top1": bestTop1, "best_epoch": bestEpoch, "epochs": epochsDone, "method": method,
+            ]))
+        }
+    }
+}
