@@ -95,7 +95,7 @@ public final class DistillationRun {
     }
 
     /// One generator step; returns its loss terms and the images it generated.
-    func generatorStep() -> (terms: [String: Double], images: Tensor, labels: [Int]) {
+    public func generatorStep() -> (terms: [String: Double], images: Tensor, labels: [Int]) {
         let c = configuration
         generator.train()
         student.train()
@@ -144,7 +144,7 @@ public final class DistillationRun {
     }
 
     /// One student step on `batch`, or on a fresh draw of the generator.
-    func studentStep(on batch: (images: Tensor, labels: [Int])? = nil) -> [String: Double] {
+    public func studentStep(on batch: (images: Tensor, labels: [Int])? = nil) -> [String: Double] {
         let c = configuration
         let (images, labels) = batch ?? {
             let (z, labels) = draw()

@@ -1,0 +1,65 @@
+import Distillation
+import NeuralNetwork
+import TensorEngine
+import XCTest
+
+/// Each step changes exactly what it should: generator steps the generator (and the
+/// projector), student steps the student; the teacher never changes, and the student's BN
+/// running statistics do not move during generator steps.
+final class StepIsolationTests: XCTestCase {
+    private func snapshot(_ module: Module) -> [String: [Float]] {
+        Dictionary(uniqueKeysWithValues: module.namedFloatState().map { ($0.0, $0.1.toArray()) })
+    }
+
+    private func changed(_ before: [String: [Float]], _ module: Module) -> Set<String> {
+        Set(module.namedFloatState().filter { before[$0.0] != $0.1.toArray() }.map(\.0))
+    }
+
+    func testCPSCStepsUpdateOnlyTheirModules() {
+        var configuration = DistillationConfiguration(method: .cpsc)
+        configuration.batchSize = 8
+        configuration.noise = 16
+        configuration.generatorWidths = [16, 16, 8]
+        let teacher = WideResNet(depth: 16, widen: 1, classes: 4).initialize(seed: 1)
+        let student = LeNet5(inputChannels: 3, classes: 4, half: true).initialize(seed: 2)
+        let run = DistillationRun(teacher: teacher, student: student, imageShape: [3, 32, 32], classes: 4, configuration: configuration)
+        XCTAssertNotNil(run.projector, "student features (42) differ from the teacher's (64): a projector maps them")
+
+        let teacherBefore = snapshot(teacher), studentBefore = snapshot(student)
+        let generatorBefore = snapshot(run.generator), projectorBefore = snapshot(run.projector!)
+        let (terms, _, _) = run.generatorStep()
+        for term in ["g_kd", "g_log_l2", "g_ce", "g_bns", "g_contrast"] { XCTAssertNotNil(terms[term], term) }
+        XCTAssertTrue(changed(teacherBefore, teacher).isEmpty)
+        XCTAssertTrue(changed(studentBefore, student).isEmpty, "the generator step must not move the student")
+        let generatorChanged = changed(generatorBefore, run.generator)
+        for parameter in run.generator.namedParameters() { XCTAssertTrue(generatorChanged.contains(parameter.0), parameter.0) }
+        XCTAssertEqual(changed(projectorBefore, run.projector!).count, run.projector!.namedFloatState().count, "the projector is trained")
+
+        let generatorAfter = snapshot(run.generator)
+        let studentTerms = run.studentStep()
+        for term in ["s_kd", "s_log_l2", "s_ce"] { XCTAssertNotNil(studentTerms[term], term) }
+        XCTAssertTrue(changed(teacherBefore, teacher).isEmpty)
+        XCTAssertEqual(changed(studentBefore, student), Set(student.namedParameters().map(\.0)))
+        // The generator's running statistics may move (it generates in training mode); its
+        // parameters must not.
+        let generatorParameters = Set(run.generator.namedParameters().map(\.0))
+        XCTAssertTrue(changed(generatorAfter, run.generator).isDisjoint(with: generatorParameters))
+    }
+
+    /// A CFE scales and shifts each sample by its own class's embedding.
+    func testConditionalGeneratorFollowsItsLabels() {
+        let generator = Generator(shape: .init(noise: 8, widths: [8, 8, 4], channels: 1, classes: 3), placement: .all).initialize(seed: 1)
+        let cfe = generator.norms[3] as! CategoricalFeatureEmbedding
+        // Class 2 doubles and shifts its output; class 0 keeps the identity embedding.
+        cfe.gamma.pointer[2] = 2
+        cfe.beta.pointer[2] = 0.5
+        let z = Tensor.normal([4, 8], generator: Philox(seed: 3))
+        let base = withoutGradient { generator(z, labels: [0, 0, 0, 0]) }.toArray()
+        let mixed = withoutGradient { generator(z, labels: [0, 2, 0, 2]) }.toArray()
+        let pixels = 32 * 32
+        for i in 0..<pixels {
+            XCTAssertEqual(mixed[i], base[i], accuracy: 1e-5)
+            XCTAssertEqual(mixed[pixels + i], 2 * base[pixels + i] + 0.5, accuracy: 1e-4)
+        }
+    }
+}
