@@ -42,6 +42,11 @@ struct Distill: ParsableCommand {
         if let epochs { settings.epochs = epochs }
         if let iterations { settings.iterationsPerEpoch = iterations }
         if let seed { settings.seed = UInt64(seed) }
+        if settings.studentSchedule == "cosine" && settings.studentWarmupEpochs >= Double(settings.epochs) {
+            // A short run keeps the shape of the published schedule: a tenth of it warms up.
+            print("note: student-warmup-epochs \(settings.studentWarmupEpochs) is not shorter than the \(settings.epochs) epochs; using \(Double(settings.epochs) / 10)")
+            settings.studentWarmupEpochs = Double(settings.epochs) / 10
+        }
 
         let dataset = try data.load(config: file)
         let (teacherModel, teacherDescription) = try ModelFile.load(teacher)
