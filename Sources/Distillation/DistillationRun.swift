@@ -21,6 +21,24 @@ public struct TermAverages {
     }
 }
 
+/// The weighted loss terms of one step: their sum to minimise, and each term's value.
+struct WeightedTerms {
+    private var terms: [(name: String, weight: Float, loss: Tensor)] = []
+
+    var isEmpty: Bool { terms.isEmpty }
+
+    mutating func add(_ name: String, _ weight: Float, _ loss: Tensor) { terms.append((name, weight, loss)) }
+
+    var total: Tensor { terms.dropFirst().reduce(terms[0].loss * terms[0].weight) { $0 + $1.loss * $1.weight } }
+
+    /// Each term's unweighted value and, under `totalName`, `total`'s.
+    func values(_ total: Tensor, totalName: String) -> [String: Double] {
+        var values = Dictionary(uniqueKeysWithValues: terms.map { ($0.name, Double($0.loss.item)) })
+        values[totalName] = Double(total.item)
+        return values
+    }
+}
+
 /// One data-free distillation: a frozen teacher, a student, a generator (and for the
 /// contrastive term a projector), their optimizers, and the steps of the configured method.
 public final class DistillationRun {
@@ -116,31 +134,29 @@ public final class DistillationRun {
             studentFeatures = student.features(images)
             s = student.logits(fromFeatures: studentFeatures!)
         }
-        var terms: [(String, Float, Tensor)] = []
+        var terms = WeightedTerms()
         if discrepancy, let s {
-            if c.kdWeight > 0 { terms.append(("g_kd", -c.kdWeight, losses.kd(teacher: t, student: s, temperature: c.kdTemperature))) }
-            if c.logL2Weight > 0 { terms.append(("g_log_l2", -c.logL2Weight, losses.logL2(teacher: t, student: s))) }
-            if c.l1Weight > 0 { terms.append(("g_l1", -c.l1Weight, losses.l1(teacher: t, student: s))) }
+            if c.kdWeight > 0 { terms.add("g_kd", -c.kdWeight, losses.kd(teacher: t, student: s, temperature: c.kdTemperature)) }
+            if c.logL2Weight > 0 { terms.add("g_log_l2", -c.logL2Weight, losses.logL2(teacher: t, student: s)) }
+            if c.l1Weight > 0 { terms.add("g_l1", -c.l1Weight, losses.l1(teacher: t, student: s)) }
         }
-        if c.crossEntropyWeight > 0 { terms.append(("g_ce", c.crossEntropyWeight, losses.crossEntropy(t, labels: labels))) }
+        if c.crossEntropyWeight > 0 { terms.add("g_ce", c.crossEntropyWeight, losses.crossEntropy(t, labels: labels)) }
         if c.statisticsWeight > 0 && !teacher.batchNorms.isEmpty {
-            terms.append(("g_bns", c.statisticsWeight, losses.batchStatistics(teacher.batchNorms, form: c.statisticsForm)))
+            terms.add("g_bns", c.statisticsWeight, losses.batchStatistics(teacher.batchNorms, form: c.statisticsForm))
         }
         if c.contrastWeight > 0, let studentFeatures {
             let projected = projector.map { $0(studentFeatures) } ?? studentFeatures
-            terms.append(("g_contrast", c.contrastWeight, losses.contrastive(teacherFeatures: teacherFeatures, studentFeatures: projected,
-                                                                             labels: labels, temperature: c.contrastTemperature)))
+            terms.add("g_contrast", c.contrastWeight, losses.contrastive(teacherFeatures: teacherFeatures, studentFeatures: projected,
+                                                                    labels: labels, temperature: c.contrastTemperature))
         }
-        if c.oneHotWeight > 0 { terms.append(("g_one_hot", c.oneHotWeight, losses.oneHot(teacher: t))) }
-        if c.entropyWeight > 0 { terms.append(("g_entropy", c.entropyWeight, losses.informationEntropy(teacher: t))) }
-        if c.activationWeight > 0 { terms.append(("g_activation", c.activationWeight, losses.activation(features: teacherFeatures))) }
-        let total = terms.dropFirst().reduce(terms[0].2 * terms[0].1) { $0 + $1.2 * $1.1 }
+        if c.oneHotWeight > 0 { terms.add("g_one_hot", c.oneHotWeight, losses.oneHot(teacher: t)) }
+        if c.entropyWeight > 0 { terms.add("g_entropy", c.entropyWeight, losses.informationEntropy(teacher: t)) }
+        if c.activationWeight > 0 { terms.add("g_activation", c.activationWeight, losses.activation(features: teacherFeatures)) }
+        let total = terms.total
         generatorOptimizer.zeroGradients()
         total.backward()
         generatorOptimizer.step()
-        var values = Dictionary(uniqueKeysWithValues: terms.map { ($0.0, Double($0.2.item)) })
-        values["g_total"] = Double(total.item)
-        return (values, images.detached(), labels)
+        return (terms.values(total, totalName: "g_total"), images.detached(), labels)
     }
 
     /// One student step on `batch`, or on a fresh draw of the generator.
@@ -154,21 +170,19 @@ public final class DistillationRun {
         let t = withoutGradient { teacher(images) }
         student.train()
         let s = student(images)
-        var terms: [(String, Float, Tensor)] = []
-        if c.kdWeight > 0 { terms.append(("s_kd", c.kdWeight, losses.kd(teacher: t, student: s, temperature: c.kdTemperature))) }
-        if c.logL2Weight > 0 { terms.append(("s_log_l2", c.logL2Weight, losses.logL2(teacher: t, student: s))) }
-        if c.l1Weight > 0 { terms.append(("s_l1", c.l1Weight, losses.l1(teacher: t, student: s))) }
+        var terms = WeightedTerms()
+        if c.kdWeight > 0 { terms.add("s_kd", c.kdWeight, losses.kd(teacher: t, student: s, temperature: c.kdTemperature)) }
+        if c.logL2Weight > 0 { terms.add("s_log_l2", c.logL2Weight, losses.logL2(teacher: t, student: s)) }
+        if c.l1Weight > 0 { terms.add("s_l1", c.l1Weight, losses.l1(teacher: t, student: s)) }
         if c.crossEntropyWeight > 0 && c.isConditional {
-            terms.append(("s_ce", c.crossEntropyWeight, losses.crossEntropy(s, labels: labels)))
+            terms.add("s_ce", c.crossEntropyWeight, losses.crossEntropy(s, labels: labels))
         }
         precondition(!terms.isEmpty, "the student step has no loss term switched on")
-        let total = terms.dropFirst().reduce(terms[0].2 * terms[0].1) { $0 + $1.2 * $1.1 }
+        let total = terms.total
         studentOptimizer.zeroGradients()
         total.backward()
         studentOptimizer.step()
-        var values = Dictionary(uniqueKeysWithValues: terms.map { ($0.0, Double($0.2.item)) })
-        values["s_total"] = Double(total.item)
-        return values
+        return terms.values(total, totalName: "s_total")
     }
 
     /// One supervised student step on real labelled images (GIP's real-data iterations).
