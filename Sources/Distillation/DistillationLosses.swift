@@ -1,5 +1,6 @@
 import NeuralNetwork
 import TensorEngine
+import Training
 
 /// The losses of the distillation methods (../docs/METHODS), each reduced over the batch
 /// through `scope`, so that a data-parallel run sees the global batch.
@@ -31,7 +32,7 @@ public struct DistillationLosses {
 
     /// One-hot loss: cross entropy of the teacher's logits against their own arg-max.
     public func oneHot(teacher: Tensor) -> Tensor {
-        crossEntropy(teacher, labels: Self.argmax(teacher))
+        crossEntropy(teacher, labels: Evaluation.predictedClasses(teacher))
     }
 
     /// Information entropy term sum_j pbar_j log pbar_j, pbar the batch-mean teacher
@@ -114,14 +115,5 @@ public struct DistillationLosses {
         var values = [Float](repeating: 0, count: labels.count * classes)
         for (i, label) in labels.enumerated() { values[i * classes + label] = 1 }
         return Tensor(shape: [labels.count, classes], values: values)
-    }
-
-    static func argmax(_ logits: Tensor) -> [Int] {
-        let values = logits.toArray(), classes = logits.shape[1]
-        return (0..<logits.shape[0]).map { row in
-            var best = 0
-            for k in 1..<classes where values[row * classes + k] > values[row * classes + best] { best = k }
-            return best
-        }
     }
 }

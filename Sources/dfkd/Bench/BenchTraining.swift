@@ -3,24 +3,9 @@ import Foundation
 import NeuralNetwork
 import TensorEngine
 
-/// Architectures the training benchmark can build.
-enum BenchModel: String, ExpressibleByArgument, CaseIterable {
-    case lenet5 = "lenet5"
-    case lenet5Half = "lenet5-half"
-    case wrn16x1 = "wrn-16-1"
-    case wrn16x2 = "wrn-16-2"
-    case wrn40x2 = "wrn-40-2"
-
-    /// The model and the shape of one input image.
-    func make(classes: Int) -> (Layer, [Int]) {
-        switch self {
-        case .lenet5: (LeNet5(classes: classes), [1, 32, 32])
-        case .lenet5Half: (LeNet5(classes: classes, half: true), [1, 32, 32])
-        case .wrn16x1: (WideResNet(depth: 16, widen: 1, classes: classes), [3, 32, 32])
-        case .wrn16x2: (WideResNet(depth: 16, widen: 2, classes: classes), [3, 32, 32])
-        case .wrn40x2: (WideResNet(depth: 40, widen: 2, classes: classes), [3, 32, 32])
-        }
-    }
+extension Architecture: ExpressibleByArgument {
+    /// One input image of the benchmark: digits for LeNet, CIFAR-sized colour for the rest.
+    var benchImageShape: [Int] { self == .lenet5 || self == .lenet5Half ? [1, 32, 32] : [3, 32, 32] }
 }
 
 struct BenchTraining: ParsableCommand {
@@ -28,13 +13,14 @@ struct BenchTraining: ParsableCommand {
         commandName: "train",
         abstract: "Images per second of a full training step: forward, cross entropy, backward, SGD step.")
 
-    @Option(help: "Architecture: \(BenchModel.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var model: BenchModel = .wrn16x1
+    @Option(help: "Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: Architecture = .wrn16x1
     @Option(help: "Batch size.") var batch = 128
     @OptionGroup var options: BenchOptions
 
     func run() throws {
-        let (net, imageShape) = model.make(classes: 10)
+        let imageShape = model.benchImageShape
+        let net = model.make(inputChannels: imageShape[0], classes: 10)
         net.initialize(seed: 0)
         let images = Tensor.uniform([batch] + imageShape, low: -1, high: 1, generator: Philox(seed: 1, name: "bench-images"))
         let labels = (0..<batch).map { $0 % 10 }
