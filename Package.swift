@@ -25,6 +25,8 @@ let package = Package(
                        providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CStdio", path: "Sources/CStdio"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
@@ -38,8 +40,8 @@ let package = Package(
         // Layer 4: dataset readers, the built-in dataset, augmentation, batching.
         .target(name: "Data", dependencies: ["TensorEngine", "CZlib"]),
 
-        // Layer 6: HDF5 model files.
-        .target(name: "Storage", dependencies: ["NeuralNetwork", "CHDF5"]),
+        // Layer 6: HDF5 model files and PNG images.
+        .target(name: "Storage", dependencies: ["NeuralNetwork", "CHDF5", "CPNG"]),
 
         // Layer 7: supervised training and evaluation, progress and metrics.
         .target(name: "Training", dependencies: ["NeuralNetwork", "Data", "Storage", "CStdio"]),

@@ -5,6 +5,9 @@ import NeuralNetwork
 /// A weight of 0 switches its term off.
 public struct DistillationConfiguration: Sendable, Equatable {
     public enum Method: String, Sendable, CaseIterable { case cpsc, gip, dafl, dfad, dfq }
+    public enum StudentOptimizer: String, Sendable, CaseIterable { case sgd, adam }
+    /// cosine: linear warm-up then cosine decay; multistep: x0.1 at each milestone epoch.
+    public enum StudentSchedule: String, Sendable, CaseIterable { case cosine, multistep, constant }
 
     public var method: Method
 
@@ -16,8 +19,10 @@ public struct DistillationConfiguration: Sendable, Equatable {
     /// The student steps on the images of the generator step just taken (DAFL, GIP) instead
     /// of fresh ones.
     public var studentReusesGeneratorBatch = false
-    /// GIP: real-data iterations after each epoch's synthetic ones (need the dataset).
-    public var realIterations = 0
+    /// GIP: passes over the real training split after each epoch's synthetic iterations
+    /// (a fraction is a share of one pass; 0 for data-free methods).
+    public var realPasses: Double = 0
+    public var realBatchSize = 128
     public var batchSize = 256
     public var seed: UInt64 = 0
 
@@ -26,17 +31,18 @@ public struct DistillationConfiguration: Sendable, Equatable {
     public var generatorWidths = [128, 128, 64]
     public var embeddings = EmbeddingPlacement.all
     public var generatorLearningRate: Float = 1e-3
-    public var generatorBetas: (Float, Float) = (0.5, 0.999)
+    public var generatorBeta1: Float = 0.5
+    public var generatorBeta2: Float = 0.999
     public var generatorMilestones: [Int] = [50, 150]
     public var generatorGamma: Float = 0.1
 
     // Student.
-    public var studentOptimizer = "sgd"
+    public var studentOptimizer = StudentOptimizer.sgd
     public var studentLearningRate: Float = 0.1
     public var studentMomentum: Float = 0.9
     public var studentNesterov = false
     public var studentWeightDecay: Float = 5e-4
-    public var studentSchedule = "cosine"
+    public var studentSchedule = StudentSchedule.cosine
     public var studentWarmupEpochs: Double = 10
     public var studentMilestones: [Int] = []
 
@@ -49,8 +55,11 @@ public struct DistillationConfiguration: Sendable, Equatable {
     public var adversarial = true
 
     // Generator-side terms.
-    /// Pseudo-supervised cross entropy: CE(t, y) for the generator, CE(s, y) for the student.
-    public var crossEntropyWeight: Float = 0.7
+    /// Pseudo-supervised cross entropy, in its two stages (paper Eq. 7): CE(t, y) for the
+    /// generator, CE(s, y) for the student. y is the conditional label, or the teacher's
+    /// arg-max when the generator is unconditional.
+    public var generatorCrossEntropyWeight: Float = 0.7
+    public var studentCrossEntropyWeight: Float = 0.7
     public var statisticsWeight: Float = 1
     public var statisticsForm = DistillationLosses.StatisticsForm.norms
     public var contrastWeight: Float = 0.7
@@ -64,23 +73,28 @@ public struct DistillationConfiguration: Sendable, Equatable {
         self.method = method
         switch method {
         case .cpsc:
-            break
+            epochs = 600
+            batchSize = 512
         case .gip:
             noise = 1000
             embeddings = .none
             generatorLearningRate = 1e-2
-            generatorBetas = (0.9, 0.999)
+            generatorBeta1 = 0.9
             generatorMilestones = []
             studentSteps = 1
             studentReusesGeneratorBatch = true
-            realIterations = 0
+            realPasses = 1
+            batchSize = 1024
+            iterationsPerEpoch = 120
+            epochs = 200
             studentNesterov = true
-            studentSchedule = "multistep"
+            studentSchedule = .multistep
             studentMilestones = [80, 120]
             studentWarmupEpochs = 0
             adversarial = false
             logL2Weight = 0
-            crossEntropyWeight = 0
+            generatorCrossEntropyWeight = 0
+            studentCrossEntropyWeight = 0
             contrastWeight = 0
             statisticsWeight = 5
             statisticsForm = .squares
@@ -91,18 +105,19 @@ public struct DistillationConfiguration: Sendable, Equatable {
             noise = 100
             embeddings = .none
             generatorLearningRate = 0.2
-            generatorBetas = (0.9, 0.999)
+            generatorBeta1 = 0.9
             generatorMilestones = []
             studentSteps = 1
             studentReusesGeneratorBatch = true
-            studentOptimizer = "adam"
+            studentOptimizer = .adam
             studentLearningRate = 2e-3
             studentWeightDecay = 0
-            studentSchedule = "constant"
+            studentSchedule = .constant
             studentWarmupEpochs = 0
             adversarial = false
             logL2Weight = 0
-            crossEntropyWeight = 0
+            generatorCrossEntropyWeight = 0
+            studentCrossEntropyWeight = 0
             contrastWeight = 0
             statisticsWeight = 0
             oneHotWeight = 1
@@ -112,19 +127,21 @@ public struct DistillationConfiguration: Sendable, Equatable {
             iterationsPerEpoch = 120
         case .dfad:
             embeddings = .none
-            generatorBetas = (0.9, 0.999)
+            generatorBeta1 = 0.9
             kdWeight = 0
             l1Weight = 1
             logL2Weight = 0
-            crossEntropyWeight = 0
+            generatorCrossEntropyWeight = 0
+            studentCrossEntropyWeight = 0
             contrastWeight = 0
             statisticsWeight = 0
             studentWarmupEpochs = 0
         case .dfq:
             embeddings = .none
-            generatorBetas = (0.9, 0.999)
+            generatorBeta1 = 0.9
             logL2Weight = 0
-            crossEntropyWeight = 0
+            generatorCrossEntropyWeight = 0
+            studentCrossEntropyWeight = 0
             contrastWeight = 0
             statisticsWeight = 1
             oneHotWeight = 1
@@ -133,8 +150,4 @@ public struct DistillationConfiguration: Sendable, Equatable {
         }
     }
 
-    public static func == (a: Self, b: Self) -> Bool { "\(a)" == "\(b)" }
-
-    /// Whether the generator is conditioned on labels.
-    public var isConditional: Bool { embeddings != .none }
 }

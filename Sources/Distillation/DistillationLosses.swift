@@ -53,7 +53,7 @@ public struct DistillationLosses {
     }
 
     /// The forms of the batch-norm statistics loss.
-    public enum StatisticsForm: String, Sendable {
+    public enum StatisticsForm: String, Sendable, CaseIterable {
         /// sum_l ||mu_l - mu_l*||_2 + ||var_l - var_l*||_2 (CPSC, DeepInversion)
         case norms
         /// sum_l ||mu_l - mu_l*||^2 + ||sigma_l - sigma_l*||^2 (GIP)

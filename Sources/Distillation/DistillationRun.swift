@@ -79,19 +79,20 @@ public final class DistillationRun {
         }
         let generatorParameters = generator.namedParameters(prefix: "generator") + (projector?.namedParameters(prefix: "projector") ?? [])
         generatorOptimizer = Adam(parameters: FlatParameters(generatorParameters), learningRate: c.generatorLearningRate,
-                                  betas: c.generatorBetas)
+                                  betas: (c.generatorBeta1, c.generatorBeta2))
         let studentParameters = FlatParameters(student.namedParameters())
-        if c.studentOptimizer == "adam" {
+        switch c.studentOptimizer {
+        case .adam:
             studentOptimizer = Adam(parameters: studentParameters, learningRate: c.studentLearningRate, weightDecay: c.studentWeightDecay)
-        } else {
+        case .sgd:
             studentOptimizer = SGD(parameters: studentParameters, learningRate: c.studentLearningRate, momentum: c.studentMomentum,
                                    weightDecay: c.studentWeightDecay, nesterov: c.studentNesterov)
         }
         switch c.studentSchedule {
-        case "cosine": studentSchedule = CosineWarmupSchedule(base: c.studentLearningRate, warmupEpochs: c.studentWarmupEpochs,
-                                                               totalEpochs: Double(c.epochs))
-        case "multistep": studentSchedule = MultiStepSchedule(base: c.studentLearningRate, milestones: c.studentMilestones)
-        default: studentSchedule = MultiStepSchedule(base: c.studentLearningRate, milestones: [])
+        case .cosine: studentSchedule = CosineWarmupSchedule(base: c.studentLearningRate, warmupEpochs: c.studentWarmupEpochs,
+                                                              totalEpochs: Double(c.epochs))
+        case .multistep: studentSchedule = MultiStepSchedule(base: c.studentLearningRate, milestones: c.studentMilestones)
+        case .constant: studentSchedule = MultiStepSchedule(base: c.studentLearningRate, milestones: [])
         }
         generatorSchedule = MultiStepSchedule(base: c.generatorLearningRate, milestones: c.generatorMilestones, gamma: c.generatorGamma)
     }
@@ -112,7 +113,13 @@ public final class DistillationRun {
         return (Tensor(shape: [range.count, nz], values: values), labels)
     }
 
-    /// One generator step; returns its loss terms and the images it generated.
+    /// The labels of the pseudo-supervised terms: the conditional labels the images were
+    /// drawn for, or for an unconditional generator (which ignores them) the teacher's classes.
+    private func pseudoLabels(drawn: [Int], teacher logits: Tensor) -> [Int] {
+        generator.isConditional ? drawn : Evaluation.predictedClasses(logits)
+    }
+
+    /// One generator step; returns its loss terms, the images it generated and their pseudo-labels.
     public func generatorStep() -> (terms: [String: Double], images: Tensor, labels: [Int]) {
         let c = configuration
         generator.train()
@@ -124,10 +131,11 @@ public final class DistillationRun {
             student.freeze(false)
             for layer in studentNorms { layer.updatesRunningStatistics = true }
         }
-        let (z, labels) = draw()
-        let images = generator(z, labels: labels)
+        let (z, drawn) = draw()
+        let images = generator(z, labels: drawn)
         let teacherFeatures = teacher.features(images)
         let t = teacher.logits(fromFeatures: teacherFeatures)
+        let labels = pseudoLabels(drawn: drawn, teacher: t)
         let discrepancy = c.adversarial && (c.kdWeight > 0 || c.logL2Weight > 0 || c.l1Weight > 0)
         var studentFeatures: Tensor?, s: Tensor?
         if discrepancy || c.contrastWeight > 0 {
@@ -140,7 +148,7 @@ public final class DistillationRun {
             if c.logL2Weight > 0 { terms.add("g_log_l2", -c.logL2Weight, losses.logL2(teacher: t, student: s)) }
             if c.l1Weight > 0 { terms.add("g_l1", -c.l1Weight, losses.l1(teacher: t, student: s)) }
         }
-        if c.crossEntropyWeight > 0 { terms.add("g_ce", c.crossEntropyWeight, losses.crossEntropy(t, labels: labels)) }
+        if c.generatorCrossEntropyWeight > 0 { terms.add("g_ce", c.generatorCrossEntropyWeight, losses.crossEntropy(t, labels: labels)) }
         if c.statisticsWeight > 0 && !teacher.batchNorms.isEmpty {
             terms.add("g_bns", c.statisticsWeight, losses.batchStatistics(teacher.batchNorms, form: c.statisticsForm))
         }
@@ -162,21 +170,24 @@ public final class DistillationRun {
     /// One student step on `batch`, or on a fresh draw of the generator.
     public func studentStep(on batch: (images: Tensor, labels: [Int])? = nil) -> [String: Double] {
         let c = configuration
-        let (images, labels) = batch ?? {
-            let (z, labels) = draw()
+        let images: Tensor, t: Tensor, labels: [Int]
+        if let batch {
+            (images, labels) = batch
+            t = withoutGradient { teacher(images) }
+        } else {
+            let (z, drawn) = draw()
             generator.train()
-            return (withoutGradient { generator(z, labels: labels) }, labels)
-        }()
-        let t = withoutGradient { teacher(images) }
+            images = withoutGradient { generator(z, labels: drawn) }
+            t = withoutGradient { teacher(images) }
+            labels = pseudoLabels(drawn: drawn, teacher: t)
+        }
         student.train()
         let s = student(images)
         var terms = WeightedTerms()
         if c.kdWeight > 0 { terms.add("s_kd", c.kdWeight, losses.kd(teacher: t, student: s, temperature: c.kdTemperature)) }
         if c.logL2Weight > 0 { terms.add("s_log_l2", c.logL2Weight, losses.logL2(teacher: t, student: s)) }
         if c.l1Weight > 0 { terms.add("s_l1", c.l1Weight, losses.l1(teacher: t, student: s)) }
-        if c.crossEntropyWeight > 0 && c.isConditional {
-            terms.add("s_ce", c.crossEntropyWeight, losses.crossEntropy(s, labels: labels))
-        }
+        if c.studentCrossEntropyWeight > 0 { terms.add("s_ce", c.studentCrossEntropyWeight, losses.crossEntropy(s, labels: labels)) }
         precondition(!terms.isEmpty, "the student step has no loss term switched on")
         let total = terms.total
         studentOptimizer.zeroGradients()
@@ -215,9 +226,9 @@ public final class DistillationRun {
             }
             if !afterIteration(iteration + 1) { return averages.means }
         }
-        if let real, c.realIterations > 0 {
+        if let real, c.realPasses > 0 {
             let order = real.order(epoch: epoch)
-            for index in 0..<c.realIterations {
+            for index in 0..<Int((c.realPasses * Double(real.batchesPerEpoch)).rounded(.up)) {
                 averages.add(realStep(real.batch(index % real.batchesPerEpoch, epoch: epoch, order: order)))
             }
         }

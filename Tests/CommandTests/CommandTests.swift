@@ -4,44 +4,23 @@ import XCTest
 
 /// The `dfkd` command as users run it: a real process, its output and exit status.
 final class CommandTests: XCTestCase {
-    private let binary = TestFiles.repositoryRoot + "/.build/release/dfkd"
-
-    private func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        XCTAssertTrue(FileManager.default.fileExists(atPath: binary), "build dfkd first (swift build -c release)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
-    }
-
-    private func lastJSON(_ output: String) throws -> [String: Any] {
-        let line = output.split(separator: "\n").last.map(String.init) ?? ""
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], output)
-    }
-
     func testTrainTeacherThenEvaluateOnTheBuiltinDataset() throws {
         let directory = TestFiles.scratchDirectory()
         let config = directory + "/teacher.yaml"
         try "epochs: 4\nbatch: 64\nlr: 0.002\n".write(toFile: config, atomically: true, encoding: .utf8)
         let model = directory + "/teacher.h5"
-        let train = try run(["train-teacher", "--dataset", "builtin", "--split", "6000:500", "--model", "lenet5",
+        let train = try DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--split", "6000:500", "--model", "lenet5",
                              "--config", config, "--out", model, "--json"])
         XCTAssertEqual(train.status, 0, train.output)
-        let summary = try lastJSON(train.output)
+        let summary = try DFKDCommand.lastJSON(train.output)
         XCTAssertEqual(summary["epochs"] as? Int, 4, "the config file's epochs apply")
         XCTAssertGreaterThan(summary["eval_top1"] as? Double ?? 0, 60, train.output)
         let metricLines = try String(contentsOfFile: directory + "/teacher.metrics.jsonl", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(metricLines.count, 4)
 
-        let eval = try run(["eval", "--model-file", model, "--dataset", "builtin", "--split", "6000:500", "--teacher", model, "--json"])
+        let eval = try DFKDCommand.run(["eval", "--model-file", model, "--dataset", "builtin", "--split", "6000:500", "--teacher", model, "--json"])
         XCTAssertEqual(eval.status, 0, eval.output)
-        let result = try lastJSON(eval.output)
+        let result = try DFKDCommand.lastJSON(eval.output)
         XCTAssertEqual(result["eval_top1"] as? Double ?? -1, summary["eval_top1"] as? Double ?? -2, accuracy: 1e-9)
         XCTAssertEqual(result["agreement"] as? Double, 100)
         XCTAssertEqual(result["restored_ratio"] as? Double ?? 0, 100, accuracy: 1e-9)
@@ -50,23 +29,23 @@ final class CommandTests: XCTestCase {
 
     func testBadInputIsAClearErrorWithStatusOne() throws {
         let directory = TestFiles.scratchDirectory()
-        let missing = try run(["train-teacher", "--dataset", "mnist", "--data-dir", directory, "--model", "lenet5", "--out", directory + "/m.h5"])
+        let missing = try DFKDCommand.run(["train-teacher", "--dataset", "mnist", "--data-dir", directory, "--model", "lenet5", "--out", directory + "/m.h5"])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.output.contains(directory) && missing.output.contains("t10k-images-idx3-ubyte"), missing.output)
 
         let config = directory + "/typo.yaml"
         try "epoch: 3\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let typo = try run(["train-teacher", "--dataset", "builtin", "--model", "lenet5", "--config", config, "--out", directory + "/m.h5"])
+        let typo = try DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--model", "lenet5", "--config", config, "--out", directory + "/m.h5"])
         XCTAssertEqual(typo.status, 1)
         XCTAssertTrue(typo.output.contains("unknown key epoch"), typo.output)
 
-        let architecture = try run(["train-teacher", "--dataset", "builtin", "--model", "resnet50", "--out", directory + "/m.h5"])
+        let architecture = try DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--model", "resnet50", "--out", directory + "/m.h5"])
         XCTAssertEqual(architecture.status, 1)
         XCTAssertTrue(architecture.output.contains("unknown architecture 'resnet50'"), architecture.output)
 
         let notModel = directory + "/notes.h5"
         TestFiles.write(Array("text".utf8), to: notModel)
-        let eval = try run(["eval", "--model-file", notModel, "--dataset", "builtin"])
+        let eval = try DFKDCommand.run(["eval", "--model-file", notModel, "--dataset", "builtin"])
         XCTAssertEqual(eval.status, 1)
         XCTAssertTrue(eval.output.contains(notModel), eval.output)
     }
@@ -76,7 +55,7 @@ final class CommandTests: XCTestCase {
         let directory = TestFiles.scratchDirectory()
         let model = directory + "/teacher.h5"
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: DFKDCommand.binary)
         process.arguments = ["train-teacher", "--dataset", "builtin", "--split", "2000:200", "--model", "lenet5",
                              "--epochs", "1000", "--out", model, "--json"]
         let pipe = Pipe()
@@ -90,9 +69,9 @@ final class CommandTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0, output)
         XCTAssertTrue(output.contains("stopped on request"), output)
-        let summary = try lastJSON(output)
+        let summary = try DFKDCommand.lastJSON(output)
         XCTAssertEqual(summary["stopped_early"] as? Bool, true)
-        let eval = try run(["eval", "--model-file", model, "--dataset", "builtin", "--split", "2000:200", "--json"])
+        let eval = try DFKDCommand.run(["eval", "--model-file", model, "--dataset", "builtin", "--split", "2000:200", "--json"])
         XCTAssertEqual(eval.status, 0, eval.output)
     }
 }

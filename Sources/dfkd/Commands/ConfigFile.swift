@@ -1,64 +1,67 @@
 import Foundation
 import Yams
 
-/// A YAML file of option values (`epochs: 30`, `lr: 0.001`, ...), keyed by the long option
-/// names without dashes. Options given on the command line win over the file; the file wins
-/// over the defaults. Unknown keys are errors, so a typo does not silently do nothing.
+/// YAML files of option values (`epochs: 30`, `lr: 0.001`, ...), keyed by the long option
+/// names without dashes. Options given on the command line win over the files, a later file
+/// wins over an earlier one (a method's file, then an ablation's), and the files win over
+/// the defaults. Unknown keys are errors, so a typo does not silently do nothing.
 struct ConfigFile {
-    let path: String
-    private let values: [String: Any]
+    private var values: [String: (value: Any, path: String)] = [:]
 
     init(path: String?, allowedKeys: [String]) throws {
-        guard let path else {
-            self.path = ""
-            values = [:]
-            return
-        }
-        self.path = path
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw CommandError("\(path): cannot be read")
-        }
-        let parsed: Any?
-        do { parsed = try Yams.load(yaml: text) } catch { throw CommandError("\(path): not valid YAML: \(error)") }
-        guard let mapping = (parsed ?? [String: Any]()) as? [String: Any] else {
-            throw CommandError("\(path): expected a mapping of option names to values at the top level")
-        }
-        let unknown = mapping.keys.filter { !allowedKeys.contains($0) }.sorted()
-        guard unknown.isEmpty else {
-            throw CommandError("\(path): unknown key\(unknown.count > 1 ? "s" : "") \(unknown.joined(separator: ", ")); expected some of: \(allowedKeys.joined(separator: ", "))")
-        }
-        values = mapping
+        try self.init(paths: path.map { [$0] } ?? [], allowedKeys: allowedKeys)
     }
+
+    init(paths: [String], allowedKeys: [String]) throws {
+        for path in paths {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw CommandError("\(path): cannot be read")
+            }
+            let parsed: Any?
+            do { parsed = try Yams.load(yaml: text) } catch { throw CommandError("\(path): not valid YAML: \(error)") }
+            guard let mapping = (parsed ?? [String: Any]()) as? [String: Any] else {
+                throw CommandError("\(path): expected a mapping of option names to values at the top level")
+            }
+            let unknown = mapping.keys.filter { !allowedKeys.contains($0) }.sorted()
+            guard unknown.isEmpty else {
+                throw CommandError("\(path): unknown key\(unknown.count > 1 ? "s" : "") \(unknown.joined(separator: ", ")); expected some of: \(allowedKeys.joined(separator: ", "))")
+            }
+            for (key, value) in mapping { values[key] = (value, path) }
+        }
+    }
+
+    /// The file `key` was read from, for error messages.
+    func path(of key: String) -> String { values[key]?.path ?? "" }
 
     /// The keys the file sets.
     var keys: [String] { values.keys.sorted() }
 
     func string(_ key: String) throws -> String? {
-        guard let value = values[key] else { return nil }
+        guard let value = values[key]?.value else { return nil }
         return "\(value)"
     }
 
     func int(_ key: String) throws -> Int? {
-        guard let value = values[key] else { return nil }
+        guard let (value, path) = values[key] else { return nil }
         guard let number = value as? Int else { throw CommandError("\(path): \(key) is '\(value)', expected an integer") }
         return number
     }
 
     func double(_ key: String) throws -> Double? {
-        guard let value = values[key] else { return nil }
+        guard let (value, path) = values[key] else { return nil }
         if let number = value as? Double { return number }
         if let number = value as? Int { return Double(number) }
         throw CommandError("\(path): \(key) is '\(value)', expected a number")
     }
 
     func bool(_ key: String) throws -> Bool? {
-        guard let value = values[key] else { return nil }
+        guard let (value, path) = values[key] else { return nil }
         guard let flag = value as? Bool else { throw CommandError("\(path): \(key) is '\(value)', expected true or false") }
         return flag
     }
 
     func ints(_ key: String) throws -> [Int]? {
-        guard let value = values[key] else { return nil }
+        guard let (value, path) = values[key] else { return nil }
         guard let list = value as? [Int] else { throw CommandError("\(path): \(key) is '\(value)', expected a list of integers") }
         return list
     }

@@ -14,18 +14,23 @@ struct Distill: ParsableCommand {
         dfad, dfq) and --config FILE.yaml overrides any of them (configs/ holds one file per \
         method and per ablation). The dataset only evaluates the student after every epoch \
         (and feeds GIP's real-data iterations). --out DIR receives student.h5, generator.h5 and \
-        metrics.jsonl, rewritten after every epoch; the reported accuracy is the last epoch's.
+        metrics.jsonl, rewritten after every epoch, and grids/epoch-NNNN.png, one row of generated \
+        images per class; the reported accuracy is the last epoch's.
         """)
 
     @Option(help: "The teacher model file.") var teacher: String
     @Option(help: "Student architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).") var student: String
-    @Option(help: "Method: \(DistillationConfiguration.Method.allCases.map(\.rawValue).joined(separator: ", ")).") var method: String
+    @Option(help: "Method: \(DistillationConfiguration.Method.allCases.map(\.rawValue).joined(separator: ", ")) (or the config file's 'method').")
+    var method: String?
     @OptionGroup var data: DatasetOptions
-    @Option(help: "YAML file of method settings and dataset options.") var config: String?
+    @Option(help: "YAML file of settings; repeat to layer files, later ones winning (a method's, then an ablation's).")
+    var config: [String] = []
     @Option(help: "Epochs (overrides the configuration).") var epochs: Int?
     @Option(help: "Iterations per epoch (overrides the configuration).") var iterations: Int?
     @Option(help: "Stop after this many minutes (after the running epoch's evaluation).") var minutes: Double?
     @Option(help: "Seed (overrides the configuration).") var seed: Int?
+    @Option(help: "Write a per-class PNG grid of generated images every this many epochs (and at the end; 0: only at the end).")
+    var gridEvery = 5
     @Option(help: "Output directory.") var out: String
     @Flag(help: "Print one JSON object as the last line.") var json = false
 
@@ -33,16 +38,14 @@ struct Distill: ParsableCommand {
         Console.lineBuffered()
         StopRequest.install()
         let start = Date()
-        let keys = DatasetOptions.configKeys + Array(DistillationSettings.setters.keys).sorted()
-        let file = try ConfigFile(path: config, allowedKeys: keys)
-        guard let methodKind = DistillationConfiguration.Method(rawValue: method) else {
-            throw CommandError("--method '\(method)': expected one of \(DistillationConfiguration.Method.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        let file = try ConfigFile(paths: config, allowedKeys: DistillationSettings.fileKeys)
+        let methodKind = try DistillationSettings.method(method, file: file)
+        let method = methodKind.rawValue
         var settings = try DistillationSettings.configuration(method: methodKind, file: file)
         if let epochs { settings.epochs = epochs }
         if let iterations { settings.iterationsPerEpoch = iterations }
         if let seed { settings.seed = UInt64(seed) }
-        if settings.studentSchedule == "cosine" && settings.studentWarmupEpochs >= Double(settings.epochs) {
+        if settings.studentSchedule == .cosine && settings.studentWarmupEpochs >= Double(settings.epochs) {
             // A short run keeps the shape of the published schedule: a tenth of it warms up.
             print("note: student-warmup-epochs \(settings.studentWarmupEpochs) is not shorter than the \(settings.epochs) epochs; using \(Double(settings.epochs) / 10)")
             settings.studentWarmupEpochs = Double(settings.epochs) / 10
@@ -58,8 +61,8 @@ struct Distill: ParsableCommand {
         let teacherTop1 = Evaluation.run(teacherModel, on: dataset.eval, normalization: normalization).top1
         let run = DistillationRun(teacher: teacherModel, student: studentModel, imageShape: teacherDescription.inputShape,
                                   classes: teacherDescription.classes, configuration: settings)
-        let real = settings.realIterations > 0
-            ? BatchSource(dataset.train, batchSize: settings.batchSize, normalization: normalization,
+        let real = settings.realPasses > 0
+            ? BatchSource(dataset.train, batchSize: settings.realBatchSize, normalization: normalization,
                           augmentation: dataset.kind.augmentation, seed: settings.seed, training: true)
             : nil
 
@@ -96,7 +99,13 @@ struct Distill: ParsableCommand {
             studentDescription.provenance["eval_top1"] = String(format: "%.2f", lastTop1)
             try ModelFile.write(studentModel, description: studentDescription, to: out + "/student.h5")
             try GeneratorFile.write(run.generator, provenance: studentDescription.provenance, to: out + "/generator.h5")
-            if StopRequest.isRequested || (minutes.map { wall >= $0 * 60 } ?? false) {
+            let last = StopRequest.isRequested || (minutes.map { wall >= $0 * 60 } ?? false)
+            if last || epochsDone == settings.epochs || (gridEvery > 0 && epochsDone % gridEvery == 0) {
+                let grid = SampleGrid.render(run.generator, teacher: teacherModel, perClass: 8, seed: settings.seed,
+                                             normalization: normalization)
+                try PNGFile.write(grid, to: out + String(format: "/grids/epoch-%04d.png", epochsDone))
+            }
+            if last {
                 stopped = epochsDone < settings.epochs
                 break
             }
@@ -106,7 +115,7 @@ struct Distill: ParsableCommand {
         print(String(format: "teacher %.2f%%, student %.2f%% after %d epochs (best %.2f%% at epoch %d), restored ratio %.2f%%, %.0f s",
                      teacherTop1, lastTop1, epochsDone, bestTop1, bestEpoch, restored, wall))
         if stopped { print("stopped after \(epochsDone) of \(settings.epochs) epochs") }
-        print("student: \(out)/student.h5\ngenerator: \(out)/generator.h5\nmetrics: \(out)/metrics.jsonl")
+        print("student: \(out)/student.h5\ngenerator: \(out)/generator.h5\nmetrics: \(out)/metrics.jsonl\nsample grids: \(out)/grids/")
         if json {
             print(MetricsLog.jsonLine([
                 "student_top1": lastTop1, "teacher_top1": teacherTop1, "restored_ratio": restored, "wall_seconds": wall,

@@ -1,81 +1,116 @@
 import Distillation
 
-/// The YAML keys of a distillation configuration and how each sets its field. A method's
-/// config file (configs/) lists the published values; the command line overrides a few.
+/// The YAML keys of a distillation configuration: how each reads its field from a config
+/// file and shows it back. A method's config file (configs/) lists the published values;
+/// `dfkd show-config` prints what a run would use.
 enum DistillationSettings {
-    typealias Setter = @Sendable (inout DistillationConfiguration, ConfigFile, String) throws -> Void
+    typealias Configuration = DistillationConfiguration
 
-    static let setters: [String: Setter] = [
-        "epochs": { c, f, k in c.epochs = try f.int(k)! },
-        "iterations": { c, f, k in c.iterationsPerEpoch = try f.int(k)! },
-        "generator-steps": { c, f, k in c.generatorSteps = try f.int(k)! },
-        "student-steps": { c, f, k in c.studentSteps = try f.int(k)! },
-        "reuse-generator-batch": { c, f, k in c.studentReusesGeneratorBatch = try f.bool(k)! },
-        "real-iterations": { c, f, k in c.realIterations = try f.int(k)! },
-        "batch": { c, f, k in c.batchSize = try f.int(k)! },
-        "seed": { c, f, k in c.seed = UInt64(try f.int(k)!) },
-        "noise": { c, f, k in c.noise = try f.int(k)! },
-        "generator-widths": { c, f, k in
-            let widths = try f.ints(k)!
-            guard widths.count == 3 else { throw CommandError("\(f.path): generator-widths needs 3 widths, got \(widths)") }
-            c.generatorWidths = widths
-        },
-        "embeddings": { c, f, k in
+    struct Setting: Sendable {
+        let key: String
+        let read: @Sendable (inout Configuration, ConfigFile, String) throws -> Void
+        let show: @Sendable (Configuration) -> String
+    }
+
+    static func integer(_ key: String, _ field: WritableKeyPath<Configuration, Int> & Sendable) -> Setting {
+        Setting(key: key, read: { c, f, k in c[keyPath: field] = try f.int(k)! }, show: { "\($0[keyPath: field])" })
+    }
+
+    static func number(_ key: String, _ field: WritableKeyPath<Configuration, Float> & Sendable) -> Setting {
+        Setting(key: key, read: { c, f, k in c[keyPath: field] = Float(try f.double(k)!) }, show: { "\($0[keyPath: field])" })
+    }
+
+    static func flag(_ key: String, _ field: WritableKeyPath<Configuration, Bool> & Sendable) -> Setting {
+        Setting(key: key, read: { c, f, k in c[keyPath: field] = try f.bool(k)! }, show: { "\($0[keyPath: field])" })
+    }
+
+    static func integers(_ key: String, _ field: WritableKeyPath<Configuration, [Int]> & Sendable, count: Int? = nil) -> Setting {
+        Setting(key: key, read: { c, f, k in
+            let values = try f.ints(k)!
+            if let count, values.count != count { throw CommandError("\(f.path(of: k)): \(k) needs \(count) values, got \(values)") }
+            c[keyPath: field] = values
+        }, show: { "[" + $0[keyPath: field].map(String.init).joined(separator: ", ") + "]" })
+    }
+
+    static func choice<Choice: RawRepresentable & CaseIterable & SendableMetatype>(
+        _ key: String, _ field: WritableKeyPath<Configuration, Choice> & Sendable) -> Setting where Choice.RawValue == String {
+        Setting(key: key, read: { c, f, k in
             let name = try f.string(k)!
-            guard let placement = EmbeddingPlacement(rawValue: name) else {
-                throw CommandError("\(f.path): embeddings '\(name)': expected all, three or none")
+            guard let value = Choice(rawValue: name) else {
+                throw CommandError("\(f.path(of: k)): \(k) '\(name)': expected \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            c.embeddings = placement
-        },
-        "generator-lr": { c, f, k in c.generatorLearningRate = Float(try f.double(k)!) },
-        "generator-beta1": { c, f, k in c.generatorBetas.0 = Float(try f.double(k)!) },
-        "generator-milestones": { c, f, k in c.generatorMilestones = try f.ints(k)! },
-        "student-optimizer": { c, f, k in
-            let name = try f.string(k)!
-            guard ["sgd", "adam"].contains(name) else { throw CommandError("\(f.path): student-optimizer '\(name)': expected sgd or adam") }
-            c.studentOptimizer = name
-        },
-        "student-lr": { c, f, k in c.studentLearningRate = Float(try f.double(k)!) },
-        "student-momentum": { c, f, k in c.studentMomentum = Float(try f.double(k)!) },
-        "student-nesterov": { c, f, k in c.studentNesterov = try f.bool(k)! },
-        "student-weight-decay": { c, f, k in c.studentWeightDecay = Float(try f.double(k)!) },
-        "student-schedule": { c, f, k in
-            let name = try f.string(k)!
-            guard ["cosine", "multistep", "constant"].contains(name) else {
-                throw CommandError("\(f.path): student-schedule '\(name)': expected cosine, multistep or constant")
-            }
-            c.studentSchedule = name
-        },
-        "student-warmup-epochs": { c, f, k in c.studentWarmupEpochs = try f.double(k)! },
-        "student-milestones": { c, f, k in c.studentMilestones = try f.ints(k)! },
-        "kd": { c, f, k in c.kdWeight = Float(try f.double(k)!) },
-        "kd-temperature": { c, f, k in c.kdTemperature = Float(try f.double(k)!) },
-        "log-l2": { c, f, k in c.logL2Weight = Float(try f.double(k)!) },
-        "l1": { c, f, k in c.l1Weight = Float(try f.double(k)!) },
-        "adversarial": { c, f, k in c.adversarial = try f.bool(k)! },
-        "ce": { c, f, k in c.crossEntropyWeight = Float(try f.double(k)!) },
-        "bns": { c, f, k in c.statisticsWeight = Float(try f.double(k)!) },
-        "bns-form": { c, f, k in
-            let name = try f.string(k)!
-            guard let form = DistillationLosses.StatisticsForm(rawValue: name) else {
-                throw CommandError("\(f.path): bns-form '\(name)': expected norms or squares")
-            }
-            c.statisticsForm = form
-        },
-        "contrast": { c, f, k in c.contrastWeight = Float(try f.double(k)!) },
-        "contrast-temperature": { c, f, k in c.contrastTemperature = Float(try f.double(k)!) },
-        "one-hot": { c, f, k in c.oneHotWeight = Float(try f.double(k)!) },
-        "entropy": { c, f, k in c.entropyWeight = Float(try f.double(k)!) },
-        "activation": { c, f, k in c.activationWeight = Float(try f.double(k)!) },
+            c[keyPath: field] = value
+        }, show: { $0[keyPath: field].rawValue })
+    }
+
+    /// In the order `show-config` prints them: loop, generator, student, loss terms.
+    static let all: [Setting] = [
+        integer("epochs", \.epochs),
+        integer("iterations", \.iterationsPerEpoch),
+        integer("generator-steps", \.generatorSteps),
+        integer("student-steps", \.studentSteps),
+        flag("reuse-generator-batch", \.studentReusesGeneratorBatch),
+        Setting(key: "real-passes", read: { c, f, k in c.realPasses = try f.double(k)! }, show: { "\($0.realPasses)" }),
+        integer("real-batch", \.realBatchSize),
+        integer("batch", \.batchSize),
+        Setting(key: "seed", read: { c, f, k in c.seed = UInt64(try f.int(k)!) }, show: { "\($0.seed)" }),
+        integer("noise", \.noise),
+        integers("generator-widths", \.generatorWidths, count: 3),
+        choice("embeddings", \.embeddings),
+        number("generator-lr", \.generatorLearningRate),
+        number("generator-beta1", \.generatorBeta1),
+        number("generator-beta2", \.generatorBeta2),
+        integers("generator-milestones", \.generatorMilestones),
+        number("generator-gamma", \.generatorGamma),
+        choice("student-optimizer", \.studentOptimizer),
+        number("student-lr", \.studentLearningRate),
+        number("student-momentum", \.studentMomentum),
+        flag("student-nesterov", \.studentNesterov),
+        number("student-weight-decay", \.studentWeightDecay),
+        choice("student-schedule", \.studentSchedule),
+        Setting(key: "student-warmup-epochs", read: { c, f, k in c.studentWarmupEpochs = try f.double(k)! },
+                show: { "\($0.studentWarmupEpochs)" }),
+        integers("student-milestones", \.studentMilestones),
+        number("kd", \.kdWeight),
+        number("kd-temperature", \.kdTemperature),
+        number("log-l2", \.logL2Weight),
+        number("l1", \.l1Weight),
+        flag("adversarial", \.adversarial),
+        number("ce-generator", \.generatorCrossEntropyWeight),
+        number("ce-student", \.studentCrossEntropyWeight),
+        number("bns", \.statisticsWeight),
+        choice("bns-form", \.statisticsForm),
+        number("contrast", \.contrastWeight),
+        number("contrast-temperature", \.contrastTemperature),
+        number("one-hot", \.oneHotWeight),
+        number("entropy", \.entropyWeight),
+        number("activation", \.activationWeight),
     ]
 
+    /// The keys a distillation config file may hold: the method, the dataset and every setting.
+    static var fileKeys: [String] { ["method"] + DatasetOptions.configKeys + all.map(\.key) }
+
+    /// The method named on the command line, else by the file.
+    static func method(_ option: String?, file: ConfigFile) throws -> Configuration.Method {
+        let methods = Configuration.Method.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let name = try option ?? file.string("method") else { throw CommandError("--method is required (one of \(methods))") }
+        guard let method = Configuration.Method(rawValue: name) else {
+            throw CommandError("\(option == nil ? file.path(of: "method") + ": method" : "--method") '\(name)': expected one of \(methods)")
+        }
+        return method
+    }
+
     /// The method's defaults with every key of `file` applied.
-    static func configuration(method: DistillationConfiguration.Method, file: ConfigFile) throws -> DistillationConfiguration {
-        var configuration = DistillationConfiguration(method: method)
-        for key in file.keys {
-            guard let setter = setters[key] else { continue }
-            try setter(&configuration, file, key)
+    static func configuration(method: Configuration.Method, file: ConfigFile) throws -> Configuration {
+        var configuration = Configuration(method: method)
+        for setting in all where file.keys.contains(setting.key) {
+            try setting.read(&configuration, file, setting.key)
         }
         return configuration
+    }
+
+    /// Every setting as YAML that `configuration(method:file:)` reads back to `configuration`.
+    static func yaml(_ configuration: Configuration) -> String {
+        (["method: \(configuration.method.rawValue)"] + all.map { "\($0.key): \($0.show(configuration))" }).joined(separator: "\n") + "\n"
     }
 }

@@ -1,0 +1,57 @@
+import Data
+import NeuralNetwork
+import Storage
+import TensorEngine
+import Training
+
+/// A picture of what the generator makes: one row per class, `perClass` samples each. A
+/// conditional generator's row c holds samples drawn for label c; an unconditional one's
+/// holds the samples the teacher assigns to c, so the grid also shows how balanced the
+/// generated classes are (short rows). The noise is fixed by the seed, so grids taken at
+/// different epochs show the same draws.
+public enum SampleGrid {
+    public static let gap = 2
+
+    public static func render(_ generator: Generator, teacher: any Classifier, perClass: Int, seed: UInt64,
+                              normalization: Normalization) -> Image8 {
+        let classes = generator.shape.classes
+        let count = classes * perClass
+        let random = Philox(seed: seed, name: "sample-grid")
+        let z = Tensor(shape: [count, generator.shape.noise], values: random.normal(count: count * generator.shape.noise))
+        let drawnLabels = (0..<count).map { $0 / perClass }
+        // The mode the student's samples come from: batch statistics, running ones left alone.
+        generator.train()
+        let norms = generator.batchNorms
+        let held = norms.map(\.updatesRunningStatistics)
+        for layer in norms { layer.updatesRunningStatistics = false }
+        defer { for (layer, value) in zip(norms, held) { layer.updatesRunningStatistics = value } }
+        let images = withoutGradient { generator(z, labels: drawnLabels) }
+        let rows = generator.isConditional ? drawnLabels : withoutGradient { Evaluation.predictedClasses(teacher(images)) }
+        return layout(images, rows: rows, classes: classes, perClass: perClass, normalization: normalization)
+    }
+
+    /// Places image i in row rows[i] (at most `perClass` per row), undoing the normalisation.
+    public static func layout(_ images: Tensor, rows: [Int], classes: Int, perClass: Int, normalization: Normalization) -> Image8 {
+        let (channels, height, width) = (images.shape[1], images.shape[2], images.shape[3])
+        let outputChannels = channels == 3 ? 3 : 1
+        let gridWidth = perClass * (width + gap) + gap, gridHeight = classes * (height + gap) + gap
+        var grid = Image8(width: gridWidth, height: gridHeight, channels: outputChannels,
+                          pixels: [UInt8](repeating: 255, count: gridWidth * gridHeight * outputChannels))
+        let values = images.toArray()
+        var filled = [Int](repeating: 0, count: classes)
+        for (index, row) in rows.enumerated() where filled[row] < perClass {
+            let left = gap + filled[row] * (width + gap), top = gap + row * (height + gap)
+            filled[row] += 1
+            for c in 0..<outputChannels {
+                let mean = normalization.mean[c % normalization.mean.count], std = normalization.std[c % normalization.std.count]
+                for y in 0..<height {
+                    for x in 0..<width {
+                        let value = values[((index * channels + c) * height + y) * width + x] * std + mean
+                        grid.pixels[((top + y) * grid.width + left + x) * outputChannels + c] = UInt8((min(max(value, 0), 1) * 255).rounded())
+                    }
+                }
+            }
+        }
+        return grid
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `dfkd distill` and `dfkd show-config` as users run them.
+final class DistillCommandTests: XCTestCase {
+    private static let split = "2000:300"
+
+    /// A small LeNet-5 teacher on the built-in dataset.
+    private func teacher(in directory: String) throws -> String {
+        let model = directory + "/teacher.h5"
+        let train = try DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--split", Self.split, "--model", "lenet5",
+                                         "--epochs", "2", "--batch", "64", "--lr", "0.002", "--out", model])
+        XCTAssertEqual(train.status, 0, train.output)
+        return model
+    }
+
+    private func write(_ text: String, to path: String) throws -> String {
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testDistillWritesStudentGeneratorMetricsAndGrids() throws {
+        let directory = TestFiles.scratchDirectory()
+        let teacher = try teacher(in: directory)
+        let config = try write("batch: 32\ngenerator-widths: [8, 8, 4]\nstudent-optimizer: adam\nstudent-lr: 0.002\n",
+                               to: directory + "/small.yaml")
+        let out = directory + "/run"
+        let distill = try DFKDCommand.run(["distill", "--teacher", teacher, "--student", "lenet5-half", "--method", "cpsc",
+                                           "--dataset", "builtin", "--split", Self.split, "--config", config,
+                                           "--epochs", "3", "--iterations", "2", "--grid-every", "2", "--out", out, "--json"])
+        XCTAssertEqual(distill.status, 0, distill.output)
+        let summary = try DFKDCommand.lastJSON(distill.output)
+        let student = try XCTUnwrap(summary["student_top1"] as? Double, distill.output)
+        let teacherTop1 = try XCTUnwrap(summary["teacher_top1"] as? Double, distill.output)
+        XCTAssertEqual(summary["restored_ratio"] as? Double ?? 0, 100 * student / teacherTop1, accuracy: 1e-9)
+        XCTAssertGreaterThan(summary["wall_seconds"] as? Double ?? 0, 0)
+        XCTAssertEqual(summary["epochs"] as? Int, 3)
+
+        let lines = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 3)
+        let last = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[2].utf8)) as? [String: Any])
+        for term in ["g_ce", "g_contrast", "g_kd", "g_log_l2", "g_total", "s_kd", "s_log_l2", "s_ce", "s_total", "student_top1"] {
+            XCTAssertNotNil(last[term] as? Double, "metrics.jsonl lacks \(term): \(lines[2])")
+        }
+        XCTAssertNil(last["g_bns"], "a teacher without batch norm has no BN-statistics term")
+        XCTAssertEqual(last["student_top1"] as? Double ?? -1, student, accuracy: 1e-9, "the reported accuracy is the last epoch's")
+
+        // The saved student is a model file that evaluates to the reported accuracy.
+        let eval = try DFKDCommand.run(["eval", "--model-file", out + "/student.h5", "--dataset", "builtin", "--split", Self.split, "--json"])
+        XCTAssertEqual(eval.status, 0, eval.output)
+        XCTAssertEqual(try DFKDCommand.lastJSON(eval.output)["eval_top1"] as? Double ?? -1, student, accuracy: 1e-9)
+        let generator = try String(contentsOfFile: out + "/generator.h5", encoding: .isoLatin1)
+        XCTAssertTrue(generator.hasPrefix("\u{89}HDF"), "generator.h5 is an HDF5 file")
+
+        // Grids every 2 epochs and at the end; 10 rows of 8 images of 32 pixels, 2-pixel gaps.
+        let grids = try FileManager.default.contentsOfDirectory(atPath: out + "/grids").sorted()
+        XCTAssertEqual(grids, ["epoch-0002.png", "epoch-0003.png"])
+        let png = try Data(contentsOf: URL(fileURLWithPath: out + "/grids/epoch-0003.png"))
+        func bigEndian(_ offset: Int) -> Int { png[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) } }
+        XCTAssertEqual(bigEndian(16), 8 * 34 + 2, "IHDR width")
+        XCTAssertEqual(bigEndian(20), 10 * 34 + 2, "IHDR height")
+    }
+
+    /// GIP's real-data iterations use the dataset's training split.
+    func testGIPRunsRealDataIterations() throws {
+        let directory = TestFiles.scratchDirectory()
+        let teacher = try teacher(in: directory)
+        let config = try write("batch: 32\niterations: 2\nepochs: 1\ngenerator-widths: [8, 8, 4]\nnoise: 16\nreal-passes: 0.25\nreal-batch: 50\n",
+                               to: directory + "/gip.yaml")
+        let distill = try DFKDCommand.run(["distill", "--teacher", teacher, "--student", "lenet5-half", "--method", "gip",
+                                           "--dataset", "builtin", "--split", Self.split, "--config", config, "--out", directory + "/run"])
+        XCTAssertEqual(distill.status, 0, distill.output)
+        let line = try String(contentsOfFile: directory + "/run/metrics.jsonl", encoding: .utf8)
+        let metrics = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertNotNil(metrics["real_ce"] as? Double, line)
+        XCTAssertNotNil(metrics["g_entropy"] as? Double, line)
+    }
+
+    func testBadInputNamesTheFileAndTheField() throws {
+        let directory = TestFiles.scratchDirectory()
+        let teacher = try teacher(in: directory)
+        let base = ["distill", "--teacher", teacher, "--student", "lenet5-half", "--dataset", "builtin", "--out", directory + "/run"]
+
+        let method = try DFKDCommand.run(base + ["--method", "dfkd"])
+        XCTAssertEqual(method.status, 1)
+        XCTAssertTrue(method.output.contains("--method 'dfkd'") && method.output.contains("cpsc"), method.output)
+
+        let noMethod = try DFKDCommand.run(base)
+        XCTAssertEqual(noMethod.status, 1)
+        XCTAssertTrue(noMethod.output.contains("--method is required"), noMethod.output)
+
+        let badValue = try write("embeddings: some\n", to: directory + "/bad.yaml")
+        let value = try DFKDCommand.run(base + ["--method", "cpsc", "--config", badValue])
+        XCTAssertEqual(value.status, 1)
+        XCTAssertTrue(value.output.contains(badValue) && value.output.contains("embeddings 'some'"), value.output)
+
+        // The later of two files is named when its key is the bad one.
+        let good = try write("method: cpsc\nbatch: 16\n", to: directory + "/good.yaml")
+        let badType = try write("batch: many\n", to: directory + "/type.yaml")
+        let layered = try DFKDCommand.run(base + ["--config", good, "--config", badType])
+        XCTAssertEqual(layered.status, 1)
+        XCTAssertTrue(layered.output.contains(badType + ": batch is 'many', expected an integer"), layered.output)
+
+        let missing = try DFKDCommand.run(["distill", "--teacher", directory + "/absent.h5", "--student", "lenet5-half",
+                                           "--method", "cpsc", "--dataset", "builtin", "--out", directory + "/run"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.output.contains(directory + "/absent.h5"), missing.output)
+
+        let student = try DFKDCommand.run(base + ["--method", "cpsc", "--student", "lenet7"])
+        XCTAssertEqual(student.status, 1)
+        XCTAssertTrue(student.output.contains("lenet7"), student.output)
+    }
+
+    /// configs/<method>.yaml holds exactly the defaults --method selects; every file in
+    /// configs/ is a valid configuration.
+    func testConfigFilesMatchTheMethodDefaults() throws {
+        let configs = TestFiles.repositoryRoot + "/configs"
+        for method in ["cpsc", "gip", "dafl", "dfad", "dfq"] {
+            let defaults = try DFKDCommand.run(["show-config", "--method", method])
+            let file = try DFKDCommand.run(["show-config", "--config", "\(configs)/\(method).yaml"])
+            XCTAssertEqual(defaults.status, 0, defaults.output)
+            XCTAssertEqual(file.output, defaults.output, method)
+            XCTAssertTrue(defaults.output.hasPrefix("method: \(method)\n"))
+        }
+        let files = try XCTUnwrap(FileManager.default.subpathsOfDirectory(atPath: configs)).filter { $0.hasSuffix(".yaml") }
+        XCTAssertGreaterThanOrEqual(files.count, 5 + 14)
+        for file in files {
+            let shown = try DFKDCommand.run(["show-config", "--config", configs + "/mnist/cpsc.yaml", "--config", "\(configs)/\(file)"])
+            XCTAssertEqual(shown.status, 0, "\(file): \(shown.output)")
+        }
+        // Layering: the ablation's key wins, the earlier file's others stay.
+        let layered = try DFKDCommand.run(["show-config", "--config", configs + "/mnist/cpsc.yaml",
+                                           "--config", configs + "/ablations/table6-1-kl.yaml"]).output
+        XCTAssertTrue(layered.contains("\nlog-l2: 0.0\n") && layered.contains("\nstudent-optimizer: adam\n"), layered)
+    }
+}

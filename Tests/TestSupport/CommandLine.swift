@@ -1,0 +1,28 @@
+import Foundation
+import XCTest
+
+/// The built `dfkd` command, run as users run it: a real process, its output and status.
+public enum DFKDCommand {
+    public static let binary = TestFiles.repositoryRoot + "/.build/release/dfkd"
+
+    /// Runs `dfkd arguments`; stdout and stderr together.
+    public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        XCTAssertTrue(FileManager.default.fileExists(atPath: binary), "build dfkd first (swift build -c release)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    /// The JSON object on the output's last line (what `--json` prints).
+    public static func lastJSON(_ output: String) throws -> [String: Any] {
+        let line = output.split(separator: "\n").last.map(String.init) ?? ""
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], output)
+    }
+}
