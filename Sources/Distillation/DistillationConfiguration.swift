@@ -4,7 +4,8 @@ import NeuralNetwork
 /// loop shape, so the published methods and the paper's ablations are configurations.
 /// A weight of 0 switches its term off.
 public struct DistillationConfiguration: Sendable, Equatable {
-    public enum Method: String, Sendable, CaseIterable { case cpsc, gip, dafl, dfad, dfq }
+    /// `noise` is the lower reference: KD on Gaussian noise images, no generator.
+    public enum Method: String, Sendable, CaseIterable { case cpsc, gip, dafl, dfad, dfq, noise }
     public enum StudentOptimizer: String, Sendable, CaseIterable { case sgd, adam }
     /// cosine: linear warm-up then cosine decay; multistep: x0.1 at each milestone epoch.
     public enum StudentSchedule: String, Sendable, CaseIterable { case cosine, multistep, constant }
@@ -130,6 +131,16 @@ public struct DistillationConfiguration: Sendable, Equatable {
             generatorBeta1 = 0.9
             kdWeight = 0
             l1Weight = 1
+            logL2Weight = 0
+            generatorCrossEntropyWeight = 0
+            studentCrossEntropyWeight = 0
+            contrastWeight = 0
+            statisticsWeight = 0
+            studentWarmupEpochs = 0
+        case .noise:
+            generatorSteps = 0
+            studentSteps = 1
+            embeddings = .none
             logL2Weight = 0
             generatorCrossEntropyWeight = 0
             studentCrossEntropyWeight = 0

@@ -54,10 +54,12 @@ public final class DistillationRun {
     private let studentSchedule: any LearningRateSchedule
     private let generatorSchedule: MultiStepSchedule
     private var draws: UInt64 = 0
+    private let imageShape: [Int]
 
     public init(teacher: any Classifier, student: any Classifier, imageShape: [Int], classes: Int,
                 configuration c: DistillationConfiguration, scope: any BatchScope = LocalBatch.shared) {
         configuration = c
+        self.imageShape = imageShape
         self.teacher = teacher
         self.student = student
         losses = DistillationLosses(scope: scope)
@@ -111,6 +113,15 @@ public final class DistillationRun {
         let classes = generator.shape.classes
         let labels = range.map { min(classes - 1, Int(labelRandom.uniform(count: 1, offset: UInt64($0))[0] * Float(classes))) }
         return (Tensor(shape: [range.count, nz], values: values), labels)
+    }
+
+    /// Images of standard normal pixels (in the teacher's normalised input space), keyed
+    /// like `draw()`.
+    private func drawNoiseImages() -> Tensor {
+        let shape = [configuration.batchSize] + imageShape
+        let random = Philox(seed: configuration.seed, stream: 2 * draws)
+        draws += 1
+        return Tensor(shape: shape, values: random.normal(count: shape.reduce(1, *)))
     }
 
     /// The labels of the pseudo-supervised terms: the conditional labels the images were
@@ -174,6 +185,10 @@ public final class DistillationRun {
         if let batch {
             (images, labels) = batch
             t = withoutGradient { teacher(images) }
+        } else if c.method == .noise {
+            images = drawNoiseImages()
+            t = withoutGradient { teacher(images) }
+            labels = Evaluation.predictedClasses(t)
         } else {
             let (z, drawn) = draw()
             generator.train()

@@ -116,7 +116,7 @@ final class DistillCommandTests: XCTestCase {
     /// configs/ is a valid configuration.
     func testConfigFilesMatchTheMethodDefaults() throws {
         let configs = TestFiles.repositoryRoot + "/configs"
-        for method in ["cpsc", "gip", "dafl", "dfad", "dfq"] {
+        for method in ["cpsc", "gip", "dafl", "dfad", "dfq", "noise"] {
             let defaults = try DFKDCommand.run(["show-config", "--method", method])
             let file = try DFKDCommand.run(["show-config", "--config", "\(configs)/\(method).yaml"])
             XCTAssertEqual(defaults.status, 0, defaults.output)
@@ -124,7 +124,7 @@ final class DistillCommandTests: XCTestCase {
             XCTAssertTrue(defaults.output.hasPrefix("method: \(method)\n"))
         }
         let files = try XCTUnwrap(FileManager.default.subpathsOfDirectory(atPath: configs)).filter { $0.hasSuffix(".yaml") }
-        XCTAssertGreaterThanOrEqual(files.count, 5 + 14)
+        XCTAssertGreaterThanOrEqual(files.count, 6 + 14)
         for file in files {
             let shown = try DFKDCommand.run(["show-config", "--config", configs + "/mnist/cpsc.yaml", "--config", "\(configs)/\(file)"])
             XCTAssertEqual(shown.status, 0, "\(file): \(shown.output)")
