@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "NeuralNetwork", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "CommandTests", dependencies: ["TestSupport"]),
-        .testTarget(name: "DistillationTests", dependencies: ["Distillation", "TestSupport"]),
+        .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Training", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
     ]
 )

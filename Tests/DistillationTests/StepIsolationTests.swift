@@ -1,6 +1,7 @@
 import Distillation
 import NeuralNetwork
 import TensorEngine
+import Training
 import XCTest
 
 /// Each step changes exactly what it should: generator steps the generator (and the
@@ -44,6 +45,38 @@ final class StepIsolationTests: XCTestCase {
         // parameters must not.
         let generatorParameters = Set(run.generator.namedParameters().map(\.0))
         XCTAssertTrue(changed(generatorAfter, run.generator).isDisjoint(with: generatorParameters))
+    }
+
+    /// An unconditional generator ignores the drawn labels, so its pseudo-labels are the
+    /// teacher's classes of the generated images.
+    func testUnconditionalPseudoLabelsAreTheTeachersClasses() {
+        var configuration = DistillationConfiguration(method: .cpsc)
+        configuration.embeddings = .none
+        configuration.batchSize = 16
+        configuration.noise = 16
+        configuration.generatorWidths = [8, 8, 4]
+        let teacher = LeNet5(inputChannels: 1, classes: 5).initialize(seed: 1)
+        let student = LeNet5(inputChannels: 1, classes: 5, half: true).initialize(seed: 2)
+        let run = DistillationRun(teacher: teacher, student: student, imageShape: [1, 32, 32], classes: 5, configuration: configuration)
+        let (_, images, labels) = run.generatorStep()
+        XCTAssertEqual(labels, Evaluation.predictedClasses(withoutGradient { teacher(images) }))
+    }
+
+    /// The noise reference trains the student on noise images; the generator stays as drawn.
+    func testNoiseReferenceTrainsOnlyTheStudent() {
+        var configuration = DistillationConfiguration(method: .noise)
+        configuration.batchSize = 8
+        configuration.iterationsPerEpoch = 2
+        let teacher = LeNet5(inputChannels: 1, classes: 5).initialize(seed: 1)
+        let student = LeNet5(inputChannels: 1, classes: 5, half: true).initialize(seed: 2)
+        let run = DistillationRun(teacher: teacher, student: student, imageShape: [1, 32, 32], classes: 5, configuration: configuration)
+        let teacherBefore = snapshot(teacher), studentBefore = snapshot(student), generatorBefore = snapshot(run.generator)
+        let terms = run.runEpoch(0)
+        XCTAssertNotNil(terms["s_kd"])
+        XCTAssertNil(terms["g_total"], "no generator step")
+        XCTAssertTrue(changed(teacherBefore, teacher).isEmpty)
+        XCTAssertTrue(changed(generatorBefore, run.generator).isEmpty)
+        XCTAssertEqual(changed(studentBefore, student), Set(student.namedParameters().map(\.0)))
     }
 
     /// A CFE scales and shifts each sample by its own class's embedding.
