@@ -178,24 +178,23 @@ public final class DistillationRun {
         return (terms.values(total, totalName: "g_total"), images.detached(), labels)
     }
 
-    /// One student step on `batch`, or on a fresh draw of the generator.
+    /// One student step on `batch`, or on a fresh draw of the generator (of noise images for
+    /// the noise reference).
     public func studentStep(on batch: (images: Tensor, labels: [Int])? = nil) -> [String: Double] {
         let c = configuration
-        let images: Tensor, t: Tensor, labels: [Int]
+        // Labels known before the teacher sees the images; the others are the teacher's classes.
+        let images: Tensor, knownLabels: [Int]?
         if let batch {
-            (images, labels) = batch
-            t = withoutGradient { teacher(images) }
+            (images, knownLabels) = (batch.images, batch.labels)
         } else if c.method == .noise {
-            images = drawNoiseImages()
-            t = withoutGradient { teacher(images) }
-            labels = Evaluation.predictedClasses(t)
+            (images, knownLabels) = (drawNoiseImages(), nil)
         } else {
             let (z, drawn) = draw()
             generator.train()
-            images = withoutGradient { generator(z, labels: drawn) }
-            t = withoutGradient { teacher(images) }
-            labels = pseudoLabels(drawn: drawn, teacher: t)
+            (images, knownLabels) = (withoutGradient { generator(z, labels: drawn) }, generator.isConditional ? drawn : nil)
         }
+        let t = withoutGradient { teacher(images) }
+        let labels = knownLabels ?? Evaluation.predictedClasses(t)
         student.train()
         let s = student(images)
         var terms = WeightedTerms()
