@@ -4,6 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Frees libpng's state; on failure (result NULL) copies libpng's reason into `message`. */
+static inline void *dfkd_png_finish(png_image *image, void *result, char *message, size_t message_capacity) {
+    if (!result && message_capacity > 0) {
+        strncpy(message, image->message[0] ? image->message : "out of memory", message_capacity - 1);
+        message[message_capacity - 1] = 0;
+    }
+    png_image_free(image);
+    return result;
+}
+
 /* Encodes 8-bit grey (channels 1) or RGB (channels 3) pixels, rows top to bottom, as a PNG
    in memory through libpng's simplified API (its image struct and version macro are not
    usable from Swift). Returns a malloc'd buffer the caller frees, or NULL with the reason
@@ -25,12 +35,7 @@ static inline void *dfkd_png_encode(const unsigned char *pixels, unsigned width,
             buffer = NULL;
         }
     }
-    if (!buffer && message_capacity > 0) {
-        strncpy(message, image.message[0] ? image.message : "out of memory", message_capacity - 1);
-        message[message_capacity - 1] = 0;
-    }
-    png_image_free(&image);
-    return buffer;
+    return dfkd_png_finish(&image, buffer, message, message_capacity);
 }
 
 /* Decodes a PNG file to 8-bit grey (channels 1) or RGB (channels 3) pixels into a malloc'd
@@ -52,11 +57,6 @@ static inline unsigned char *dfkd_png_decode(const char *path, unsigned channels
             pixels = NULL;
         }
     }
-    if (!pixels && message_capacity > 0) {
-        strncpy(message, image.message[0] ? image.message : "out of memory", message_capacity - 1);
-        message[message_capacity - 1] = 0;
-    }
-    png_image_free(&image);
-    return pixels;
+    return dfkd_png_finish(&image, pixels, message, message_capacity);
 }
 #endif
