@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "NeuralNetwork", targets: ["NeuralNetwork"]),
         .library(name: "Data", targets: ["Data"]),
+        .library(name: "Distributed", targets: ["Distributed"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Distillation", targets: ["Distillation"]),
@@ -25,6 +26,8 @@ let package = Package(
                        providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CStdio", path: "Sources/CStdio"),
@@ -39,6 +42,9 @@ let package = Package(
 
         // Layer 4: dataset readers, the built-in dataset, augmentation, batching.
         .target(name: "Data", dependencies: ["TensorEngine", "CZlib"]),
+
+        // Layer 5: the communicator (MPI or the single process) and the collectives of data parallelism.
+        .target(name: "Distributed", dependencies: ["NeuralNetwork", "CMPI"]),
 
         // Layer 6: HDF5 model files and PNG images.
         .target(name: "Storage", dependencies: ["NeuralNetwork", "CHDF5", "CPNG"]),
@@ -62,6 +68,9 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "CommandTests", dependencies: ["TestSupport"]),
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Training", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
+        // Multi-rank checks that DistributedTests runs under mpirun.
+        .executableTarget(name: "MPIChecks", dependencies: ["Distributed"], path: "Tests/MPIChecks"),
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
     ]
 )
