@@ -8,16 +8,7 @@ public enum DFKDCommand {
     /// Runs `dfkd arguments`; stdout and stderr together.
     public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         XCTAssertTrue(FileManager.default.fileExists(atPath: binary), "build dfkd first (swift build -c release)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        return try Subprocess.run(binary, arguments)
     }
 
     /// The JSON object on the output's last line (what `--json` prints).

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs a DataFreeKD command as MPI ranks: on this machine, or across the hosts of a hostfile.
+#
+#   launch/mpirun.sh [options] -- COMMAND [ARGS...]
+#
+#   --ranks N             total ranks (default: hosts x ranks-per-node, or 2 on this machine)
+#   --ranks-per-node K    ranks on each host (default: 2 here, 1 per host with a hostfile)
+#   --threads-per-rank T  OMP_NUM_THREADS and OPENBLAS_NUM_THREADS of every rank (default 1);
+#                         each rank is bound to T cores, or to none with --oversubscribe
+#   --hostfile FILE       Open MPI hostfile (one host per line, optionally "slots=K")
+#   --rsh-agent PROGRAM   how mpirun reaches the other hosts (default ssh)
+#   --network CIDR        keep MPI's traffic on this network (e.g. 10.99.0.0/24)
+#   --oversubscribe       allow more ranks than cores (threads then float freely)
+#
+# A lost host ends the job instead of hanging it: TCP keepalive on Open MPI's out-of-band
+# channel notices within about 15 s. The job's exit status is this script's.
+set -euo pipefail
+
+ranks="" per_node="" threads=1 hostfile="" agent="" network="" oversubscribe=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ranks) ranks="$2"; shift 2 ;;
+    --ranks-per-node) per_node="$2"; shift 2 ;;
+    --threads-per-rank) threads="$2"; shift 2 ;;
+    --hostfile) hostfile="$2"; shift 2 ;;
+    --rsh-agent) agent="$2"; shift 2 ;;
+    --network) network="$2"; shift 2 ;;
+    --oversubscribe) oversubscribe=1; shift ;;
+    --) shift; break ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "launch/mpirun.sh: unknown option '$1' (the command goes after --)" >&2; exit 2 ;;
+  esac
+done
+[ $# -gt 0 ] || { echo "launch/mpirun.sh: no command given (launch/mpirun.sh [options] -- COMMAND ...)" >&2; exit 2; }
+command -v mpirun >/dev/null || { echo "launch/mpirun.sh: mpirun not found (Debian: apt-get install openmpi-bin)" >&2; exit 2; }
+
+args=()
+if [ -n "$hostfile" ]; then
+  [ -r "$hostfile" ] || { echo "launch/mpirun.sh: hostfile '$hostfile' cannot be read" >&2; exit 2; }
+  hosts=$(grep -cvE '^[[:space:]]*(#|$)' "$hostfile")
+  args+=(--hostfile "$hostfile")
+else
+  hosts=1
+fi
+# Given the total alone, spread it evenly over the hosts; given neither, 2 here, 1 per host.
+if [ -z "$per_node" ]; then
+  if [ -n "$ranks" ]; then per_node=$(( (ranks + hosts - 1) / hosts ));
+  elif [ -n "$hostfile" ]; then per_node=1; else per_node=2; fi
+fi
+ranks="${ranks:-$((hosts * per_node))}"
+args+=(-n "$ranks" --map-by "ppr:${per_node}:node:PE=${threads}")
+if [ "$oversubscribe" = 1 ]; then
+  args+=(--oversubscribe --bind-to none)
+else
+  args+=(--bind-to core)
+fi
+[ "$(id -u)" = 0 ] && args+=(--allow-run-as-root)
+[ -n "$agent" ] && args+=(--mca plm_rsh_agent "$agent")
+[ -n "$network" ] && args+=(--mca oob_tcp_if_include "$network" --mca btl_tcp_if_include "$network")
+args+=(--mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 3)
+# Threads that wait passively leave a shared core to the rank that computes.
+args+=(-x OMP_NUM_THREADS="$threads" -x OPENBLAS_NUM_THREADS="$threads" -x OMP_WAIT_POLICY=PASSIVE)
+
+exec mpirun "${args[@]}" "$@"
