@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Training", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
         // Multi-rank checks that DistributedTests runs under mpirun.
-        .executableTarget(name: "MPIChecks", dependencies: ["Distributed"], path: "Tests/MPIChecks"),
+        .executableTarget(name: "MPIChecks", dependencies: ["Distributed", "Distillation", "NeuralNetwork"], path: "Tests/MPIChecks"),
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
     ]
 )

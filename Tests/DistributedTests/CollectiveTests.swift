@@ -5,19 +5,26 @@ import XCTest
 
 /// The collectives over real MPI ranks (mpirun on this machine) and as the single process.
 final class CollectiveTests: XCTestCase {
-    func testCollectivesOnOneTwoAndThreeRanks() throws {
-        let checks = TestFiles.repositoryRoot + "/.build/release/MPIChecks"
-        let alone = try MPIRun.run(checks, ["collectives"], ranks: nil)
+    private func runEverywhere(_ check: String) throws {
+        let program = TestFiles.repositoryRoot + "/.build/release/MPIChecks"
+        let alone = try MPIRun.run(program, [check], ranks: nil)
         XCTAssertEqual(alone.status, 0, alone.output)
-        XCTAssertTrue(alone.output.contains("rank 0 of 1 (local 0): collectives ok"), alone.output)
+        XCTAssertTrue(alone.output.contains("rank 0 of 1 (local 0): \(check) ok"), alone.output)
         for ranks in [1, 2, 3] {
-            let result = try MPIRun.run(checks, ["collectives"], ranks: ranks)
+            let result = try MPIRun.run(program, [check], ranks: ranks)
             XCTAssertEqual(result.status, 0, result.output)
             for rank in 0..<ranks {
-                XCTAssertTrue(result.output.contains("rank \(rank) of \(ranks) (local \(rank)): collectives ok"), result.output)
+                XCTAssertTrue(result.output.contains("rank \(rank) of \(ranks) (local \(rank)): \(check) ok"), result.output)
             }
         }
     }
+
+    func testCollectivesOnOneTwoAndThreeRanks() throws { try runEverywhere("collectives") }
+
+    /// Loss means, the entropy of the batch-mean prediction, the log-L2 norm and the
+    /// contrastive loss over rows gathered from every rank: the same loss and (averaged)
+    /// gradient as one process with the whole batch.
+    func testBatchCoupledLossesSpanTheRanks() throws { try runEverywhere("batch-scope") }
 
     func testSharesSplitTheBatchContiguously() {
         XCTAssertEqual((0..<3).map { SingleProcess.share(of: 10, rank: $0, size: 3) }, [0..<4, 4..<7, 7..<10])

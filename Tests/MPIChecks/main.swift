@@ -1,5 +1,8 @@
+import Distillation
 import Distributed
 import Foundation
+import NeuralNetwork
+import TensorEngine
 
 // Multi-rank checks, run by DistributedTests under mpirun (and alone, as the single
 // process). Each check compares a collective's result with the value every rank can
@@ -54,7 +57,40 @@ var failures = 0
     }
 }
 
-let checks: [String: @MainActor () -> Void] = ["collectives": checkCollectives]
+/// Every batch-coupled loss on this rank's share of a 7-sample batch (repeated labels, an
+/// uneven split) through RankBatch, gradients averaged over ranks, against the same
+/// losses on the whole batch in one process.
+@MainActor func checkBatchScope() {
+    let samples = 7, width = 5, classes = 3
+    let x = Tensor.normal([samples, width], generator: Philox(seed: 11))
+    let teacherWeights = Tensor.normal([width, classes], generator: Philox(seed: 12))
+    let labels = [0, 1, 1, 2, 0, 2, 1]
+
+    func losses(_ scope: any BatchScope, rows: Range<Int>) -> (loss: Float, gradient: [Float]) {
+        let studentWeights = Tensor.normal([width, classes], generator: Philox(seed: 13))
+        studentWeights.requiresGrad = true
+        let local = Tensor(shape: [rows.count, width], values: Array(x.toArray()[(rows.lowerBound * width)..<(rows.upperBound * width)]))
+        let t = Tensor.matmul(local, teacherWeights), s = Tensor.matmul(local, studentWeights)
+        let terms = DistillationLosses(scope: scope)
+        let localLabels = Array(labels[rows])
+        let parts: [Tensor] = [terms.kd(teacher: t, student: s), terms.logL2(teacher: t, student: s),
+                               terms.crossEntropy(s, labels: localLabels), terms.informationEntropy(teacher: s),
+                               terms.contrastive(teacherFeatures: t, studentFeatures: s, labels: localLabels)]
+        let loss = parts.dropFirst().reduce(parts[0]) { $0 + $1 }
+        loss.backward()
+        return (loss.item, studentWeights.grad!.toArray())
+    }
+
+    let whole = losses(LocalBatch.shared, rows: 0..<samples)
+    var (loss, gradient) = losses(RankBatch(world), rows: world.share(of: samples))
+    world.allReduceSum(&gradient)
+    gradient = gradient.map { $0 / Float(world.size) }
+    check(abs(loss - whole.loss) <= 1e-5 * max(1, abs(whole.loss)), "loss \(loss) vs \(whole.loss) on the whole batch")
+    let worst = zip(gradient, whole.gradient).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+    check(worst <= 1e-5, "gradient differs from the whole batch's by \(worst) (relative)")
+}
+
+let checks: [String: @MainActor () -> Void] = ["collectives": checkCollectives, "batch-scope": checkBatchScope]
 let name = CommandLine.arguments.dropFirst().first ?? ""
 guard let run = checks[name] else {
     print("usage: MPIChecks \(checks.keys.sorted().joined(separator: "|"))")

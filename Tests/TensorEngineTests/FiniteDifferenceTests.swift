@@ -50,6 +50,21 @@ final class FiniteDifferenceTests: XCTestCase {
         GradientCheck.check([input([2, 3], 26), input([2, 1], 27, low: 0.5, high: 2)]) { $0[0] / $0[1] }
     }
 
+    /// An op defined outside the engine: here a cumulative sum over the rows (its gradient
+    /// is the reversed cumulative sum), reshaped to a column.
+    func testCustomOpRunsItsOwnBackwardRule() {
+        let x = GradientCheck.input([3, 2], seed: 41)
+        GradientCheck.check([x]) { inputs in
+            inputs[0].customOp("cumulative sum", outputShape: [6, 1], forward: { values in
+                var total: Float = 0
+                return values.map { total += $0; return total }
+            }, backward: { gradient in
+                var total: Float = 0
+                return gradient.reversed().map { total += $0; return total }.reversed()
+            }).squared()
+        }
+    }
+
     func testReductionsAndSoftmax() {
         GradientCheck.check([input([2, 3, 4], 30)]) { $0[0].sum(axes: [1]) }
         GradientCheck.check([input([2, 3, 4], 31)]) { $0[0].mean(axes: [0, 2], keepDims: true) }
