@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["NeuralNetwork", "Data", "Storage", "CStdio"]),
 
         // Layer 7: the data-free distillation methods.
-        .target(name: "Distillation", dependencies: ["NeuralNetwork", "Data", "Storage", "Training"]),
+        .target(name: "Distillation", dependencies: ["NeuralNetwork", "Data", "Distributed", "Storage", "Training"]),
 
         // The command.
         .executableTarget(name: "dfkd", dependencies: [

@@ -1,4 +1,5 @@
 import Data
+import Distributed
 import Foundation
 import NeuralNetwork
 import TensorEngine
@@ -51,33 +52,43 @@ public final class DistillationRun {
     public let losses: DistillationLosses
     let generatorOptimizer: Adam
     let studentOptimizer: Optimizer
+    /// The generator's and projector's parameters, with the last generator step's gradient
+    /// (averaged over ranks).
+    public var generatorParameters: FlatParameters { generatorOptimizer.parameters }
+    /// The student's parameters, with the last student step's gradient (averaged over ranks).
+    public var studentParameters: FlatParameters { studentOptimizer.parameters }
     private let studentSchedule: any LearningRateSchedule
     private let generatorSchedule: MultiStepSchedule
     private var draws: UInt64 = 0
+    /// The ranks of the run; this rank holds its share of every batch.
+    public let communicator: Communicator
     private let imageShape: [Int]
 
     public init(teacher: any Classifier, student: any Classifier, imageShape: [Int], classes: Int,
-                configuration c: DistillationConfiguration, scope: any BatchScope = LocalBatch.shared) {
+                configuration c: DistillationConfiguration, communicator: Communicator = SingleProcess()) {
         configuration = c
         self.imageShape = imageShape
         self.teacher = teacher
         self.student = student
+        self.communicator = communicator
+        let scope: any BatchScope = communicator.size > 1 ? RankBatch(communicator) : LocalBatch.shared
         losses = DistillationLosses(scope: scope)
         teacher.eval()
         teacher.freeze()
-        for layer in teacher.batchNorms {
-            layer.recordsInputMoments = c.statisticsWeight > 0
-            layer.momentsScope = scope
-        }
+        for layer in teacher.batchNorms { layer.recordsInputMoments = c.statisticsWeight > 0 }
         generator = Generator(shape: .init(noise: c.noise, widths: c.generatorWidths, imageSize: imageShape[1],
                                            channels: imageShape[0], classes: classes),
                               placement: c.embeddings).initialize(seed: c.seed &+ 1)
+        for layer in teacher.batchNorms + student.batchNorms + generator.batchNorms { layer.momentsScope = scope }
         let probe = Tensor.zeros([2] + imageShape)
         let widths = withoutGradient { (teacher.features(probe).shape[1], student.features(probe).shape[1]) }
         if c.contrastWeight > 0 && widths.0 != widths.1 {
             projector = Sequential(Linear(widths.1, widths.0), ReLU(), Linear(widths.0, widths.0)).initialize(seed: c.seed &+ 2)
         } else {
             projector = nil
+        }
+        for module in [teacher, student, generator] + (projector.map { [$0] } ?? []) as [Module] {
+            Replicas.broadcast(module, over: communicator)
         }
         let generatorParameters = generator.namedParameters(prefix: "generator") + (projector?.namedParameters(prefix: "projector") ?? [])
         generatorOptimizer = Adam(parameters: FlatParameters(generatorParameters), learningRate: c.generatorLearningRate,
@@ -102,7 +113,7 @@ public final class DistillationRun {
     /// Noise and conditional labels of the next draw. Sample i of draw d depends only on
     /// the seed, d and i, so the global batch does not depend on how it is split over ranks.
     public func draw(samples: Range<Int>? = nil) -> (noise: Tensor, labels: [Int]) {
-        let range = samples ?? 0..<configuration.batchSize
+        let range = samples ?? communicator.share(of: configuration.batchSize)
         let nz = configuration.noise
         let noiseRandom = Philox(seed: configuration.seed, stream: 2 * draws)
         let labelRandom = Philox(seed: configuration.seed, stream: 2 * draws + 1)
@@ -118,10 +129,11 @@ public final class DistillationRun {
     /// Images of standard normal pixels (in the teacher's normalised input space), keyed
     /// like `draw()`.
     private func drawNoiseImages() -> Tensor {
-        let shape = [configuration.batchSize] + imageShape
+        let range = communicator.share(of: configuration.batchSize)
+        let pixels = imageShape.reduce(1, *)
         let random = Philox(seed: configuration.seed, stream: 2 * draws)
         draws += 1
-        return Tensor(shape: shape, values: random.normal(count: shape.reduce(1, *)))
+        return Tensor(shape: [range.count] + imageShape, values: random.normal(count: range.count * pixels, offset: UInt64(range.lowerBound * pixels)))
     }
 
     /// The labels of the pseudo-supervised terms: the conditional labels the images were
@@ -174,6 +186,7 @@ public final class DistillationRun {
         let total = terms.total
         generatorOptimizer.zeroGradients()
         total.backward()
+        Replicas.averageGradients(generatorOptimizer.parameters, over: communicator)
         generatorOptimizer.step()
         return (terms.values(total, totalName: "g_total"), images.detached(), labels)
     }
@@ -206,6 +219,7 @@ public final class DistillationRun {
         let total = terms.total
         studentOptimizer.zeroGradients()
         total.backward()
+        Replicas.averageGradients(studentOptimizer.parameters, over: communicator)
         studentOptimizer.step()
         return terms.values(total, totalName: "s_total")
     }
@@ -213,9 +227,15 @@ public final class DistillationRun {
     /// One supervised student step on real labelled images (GIP's real-data iterations).
     func realStep(_ batch: Batch) -> [String: Double] {
         student.train()
-        let loss = losses.crossEntropy(student(batch.images), labels: batch.labels)
+        let rows = communicator.share(of: batch.labels.count)
+        let rowSize = batch.images.count / max(batch.labels.count, 1)
+        let images = communicator.size == 1 ? batch.images
+            : Tensor(shape: [rows.count] + batch.images.shape.dropFirst(),
+                     values: Array(batch.images.toArray()[(rows.lowerBound * rowSize)..<(rows.upperBound * rowSize)]))
+        let loss = losses.crossEntropy(student(images), labels: Array(batch.labels[rows]))
         studentOptimizer.zeroGradients()
         loss.backward()
+        Replicas.averageGradients(studentOptimizer.parameters, over: communicator)
         studentOptimizer.step()
         return ["real_ce": Double(loss.item)]
     }

@@ -26,6 +26,10 @@ final class CollectiveTests: XCTestCase {
     /// gradient as one process with the whole batch.
     func testBatchCoupledLossesSpanTheRanks() throws { try runEverywhere("batch-scope") }
 
+    /// Synchronised batch norm's output, running statistics and gradients equal batch
+    /// norm's on the whole batch.
+    func testSynchronizedBatchNormEqualsTheWholeBatch() throws { try runEverywhere("sync-bn") }
+
     func testSharesSplitTheBatchContiguously() {
         XCTAssertEqual((0..<3).map { SingleProcess.share(of: 10, rank: $0, size: 3) }, [0..<4, 4..<7, 7..<10])
         XCTAssertEqual((0..<4).map { SingleProcess.share(of: 2, rank: $0, size: 4) }, [0..<1, 1..<2, 2..<2, 2..<2])

@@ -90,7 +90,119 @@ var failures = 0
     check(worst <= 1e-5, "gradient differs from the whole batch's by \(worst) (relative)")
 }
 
-let checks: [String: @MainActor () -> Void] = ["collectives": checkCollectives, "batch-scope": checkBatchScope]
+/// CPSC-DFKD with a BN teacher and a BN student: two iterations of one generator step and
+/// two student steps with the global batch split over the ranks, against the same steps
+/// in one process with the whole batch; every loss term and the final weights.
+@MainActor func checkDistillationSteps() {
+    var configuration = DistillationConfiguration(method: .cpsc)
+    configuration.batchSize = 6
+    configuration.noise = 8
+    configuration.generatorWidths = [8, 8, 4]
+    configuration.studentSteps = 2
+    // Step sizes at which rounding differences (sums taken in another order) stay
+    // rounding: at the published 0.1 the student's grow about tenfold per step, and Adam's
+    // first steps move every weight by about its learning rate whatever the gradient's
+    // size, so a gradient element that is zero in one run and 1e-9 in the other moves by
+    // lr in one only. The gradients themselves are compared at every step.
+    configuration.studentLearningRate = 0.01
+    configuration.generatorLearningRate = 1e-6
+
+    func gradient(_ parameters: FlatParameters) -> [Float] { Array(parameters.gradientBuffer) }
+    var names: [[(String, Int)]] = []
+
+    func run(_ communicator: Communicator) -> (terms: [[String: Double]], gradients: [[Float]], student: [Float], generator: [Float]) {
+        let teacher = WideResNet(depth: 16, widen: 1, classes: 4).initialize(seed: 1)
+        let student = WideResNet(depth: 16, widen: 1, classes: 4).initialize(seed: 2)
+        let distillation = DistillationRun(teacher: teacher, student: student, imageShape: [3, 32, 32], classes: 4,
+                                           configuration: configuration, communicator: communicator)
+        var terms: [[String: Double]] = [], gradients: [[Float]] = []
+        for _ in 0..<2 {
+            terms.append(distillation.generatorStep().terms)
+            gradients.append(gradient(distillation.generatorParameters))
+            names.append(distillation.generatorParameters.entries.map { ($0.name, $0.offset) })
+            for _ in 0..<configuration.studentSteps {
+                terms.append(distillation.studentStep())
+                gradients.append(gradient(distillation.studentParameters))
+                names.append(distillation.studentParameters.entries.map { ($0.name, $0.offset) })
+            }
+        }
+        return (terms, gradients, student.namedFloatState().flatMap { $0.1.toArray() },
+                distillation.generator.namedFloatState().flatMap { $0.1.toArray() })
+    }
+
+    let whole = run(SingleProcess())
+    let split = run(world)
+    for (step, (found, expected)) in zip(split.terms, whole.terms).enumerated() {
+        if world.rank == 0, ProcessInfo.processInfo.environment["DFKD_CHECK_VERBOSE"] != nil {
+            print("step \(step): largest relative difference", expected.map { abs((found[$0.key] ?? .nan) - $0.value) / max(1, abs($0.value)) }.max() ?? 0)
+        }
+        for (name, value) in expected {
+            let difference = abs((found[name] ?? .nan) - value) / max(1, abs(value))
+            check(difference <= 1e-4, "step \(step) \(name): \(found[name] ?? .nan) vs \(value) in one process")
+        }
+    }
+    for (step, (found, expected)) in zip(split.gradients, whole.gradients).enumerated() {
+        let scale = expected.map(abs).max() ?? 1
+        let worst = zip(found, expected).map { abs($0 - $1) }.max() ?? 0
+        let at = zip(found, expected).map { abs($0 - $1) }.enumerated().max { $0.element < $1.element }?.offset ?? 0
+        let owner = names[step].last { $0.1 <= at }?.0 ?? "?"
+        check(worst <= 1e-4 * scale, "step \(step): gradient differs from one process's by \(worst) at \(owner), largest element \(scale)")
+    }
+    for (name, found, expected) in [("student", split.student, whole.student), ("generator", split.generator, whole.generator)] {
+        let worst = zip(found, expected).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+        check(worst <= 1e-4, "\(name) weights differ from one process's by \(worst) (relative)")
+        if world.rank == 0 {
+            let differences = zip(found, expected).map { abs($0 - $1) }
+            let over = differences.filter { $0 > 1e-4 }.count
+            print("\(name) weights: largest relative difference \(worst), mean absolute \(differences.reduce(0, +) / Float(differences.count)), \(over) of \(differences.count) over 1e-4")
+        }
+    }
+}
+
+/// Synchronised batch norm: forward, the input's gradient and the affine parameters'
+/// gradients of this rank's share against batch norm on the whole batch in one process.
+@MainActor func checkSynchronizedBatchNorm() {
+    let samples = 5, channels = 3
+    let x = Tensor.normal([samples, channels, 4, 4], mean: 2, std: 0.5, generator: Philox(seed: 21))
+    let probe = Tensor.normal([samples, channels, 4, 4], generator: Philox(seed: 22)).toArray()
+    let rowSize = channels * 16
+
+    func run(_ scope: any BatchScope, rows: Range<Int>) -> (output: [Float], input: [Float], parameters: [Float]) {
+        let norm = BatchNorm2d(channels)
+        norm.initialize(seed: 3)
+        norm.weight!.pointer[1] = 1.5
+        norm.bias!.pointer[2] = -0.5
+        norm.momentsScope = scope
+        norm.train()
+        let local = Tensor(shape: [rows.count, channels, 4, 4], values: Array(x.toArray()[(rows.lowerBound * rowSize)..<(rows.upperBound * rowSize)]))
+        local.requiresGrad = true
+        let y = norm(local)
+        let weights = Tensor(shape: y.shape, values: Array(probe[(rows.lowerBound * rowSize)..<(rows.upperBound * rowSize)]))
+        scope.sumOverRanks((y * weights).sum()).backward()
+        var parameters = norm.weight!.grad!.toArray() + norm.bias!.grad!.toArray()
+        if let world = (scope as? RankBatch)?.communicator {
+            world.allReduceSum(&parameters)
+            parameters = parameters.map { $0 / Float(world.size) }
+        }
+        return (y.toArray(), local.grad!.toArray(), parameters + norm.runningMean.toArray() + norm.runningVariance.toArray())
+    }
+
+    let rows = world.share(of: samples)
+    let whole = run(LocalBatch.shared, rows: 0..<samples)
+    let split = run(RankBatch(world), rows: rows)
+    func slice(_ values: [Float]) -> [Float] { Array(values[(rows.lowerBound * rowSize)..<(rows.upperBound * rowSize)]) }
+    // Before parameter gradients are averaged, a rank's activation gradients are the
+    // whole batch's times the rank count (BatchScope's contract).
+    let inputGradient = slice(whole.input).map { $0 * Float(world.size) }
+    for (what, found, expected) in [("output", split.output, slice(whole.output)), ("input gradient", split.input, inputGradient),
+                                    ("parameter gradients and running statistics", split.parameters, whole.parameters)] {
+        let worst = zip(found, expected).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+        check(worst <= 1e-5, "\(what) differs from the whole batch's by \(worst)")
+    }
+}
+
+let checks: [String: @MainActor () -> Void] = ["sync-bn": checkSynchronizedBatchNorm, "collectives": checkCollectives, "batch-scope": checkBatchScope,
+                                               "distillation-steps": checkDistillationSteps]
 let name = CommandLine.arguments.dropFirst().first ?? ""
 guard let run = checks[name] else {
     print("usage: MPIChecks \(checks.keys.sorted().joined(separator: "|"))")

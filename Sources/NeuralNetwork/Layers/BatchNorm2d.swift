@@ -16,7 +16,9 @@ public final class BatchNorm2d: Layer {
     public var momentum: Float
     public let epsilon: Float
     public var recordsInputMoments = false
-    /// The batch the recorded input moments are taken over (all ranks in a distributed run).
+    /// The batch the statistics are taken over: the recorded input moments always, and in
+    /// training mode the normalisation too when the batch spans ranks (synchronised batch
+    /// norm: every rank normalises with the whole batch's mean and variance).
     public var momentsScope: any BatchScope = LocalBatch.shared
     /// In training mode, whether a forward moves the running statistics. A step that must
     /// normalise with batch statistics without changing the model's state turns it off.
@@ -53,8 +55,30 @@ public final class BatchNorm2d: Layer {
         inputMoments = recordsInputMoments ? momentsScope.channelMoments(x) : nil
         let updatesRunning = isTraining && updatesRunningStatistics
         if updatesRunning { batchesTracked.value += 1 }
+        let globalCount = isTraining ? momentsScope.globalCount(x.shape[0]) : x.shape[0]
+        if globalCount != x.shape[0] {
+            return synchronizedForward(x, samples: globalCount, updatesRunning: updatesRunning)
+        }
         let running = isTraining && !updatesRunning ? nil
             : RunningStatistics(mean: runningMean, variance: runningVariance, momentum: momentum)
         return Tensor.batchNorm(x, weight: weight, bias: bias, running: running, training: isTraining, epsilon: epsilon)
+    }
+
+    /// Training-mode batch norm with the moments of the batch over all ranks, from
+    /// differentiable ops, so that backward all-reduces the matching sums.
+    private func synchronizedForward(_ x: Tensor, samples: Int, updatesRunning: Bool) -> Tensor {
+        let moments = inputMoments ?? momentsScope.channelMoments(x)
+        let perChannel = [1, channels, 1, 1]
+        var y = (x.plain() - moments.mean.reshaped(perChannel)) / (moments.variance + epsilon).sqrt().reshaped(perChannel)
+        if let weight, let bias { y = y * weight.reshaped(perChannel) + bias.reshaped(perChannel) }
+        if updatesRunning {
+            let n = Float(samples * x.shape[2] * x.shape[3])
+            let mean = moments.mean.toArray(), unbiased = moments.variance.toArray().map { $0 * n / max(n - 1, 1) }
+            for c in 0..<channels {
+                runningMean.pointer[c] = (1 - momentum) * runningMean.pointer[c] + momentum * mean[c]
+                runningVariance.pointer[c] = (1 - momentum) * runningVariance.pointer[c] + momentum * unbiased[c]
+            }
+        }
+        return y
     }
 }

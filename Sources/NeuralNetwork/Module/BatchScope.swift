@@ -38,13 +38,16 @@ extension BatchScope {
     }
 
     /// Per-channel mean and biased variance of an N x C x H x W tensor over the whole batch.
+    /// Over ranks the variance takes a second pass (the squares of the deviations from the
+    /// global mean): E[x^2] - E[x]^2 loses float32 precision whenever the mean is large
+    /// against the spread, as it is after a convolution.
     public func channelMoments(_ x: Tensor) -> (mean: Tensor, variance: Tensor) {
-        if globalCount(x.shape[0]) == x.shape[0] { return x.channelMoments() }
-        let perChannel = Float(globalCount(x.shape[0]) * x.shape[2] * x.shape[3])
+        let total = globalCount(x.shape[0])
+        if total == x.shape[0] { return x.channelMoments() }
+        let perChannel = Float(total * x.shape[2] * x.shape[3])
         let plain = x.plain()
-        let sums = sumOverRanks(plain.sum(axes: [0, 2, 3]))
-        let squares = sumOverRanks(plain.squared().sum(axes: [0, 2, 3]))
-        let mean = sums / perChannel
-        return (mean, squares / perChannel - mean.squared())
+        let mean = sumOverRanks(plain.sum(axes: [0, 2, 3])) / perChannel
+        let deviations = plain - mean.reshaped([1, x.shape[1], 1, 1])
+        return (mean, sumOverRanks(deviations.squared().sum(axes: [0, 2, 3])) / perChannel)
     }
 }
