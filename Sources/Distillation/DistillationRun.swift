@@ -90,7 +90,7 @@ public final class DistillationRun {
         for module in [teacher, student, generator] + (projector.map { [$0] } ?? []) as [Module] {
             Replicas.broadcast(module, over: communicator)
         }
-        let generatorParameters = generator.namedParameters(prefix: "generator") + (projector?.namedParameters(prefix: "projector") ?? [])
+        let generatorParameters = generator.namedParameters(prefix: "generator.") + (projector?.namedParameters(prefix: "projector.") ?? [])
         generatorOptimizer = Adam(parameters: FlatParameters(generatorParameters), learningRate: c.generatorLearningRate,
                                   betas: (c.generatorBeta1, c.generatorBeta2))
         let studentParameters = FlatParameters(student.namedParameters())

@@ -30,6 +30,9 @@ final class CollectiveTests: XCTestCase {
     /// norm's on the whole batch.
     func testSynchronizedBatchNormEqualsTheWholeBatch() throws { try runEverywhere("sync-bn") }
 
+    /// CPSC-DFKD steps on the ranks' shares of the batch equal those of one process.
+    func testDistillationStepsEqualOneProcess() throws { try runEverywhere("distillation-steps") }
+
     func testSharesSplitTheBatchContiguously() {
         XCTAssertEqual((0..<3).map { SingleProcess.share(of: 10, rank: $0, size: 3) }, [0..<4, 4..<7, 7..<10])
         XCTAssertEqual((0..<4).map { SingleProcess.share(of: 2, rank: $0, size: 4) }, [0..<1, 1..<2, 2..<2, 2..<2])
