@@ -45,9 +45,12 @@ public struct BatchSource {
         return order
     }
 
-    /// Batch `index` of `epoch`, given that epoch's order.
-    public func batch(_ index: Int, epoch: Int, order: [Int]) -> Batch {
-        let members = Array(order[(index * batchSize)..<min(order.count, (index + 1) * batchSize)])
+    /// Batch `index` of `epoch`, given that epoch's order; only its members `rows` when given
+    /// (a rank's share: augmentation is keyed by image, so the share equals that slice of the
+    /// whole batch).
+    public func batch(_ index: Int, epoch: Int, order: [Int], rows: Range<Int>? = nil) -> Batch {
+        let whole = order[(index * batchSize)..<min(order.count, (index + 1) * batchSize)]
+        let members = Array(rows.map { whole.dropFirst($0.lowerBound).prefix($0.count) } ?? whole)
         let (c, h, w) = (set.channels, set.height, set.width)
         let out = Tensor.zeros([members.count, c, h, w])
         let scale = normalization.std.map { 1 / (255 * $0) }

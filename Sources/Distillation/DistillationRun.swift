@@ -224,15 +224,11 @@ public final class DistillationRun {
         return terms.values(total, totalName: "s_total")
     }
 
-    /// One supervised student step on real labelled images (GIP's real-data iterations).
+    /// One supervised student step on real labelled images (GIP's real-data iterations);
+    /// `batch` holds this rank's share.
     func realStep(_ batch: Batch) -> [String: Double] {
         student.train()
-        let rows = communicator.share(of: batch.labels.count)
-        let rowSize = batch.images.count / max(batch.labels.count, 1)
-        let images = communicator.size == 1 ? batch.images
-            : Tensor(shape: [rows.count] + batch.images.shape.dropFirst(),
-                     values: Array(batch.images.toArray()[(rows.lowerBound * rowSize)..<(rows.upperBound * rowSize)]))
-        let loss = losses.crossEntropy(student(images), labels: Array(batch.labels[rows]))
+        let loss = losses.crossEntropy(student(batch.images), labels: batch.labels)
         studentOptimizer.zeroGradients()
         loss.backward()
         Replicas.averageGradients(studentOptimizer.parameters, over: communicator)
@@ -263,7 +259,8 @@ public final class DistillationRun {
         if let real, c.realPasses > 0 {
             let order = real.order(epoch: epoch)
             for index in 0..<Int((c.realPasses * Double(real.batchesPerEpoch)).rounded(.up)) {
-                averages.add(realStep(real.batch(index % real.batchesPerEpoch, epoch: epoch, order: order)))
+                averages.add(realStep(real.batch(index % real.batchesPerEpoch, epoch: epoch, order: order,
+                                                 rows: communicator.share(of: real.batchSize))))
             }
         }
         var means = averages.means

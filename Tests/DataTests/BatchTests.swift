@@ -54,6 +54,19 @@ final class BatchTests: XCTestCase {
         XCTAssertNotEqual(first, Array(0..<100))
     }
 
+    /// A rank's share of an augmented batch is that slice of the whole batch.
+    func testRowsOfABatchAreItsSlice() {
+        let set = BuiltinDataset.generate(0..<40, classes: 4, seed: 0)
+        let source = BatchSource(set, batchSize: 10, normalization: DatasetKind.builtin.normalization,
+                                 augmentation: Augmentation(cropPadding: 2, horizontalFlip: true), seed: 3, training: true)
+        let order = source.order(epoch: 2)
+        let whole = source.batch(1, epoch: 2, order: order)
+        let share = source.batch(1, epoch: 2, order: order, rows: 4..<7)
+        let imageSize = 3 * 32 * 32
+        XCTAssertEqual(share.labels, Array(whole.labels[4..<7]))
+        XCTAssertEqual(share.images.toArray(), Array(whole.images.toArray()[(4 * imageSize)..<(7 * imageSize)]))
+    }
+
     func testDigitsArePaddedTo32() {
         let digit = ImageSet(pixels: [UInt8](repeating: 9, count: 28 * 28), labels: [3], channels: 1, height: 28, width: 28, classes: 10, source: "d")
         let padded = digit.padded(to: 32)
