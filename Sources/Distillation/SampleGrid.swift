@@ -34,9 +34,8 @@ public enum SampleGrid {
     public static func layout(_ images: Tensor, rows: [Int], classes: Int, perClass: Int, normalization: Normalization) -> Image8 {
         let (channels, height, width) = (images.shape[1], images.shape[2], images.shape[3])
         let outputChannels = channels == 3 ? 3 : 1
-        let gridWidth = perClass * (width + gap) + gap, gridHeight = classes * (height + gap) + gap
-        var grid = Image8(width: gridWidth, height: gridHeight, channels: outputChannels,
-                          pixels: [UInt8](repeating: 255, count: gridWidth * gridHeight * outputChannels))
+        var grid = Image8(width: perClass * (width + gap) + gap, height: classes * (height + gap) + gap,
+                          channels: outputChannels, filledWith: 255)
         let values = images.toArray()
         var filled = [Int](repeating: 0, count: classes)
         for (index, row) in rows.enumerated() where filled[row] < perClass {

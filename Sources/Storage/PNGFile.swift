@@ -6,13 +6,18 @@ public struct Image8: Sendable, Equatable {
     public let width: Int, height: Int, channels: Int
     public var pixels: [UInt8]
 
-    public init(width: Int, height: Int, channels: Int, pixels: [UInt8]? = nil) {
+    public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
         precondition(channels == 1 || channels == 3, "an image has 1 (grey) or 3 (RGB) channels, not \(channels)")
+        precondition(pixels.count == width * height * channels, "\(pixels.count) pixel values for a \(width)x\(height)x\(channels) image")
         self.width = width
         self.height = height
         self.channels = channels
-        self.pixels = pixels ?? [UInt8](repeating: 0, count: width * height * channels)
-        precondition(self.pixels.count == width * height * channels, "\(self.pixels.count) pixel values for a \(width)x\(height)x\(channels) image")
+        self.pixels = pixels
+    }
+
+    /// An image of one value everywhere.
+    public init(width: Int, height: Int, channels: Int, filledWith value: UInt8) {
+        self.init(width: width, height: height, channels: channels, pixels: [UInt8](repeating: value, count: width * height * channels))
     }
 }
 

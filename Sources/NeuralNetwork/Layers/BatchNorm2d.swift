@@ -52,11 +52,11 @@ public final class BatchNorm2d: Layer {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        inputMoments = recordsInputMoments ? momentsScope.channelMoments(x) : nil
+        let globalCount = isTraining || recordsInputMoments ? momentsScope.globalCount(x.shape[0]) : x.shape[0]
+        inputMoments = recordsInputMoments ? momentsScope.channelMoments(x, samples: globalCount) : nil
         let updatesRunning = isTraining && updatesRunningStatistics
         if updatesRunning { batchesTracked.value += 1 }
-        let globalCount = isTraining ? momentsScope.globalCount(x.shape[0]) : x.shape[0]
-        if globalCount != x.shape[0] {
+        if isTraining && globalCount != x.shape[0] {
             return synchronizedForward(x, samples: globalCount, updatesRunning: updatesRunning)
         }
         let running = isTraining && !updatesRunning ? nil
@@ -67,7 +67,7 @@ public final class BatchNorm2d: Layer {
     /// Training-mode batch norm with the moments of the batch over all ranks, from
     /// differentiable ops, so that backward all-reduces the matching sums.
     private func synchronizedForward(_ x: Tensor, samples: Int, updatesRunning: Bool) -> Tensor {
-        let moments = inputMoments ?? momentsScope.channelMoments(x)
+        let moments = inputMoments ?? momentsScope.channelMoments(x, samples: samples)
         let perChannel = [1, channels, 1, 1]
         var y = (x.plain() - moments.mean.reshaped(perChannel)) / (moments.variance + epsilon).sqrt().reshaped(perChannel)
         if let weight, let bias { y = y * weight.reshaped(perChannel) + bias.reshaped(perChannel) }

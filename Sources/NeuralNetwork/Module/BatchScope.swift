@@ -41,8 +41,9 @@ extension BatchScope {
     /// Over ranks the variance takes a second pass (the squares of the deviations from the
     /// global mean): E[x^2] - E[x]^2 loses float32 precision whenever the mean is large
     /// against the spread, as it is after a convolution.
-    public func channelMoments(_ x: Tensor) -> (mean: Tensor, variance: Tensor) {
-        let total = globalCount(x.shape[0])
+    /// `samples`, the whole batch's count when the caller already has it, saves a collective.
+    public func channelMoments(_ x: Tensor, samples: Int? = nil) -> (mean: Tensor, variance: Tensor) {
+        let total = samples ?? globalCount(x.shape[0])
         if total == x.shape[0] { return x.channelMoments() }
         let perChannel = Float(total * x.shape[2] * x.shape[3])
         let plain = x.plain()
