@@ -57,7 +57,7 @@ let package = Package(
 
         // The command.
         .executableTarget(name: "dfkd", dependencies: [
-            "TensorEngine", "NeuralNetwork", "Data", "Storage", "Training", "Distillation",
+            "TensorEngine", "NeuralNetwork", "Data", "Distributed", "Storage", "Training", "Distillation",
             .product(name: "Yams", package: "Yams"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

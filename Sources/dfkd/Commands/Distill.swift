@@ -35,6 +35,7 @@ struct Distill: ParsableCommand {
     @Flag(help: "Print one JSON object as the last line.") var json = false
 
     func run() throws {
+        try SingleProcessCommand.require("distill")
         Console.lineBuffered()
         StopRequest.install()
         let start = Date()

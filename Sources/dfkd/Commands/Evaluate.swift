@@ -23,6 +23,7 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Print one JSON object as the last line.") var json = false
 
     func run() throws {
+        try SingleProcessCommand.require("eval")
         Console.lineBuffered()
         let file = try ConfigFile(path: config, allowedKeys: DatasetOptions.configKeys)
         let dataset = try data.load(config: file)

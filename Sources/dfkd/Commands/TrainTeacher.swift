@@ -46,6 +46,7 @@ struct TrainTeacher: ParsableCommand {
     ]
 
     func run() throws {
+        try SingleProcessCommand.require("train-teacher")
         StopRequest.install()
         Console.lineBuffered()
         let file = try ConfigFile(path: config, allowedKeys: Self.configKeys)
