@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "Storage", dependencies: ["NeuralNetwork", "CHDF5", "CPNG"]),
 
         // Layer 7: supervised training and evaluation, progress and metrics.
-        .target(name: "Training", dependencies: ["NeuralNetwork", "Data", "Storage", "CStdio"]),
+        .target(name: "Training", dependencies: ["NeuralNetwork", "Data", "Distributed", "Storage", "CStdio"]),
 
         // Layer 7: the data-free distillation methods.
         .target(name: "Distillation", dependencies: ["NeuralNetwork", "Data", "Distributed", "Storage", "Training"]),
@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Training", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
         // Multi-rank checks that DistributedTests runs under mpirun.
-        .executableTarget(name: "MPIChecks", dependencies: ["Distributed", "Distillation", "NeuralNetwork"], path: "Tests/MPIChecks"),
+        .executableTarget(name: "MPIChecks", dependencies: ["Data", "Distributed", "Distillation", "NeuralNetwork", "Training"], path: "Tests/MPIChecks"),
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
     ]
 )

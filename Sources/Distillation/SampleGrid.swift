@@ -20,11 +20,12 @@ public enum SampleGrid {
         let z = Tensor(shape: [count, generator.shape.noise], values: random.normal(count: count * generator.shape.noise))
         let drawnLabels = (0..<count).map { $0 / perClass }
         // The mode the student's samples come from: batch statistics, running ones left alone.
+        // The grid's batch is this process's alone, even in a run over ranks (one rank draws it).
         generator.train()
         let norms = generator.batchNorms
-        let held = norms.map(\.updatesRunningStatistics)
-        for layer in norms { layer.updatesRunningStatistics = false }
-        defer { for (layer, value) in zip(norms, held) { layer.updatesRunningStatistics = value } }
+        let held = norms.map { ($0.updatesRunningStatistics, $0.momentsScope) }
+        for layer in norms { (layer.updatesRunningStatistics, layer.momentsScope) = (false, LocalBatch.shared) }
+        defer { for (layer, value) in zip(norms, held) { (layer.updatesRunningStatistics, layer.momentsScope) = value } }
         let images = withoutGradient { generator(z, labels: drawnLabels) }
         let rows = generator.isConditional ? drawnLabels : withoutGradient { Evaluation.predictedClasses(teacher(images)) }
         return layout(images, rows: rows, classes: classes, perClass: perClass, normalization: normalization)

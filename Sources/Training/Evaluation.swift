@@ -1,4 +1,5 @@
 import Data
+import Distributed
 import NeuralNetwork
 import TensorEngine
 
@@ -24,9 +25,11 @@ public struct EvaluationResult: Sendable {
 }
 
 public enum Evaluation {
-    /// Evaluates `model` (switched to eval mode and back) on every image of `set`.
+    /// Evaluates `model` (switched to eval mode and back) on every image of `set`. Over
+    /// several ranks each evaluates its share of every batch and the counts are summed, so
+    /// every rank returns the result for the whole set.
     public static func run(_ model: any Classifier, on set: ImageSet, normalization: Normalization, batchSize: Int = 256,
-                           teacher: (any Classifier)? = nil) -> EvaluationResult {
+                           teacher: (any Classifier)? = nil, communicator: Communicator = SingleProcess()) -> EvaluationResult {
         let wasTraining = model.isTraining, teacherWasTraining = teacher?.isTraining ?? false
         model.eval()
         teacher?.eval()
@@ -40,7 +43,9 @@ public enum Evaluation {
         var agree = 0, teacherCorrect = 0
         withoutGradient {
             for index in 0..<source.batchesPerEpoch {
-                let batch = source.batch(index, epoch: 0, order: order)
+                let rows = communicator.share(of: min(batchSize, set.count - index * batchSize))
+                guard !rows.isEmpty else { continue }
+                let batch = source.batch(index, epoch: 0, order: order, rows: rows)
                 let predictions = predictedClasses(model(batch.images))
                 let teacherPredictions = teacher.map { predictedClasses($0(batch.images)) }
                 for (i, label) in batch.labels.enumerated() {
@@ -52,6 +57,11 @@ public enum Evaluation {
                 }
             }
         }
+        // One message: the confusion matrix, then the two agreement counts.
+        var counts = confusion.flatMap { $0.map(Double.init) } + [Double(agree), Double(teacherCorrect)]
+        communicator.allReduceSum(&counts)
+        confusion = (0..<set.classes).map { row in (0..<set.classes).map { Int(counts[row * set.classes + $0]) } }
+        (agree, teacherCorrect) = (Int(counts[counts.count - 2]), Int(counts[counts.count - 1]))
         let n = Double(max(set.count, 1))
         return EvaluationResult(confusion: confusion, agreement: teacher == nil ? nil : 100 * Double(agree) / n,
                                 teacherTop1: teacher == nil ? nil : 100 * Double(teacherCorrect) / n)

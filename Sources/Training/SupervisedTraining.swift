@@ -1,4 +1,5 @@
 import Data
+import Distributed
 import Foundation
 import NeuralNetwork
 import TensorEngine
@@ -62,8 +63,13 @@ public enum SupervisedTraining {
     /// logs one JSON line per epoch to `metrics` and shows progress. Stops early (keeping the
     /// epochs done) when StopRequest is raised. `afterEpoch` runs after each epoch's
     /// evaluation (the command saves the model there).
+    ///
+    /// Over several ranks each takes its share of every batch (batch-norm statistics and the
+    /// loss span the whole batch, gradients are averaged) and its share of the evaluation;
+    /// every rank returns the same summary.
     public static func run(_ model: any Classifier, dataset: LoadedDataset, configuration: SupervisedConfiguration,
                            teacher: (any Classifier)? = nil, metrics: MetricsLog, showProgress: Bool = true,
+                           communicator: Communicator = SingleProcess(),
                            afterEpoch: (Int, TrainingSummary) throws -> Void = { _, _ in }) rethrows -> TrainingSummary {
         let source = BatchSource(dataset.train, batchSize: configuration.batchSize, normalization: dataset.normalization,
                                  augmentation: dataset.kind.augmentation, seed: configuration.seed, training: true)
@@ -72,6 +78,10 @@ public enum SupervisedTraining {
         let schedule = configuration.makeSchedule()
         teacher?.eval()
         teacher?.freeze()
+        let scope: any BatchScope = communicator.size > 1 ? RankBatch(communicator) : LocalBatch.shared
+        for layer in model.batchNorms { layer.momentsScope = scope }
+        Replicas.broadcast(model, over: communicator)
+        let rows = communicator.share(of: configuration.batchSize)
         var summary = TrainingSummary()
         let start = Date()
         let steps = configuration.epochs * source.batchesPerEpoch
@@ -82,28 +92,32 @@ public enum SupervisedTraining {
             let order = source.order(epoch: epoch)
             var lossSum = 0.0, correct = 0, seen = 0
             for index in 0..<source.batchesPerEpoch {
-                if StopRequest.isRequested { summary.stoppedEarly = true; break epochs }
+                if StopRequest.isRequested(on: communicator) { summary.stoppedEarly = true; break epochs }
                 optimizer.learningRate = schedule.learningRate(atEpoch: Double(epoch) + Double(index) / Double(source.batchesPerEpoch))
-                let batch = source.batch(index, epoch: epoch, order: order)
+                let batch = source.batch(index, epoch: epoch, order: order, rows: rows)
                 optimizer.zeroGradients()
                 let logits = model(batch.images)
-                var loss = Loss.crossEntropy(logits, labels: batch.labels)
+                var loss = Loss.crossEntropy(logits, labels: batch.labels, scope: scope)
                 if let teacher {
                     let teacherLogits = withoutGradient { teacher(batch.images) }
-                    let kd = Loss.kdDivergence(student: logits, teacher: teacherLogits, temperature: configuration.kdTemperature)
+                    let kd = Loss.kdDivergence(student: logits, teacher: teacherLogits, temperature: configuration.kdTemperature, scope: scope)
                     loss = loss * (1 - configuration.kdWeight) + kd * configuration.kdWeight
                 }
                 loss.backward()
+                Replicas.averageGradients(optimizer.parameters, over: communicator)
                 optimizer.step()
-                let value = Double(loss.item)
-                lossSum += value * Double(batch.labels.count)
-                seen += batch.labels.count
+                // The loss is the whole batch's already; the correct count is this rank's.
+                lossSum += Double(loss.item) * Double(configuration.batchSize)
+                seen += configuration.batchSize
                 correct += zip(Evaluation.predictedClasses(logits.detached()), batch.labels).filter { $0 == $1 }.count
-                imagesSeen += batch.labels.count
+                imagesSeen += configuration.batchSize
                 progress?.update(epoch * source.batchesPerEpoch + index + 1,
                                  status: String(format: "epoch %d loss %.4f", epoch + 1, lossSum / Double(seen)))
             }
-            let evaluation = Evaluation.run(model, on: dataset.eval, normalization: dataset.normalization)
+            var correctOverRanks = [Double(correct)]
+            communicator.allReduceSum(&correctOverRanks)
+            correct = Int(correctOverRanks[0])
+            let evaluation = Evaluation.run(model, on: dataset.eval, normalization: dataset.normalization, communicator: communicator)
             summary.epochsCompleted = epoch + 1
             summary.lastEvalTop1 = evaluation.top1
             summary.lastTrainLoss = lossSum / Double(max(seen, 1))

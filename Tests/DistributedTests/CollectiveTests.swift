@@ -33,6 +33,14 @@ final class CollectiveTests: XCTestCase {
     /// CPSC-DFKD steps on the ranks' shares of the batch equal those of one process.
     func testDistillationStepsEqualOneProcess() throws { try runEverywhere("distillation-steps") }
 
+    /// Four iterations of CPSC-DFKD, of GIP (with its real-data steps) and of supervised
+    /// training on 1, 2 and 3 ranks: every loss and the final weights within the check's
+    /// stated tolerance of one process with the whole batch, and one process bit-identical
+    /// to itself.
+    func testCPSCTrajectoryEqualsOneProcess() throws { try runEverywhere("trajectory-cpsc") }
+    func testGIPTrajectoryEqualsOneProcess() throws { try runEverywhere("trajectory-gip") }
+    func testSupervisedTrajectoryEqualsOneProcess() throws { try runEverywhere("trajectory-supervised") }
+
     func testSharesSplitTheBatchContiguously() {
         XCTAssertEqual((0..<3).map { SingleProcess.share(of: 10, rank: $0, size: 3) }, [0..<4, 4..<7, 7..<10])
         XCTAssertEqual((0..<4).map { SingleProcess.share(of: 2, rank: $0, size: 4) }, [0..<1, 1..<2, 2..<2, 2..<2])

@@ -17,13 +17,6 @@ final class LauncherTests: XCTestCase {
         let failing = try launch(["--oversubscribe", "--", checks, "no-such-check"])
         XCTAssertEqual(failing.status, 2, failing.output)
 
-        // A command that does not divide its work over ranks refuses to run as several.
-        let directory = TestFiles.scratchDirectory()
-        let distill = try launch(["--oversubscribe", "--", DFKDCommand.binary, "distill", "--teacher", directory + "/t.h5",
-                                  "--student", "lenet5-half", "--method", "cpsc", "--out", directory + "/run"])
-        XCTAssertEqual(distill.status, 1, distill.output)
-        XCTAssertTrue(distill.output.contains("dfkd distill runs as one process; it was started as 2 MPI ranks"), distill.output)
-
         let usage = try launch(["--ranks", "2"])
         XCTAssertEqual(usage.status, 2)
         XCTAssertTrue(usage.output.contains("no command given"), usage.output)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Data
 import Distillation
+import Distributed
 import Foundation
 import NeuralNetwork
 import Storage
@@ -15,7 +16,8 @@ struct Distill: ParsableCommand {
         method and per ablation). The dataset only evaluates the student after every epoch \
         (and feeds GIP's real-data iterations). --out DIR receives student.h5, generator.h5 and \
         metrics.jsonl, rewritten after every epoch, and grids/epoch-NNNN.png, one row of generated \
-        images per class; the reported accuracy is the last epoch's.
+        images per class; the reported accuracy is the last epoch's. Started by mpirun or srun \
+        (launch/mpirun.sh), the ranks share every batch; rank 0 prints and writes the files.
         """)
 
     @Option(help: "The teacher model file.") var teacher: String
@@ -35,8 +37,10 @@ struct Distill: ParsableCommand {
     @Flag(help: "Print one JSON object as the last line.") var json = false
 
     func run() throws {
-        try SingleProcessCommand.require("distill")
-        Console.lineBuffered()
+        try JobRanks.run(Self.self, distill)
+    }
+
+    private func distill(over communicator: Communicator) throws {
         StopRequest.install()
         let start = Date()
         let file = try ConfigFile(paths: config, allowedKeys: DistillationSettings.fileKeys)
@@ -59,16 +63,17 @@ struct Distill: ParsableCommand {
         let studentModel = studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes)
             .initialize(seed: settings.seed)
         let normalization = Normalization(mean: teacherDescription.normalizationMean, std: teacherDescription.normalizationStd)
-        let teacherTop1 = Evaluation.run(teacherModel, on: dataset.eval, normalization: normalization).top1
+        let teacherTop1 = Evaluation.run(teacherModel, on: dataset.eval, normalization: normalization, communicator: communicator).top1
         let run = DistillationRun(teacher: teacherModel, student: studentModel, imageShape: teacherDescription.inputShape,
-                                  classes: teacherDescription.classes, configuration: settings)
+                                  classes: teacherDescription.classes, configuration: settings, communicator: communicator)
         let real = settings.realPasses > 0
             ? BatchSource(dataset.train, batchSize: settings.realBatchSize, normalization: normalization,
                           augmentation: dataset.kind.augmentation, seed: settings.seed, training: true)
             : nil
 
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let log = try MetricsLog(path: out + "/metrics.jsonl")
+        let writes = communicator.isRoot
+        if writes { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
+        let log = try MetricsLog(path: writes ? out + "/metrics.jsonl" : nil)
         var studentDescription = ModelDescription(
             architecture: studentArchitecture, classes: teacherDescription.classes, inputShape: teacherDescription.inputShape,
             normalizationMean: teacherDescription.normalizationMean, normalizationStd: teacherDescription.normalizationStd,
@@ -77,16 +82,17 @@ struct Distill: ParsableCommand {
                          "created": ISO8601DateFormatter().string(from: Date())])
         print("distill: \(method), teacher \(teacherDescription.architecture.rawValue) (\(String(format: "%.2f", teacherTop1))% on "
               + "\(dataset.eval.count) \(dataset.kind.rawValue) images) -> student \(studentArchitecture.rawValue), "
-              + "\(settings.epochs) epochs of \(settings.iterationsPerEpoch) iterations, batch \(settings.batchSize)")
-        let progress = ProgressReporter(label: "distill", total: settings.epochs * settings.iterationsPerEpoch, unit: "iterations")
+              + "\(settings.epochs) epochs of \(settings.iterationsPerEpoch) iterations, batch \(settings.batchSize)"
+              + (communicator.size > 1 ? " over \(communicator.size) ranks" : ""))
+        let progress = writes ? ProgressReporter(label: "distill", total: settings.epochs * settings.iterationsPerEpoch, unit: "iterations") : nil
         var lastTop1 = Double.nan, bestTop1 = -Double.infinity, bestEpoch = 0, epochsDone = 0, stopped = false
         for epoch in 0..<settings.epochs {
             let terms = run.runEpoch(epoch, real: real) { iteration in
-                progress.update(epoch * settings.iterationsPerEpoch + iteration,
-                                status: String(format: "epoch %d, student %.2f%%", epoch + 1, lastTop1))
-                return !StopRequest.isRequested
+                progress?.update(epoch * settings.iterationsPerEpoch + iteration,
+                                 status: String(format: "epoch %d, student %.2f%%", epoch + 1, lastTop1))
+                return !StopRequest.isRequested(on: communicator)
             }
-            lastTop1 = Evaluation.run(studentModel, on: dataset.eval, normalization: normalization).top1
+            lastTop1 = Evaluation.run(studentModel, on: dataset.eval, normalization: normalization, communicator: communicator).top1
             epochsDone = epoch + 1
             if lastTop1 > bestTop1 { bestTop1 = lastTop1; bestEpoch = epochsDone }
             let wall = Date().timeIntervalSince(start)
@@ -98,10 +104,12 @@ struct Distill: ParsableCommand {
             log.log(fields)
             studentDescription.provenance["epochs"] = "\(epochsDone)"
             studentDescription.provenance["eval_top1"] = String(format: "%.2f", lastTop1)
-            try ModelFile.write(studentModel, description: studentDescription, to: out + "/student.h5")
-            try GeneratorFile.write(run.generator, provenance: studentDescription.provenance, to: out + "/generator.h5")
-            let last = StopRequest.isRequested || (minutes.map { wall >= $0 * 60 } ?? false)
-            if last || epochsDone == settings.epochs || (gridEvery > 0 && epochsDone % gridEvery == 0) {
+            if writes {
+                try ModelFile.write(studentModel, description: studentDescription, to: out + "/student.h5")
+                try GeneratorFile.write(run.generator, provenance: studentDescription.provenance, to: out + "/generator.h5")
+            }
+            let last = StopRequest.isRequested(on: communicator, or: minutes.map { wall >= $0 * 60 } ?? false)
+            if writes && (last || epochsDone == settings.epochs || (gridEvery > 0 && epochsDone % gridEvery == 0)) {
                 let grid = SampleGrid.render(run.generator, teacher: teacherModel, perClass: 8, seed: settings.seed,
                                              normalization: normalization)
                 try PNGFile.write(grid, to: out + String(format: "/grids/epoch-%04d.png", epochsDone))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Data
+import Distributed
 import Foundation
 import NeuralNetwork
 import Storage
@@ -23,8 +24,10 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Print one JSON object as the last line.") var json = false
 
     func run() throws {
-        try SingleProcessCommand.require("eval")
-        Console.lineBuffered()
+        try JobRanks.run(Self.self, evaluate)
+    }
+
+    private func evaluate(over communicator: Communicator) throws {
         let file = try ConfigFile(path: config, allowedKeys: DatasetOptions.configKeys)
         let dataset = try data.load(config: file)
         let (model, description) = try ModelFile.load(modelFile)
@@ -36,7 +39,8 @@ struct Evaluate: ParsableCommand {
         }
         // The model sees inputs normalised as in its training.
         let normalization = Normalization(mean: description.normalizationMean, std: description.normalizationStd)
-        let result = Evaluation.run(model, on: dataset.eval, normalization: normalization, batchSize: batch, teacher: teacherModel)
+        let result = Evaluation.run(model, on: dataset.eval, normalization: normalization, batchSize: batch, teacher: teacherModel,
+                                    communicator: communicator)
 
         print("\(modelFile): \(description.architecture.rawValue) on \(dataset.eval.count) \(dataset.kind.rawValue) evaluation images")
         print(String(format: "top-1: %.2f%%", result.top1))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Data
+import Distributed
 import Foundation
 import NeuralNetwork
 import Storage
@@ -46,9 +47,11 @@ struct TrainTeacher: ParsableCommand {
     ]
 
     func run() throws {
-        try SingleProcessCommand.require("train-teacher")
+        try JobRanks.run(Self.self, train)
+    }
+
+    private func train(over communicator: Communicator) throws {
         StopRequest.install()
-        Console.lineBuffered()
         let file = try ConfigFile(path: config, allowedKeys: Self.configKeys)
         let settings = try trainingConfiguration(file)
         guard let modelName = try model ?? file.string("model") else { throw CommandError("--model is required") }
@@ -61,7 +64,7 @@ struct TrainTeacher: ParsableCommand {
             return loaded
         }
         let metricsPath = metrics ?? ModelChecks.sibling(of: out, suffix: ".metrics.jsonl")
-        let log = try MetricsLog(path: metricsPath)
+        let log = try MetricsLog(path: communicator.isRoot ? metricsPath : nil)
         var description = ModelDescription(
             architecture: architecture, classes: dataset.train.classes, inputShape: dataset.train.imageShape,
             normalizationMean: dataset.normalization.mean, normalizationStd: dataset.normalization.std,
@@ -74,11 +77,13 @@ struct TrainTeacher: ParsableCommand {
 
         print("train-teacher: \(architecture.rawValue) (\(net.parameterCount) parameters) on \(dataset.kind.rawValue), "
               + "\(dataset.train.count) training / \(dataset.eval.count) evaluation images, \(settings.epochs) epochs, "
-              + "batch \(settings.batchSize), \(settings.optimizer.rawValue) lr \(settings.learningRate), \(settings.schedule.rawValue) schedule")
-        let summary = try SupervisedTraining.run(net, dataset: dataset, configuration: settings, teacher: teacherModel, metrics: log) { epoch, progress in
+              + "batch \(settings.batchSize), \(settings.optimizer.rawValue) lr \(settings.learningRate), \(settings.schedule.rawValue) schedule"
+              + (communicator.size > 1 ? " over \(communicator.size) ranks" : ""))
+        let summary = try SupervisedTraining.run(net, dataset: dataset, configuration: settings, teacher: teacherModel, metrics: log,
+                                                 showProgress: communicator.isRoot, communicator: communicator) { epoch, progress in
             description.provenance["epochs"] = "\(epoch)"
             description.provenance["eval_top1"] = String(format: "%.2f", progress.lastEvalTop1)
-            try ModelFile.write(net, description: description, to: out)
+            if communicator.isRoot { try ModelFile.write(net, description: description, to: out) }
         }
         if summary.stoppedEarly {
             print("stopped on request after \(summary.epochsCompleted) finished epoch(s); \(out) holds the last of them")

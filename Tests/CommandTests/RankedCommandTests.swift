@@ -1,0 +1,67 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The commands as an MPI job of several ranks, started by launch/mpirun.sh: they divide the
+/// work, rank 0 alone prints and writes, and the results equal one process's where the
+/// arithmetic does not depend on the split.
+final class RankedCommandTests: XCTestCase {
+    private static let split = "1000:300"
+
+    private func launch(ranks: Int, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        try Subprocess.run("/bin/bash", [TestFiles.repositoryRoot + "/launch/mpirun.sh", "--ranks", "\(ranks)", "--oversubscribe", "--",
+                                         DFKDCommand.binary] + arguments)
+    }
+
+    private func occurrences(of text: String, in output: String) -> Int { output.components(separatedBy: text).count - 1 }
+
+    func testTrainTeacherDistillAndEvaluateOverRanks() throws {
+        let directory = TestFiles.scratchDirectory()
+        let teacher = directory + "/teacher.h5"
+        let train = try launch(ranks: 2, ["train-teacher", "--dataset", "builtin", "--split", Self.split, "--model", "lenet5",
+                                          "--epochs", "2", "--batch", "50", "--lr", "0.002", "--out", teacher, "--json"])
+        XCTAssertEqual(train.status, 0, train.output)
+        XCTAssertEqual(occurrences(of: "eval top-1", in: train.output), 1, "one rank reports: \(train.output)")
+        XCTAssertTrue(train.output.contains("over 2 ranks"), train.output)
+        let trained = try DFKDCommand.lastJSON(train.output)
+        let metrics = try String(contentsOfFile: directory + "/teacher.metrics.jsonl", encoding: .utf8)
+        XCTAssertEqual(metrics.split(separator: "\n").count, 2, "one metrics line per epoch, written once: \(metrics)")
+
+        // Sharded evaluation counts every image once: 3 ranks give one process's result exactly.
+        let evalArguments = ["eval", "--model-file", teacher, "--dataset", "builtin", "--split", Self.split, "--batch", "64", "--json"]
+        let alone = try DFKDCommand.run(evalArguments)
+        let ranked = try launch(ranks: 3, evalArguments)
+        XCTAssertEqual(alone.status, 0, alone.output)
+        XCTAssertEqual(ranked.status, 0, ranked.output)
+        let aloneResult = try DFKDCommand.lastJSON(alone.output), rankedResult = try DFKDCommand.lastJSON(ranked.output)
+        XCTAssertEqual(rankedResult["images"] as? Int, 300)
+        XCTAssertEqual(rankedResult["confusion"] as? [[Int]], aloneResult["confusion"] as? [[Int]])
+        XCTAssertEqual(aloneResult["eval_top1"] as? Double ?? -1, trained["eval_top1"] as? Double ?? -2, accuracy: 1e-9,
+                       "the reported accuracy is the saved model's")
+
+        let out = directory + "/run"
+        let distill = try launch(ranks: 2, ["distill", "--teacher", teacher, "--student", "lenet5-half", "--method", "cpsc",
+                                            "--dataset", "builtin", "--split", Self.split, "--config", TestFiles.repositoryRoot + "/configs/builtin/cpsc.yaml",
+                                            "--epochs", "2", "--iterations", "2", "--out", out, "--json"])
+        XCTAssertEqual(distill.status, 0, distill.output)
+        XCTAssertEqual(occurrences(of: "restored ratio", in: distill.output), 1, distill.output)
+        let summary = try DFKDCommand.lastJSON(distill.output)
+        let lines = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, "one metrics line per epoch, written once")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out + "/grids"), ["epoch-0002.png"])
+        let student = try DFKDCommand.run(["eval", "--model-file", out + "/student.h5", "--dataset", "builtin", "--split", Self.split, "--json"])
+        XCTAssertEqual(try DFKDCommand.lastJSON(student.output)["eval_top1"] as? Double ?? -1, summary["student_top1"] as? Double ?? -2,
+                       accuracy: 1e-9, "student.h5 holds the reported student")
+    }
+
+    /// An error on the ranks ends the whole job with status 1 and says which rank failed.
+    func testAnErrorEndsEveryRank() throws {
+        let directory = TestFiles.scratchDirectory()
+        let result = try launch(ranks: 2, ["distill", "--teacher", directory + "/missing.h5", "--student", "lenet5-half",
+                                           "--method", "cpsc", "--dataset", "builtin", "--out", directory + "/run"])
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(result.output.contains("MPI rank 0 of 2"), result.output)
+        XCTAssertTrue(result.output.contains("missing.h5"), result.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/run/metrics.jsonl"))
+    }
+}
