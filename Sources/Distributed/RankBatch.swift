@@ -35,4 +35,10 @@ public final class RankBatch: BatchScope {
     }
 
     public func globalCount(_ localCount: Int) -> Int { communicator.allGatherCounts(localCount).reduce(0, +) }
+
+    public func sumOverRanks(_ values: [Double]) -> [Double] {
+        var values = values
+        communicator.allReduceSum(&values)
+        return values
+    }
 }

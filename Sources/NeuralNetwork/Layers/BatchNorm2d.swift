@@ -52,33 +52,13 @@ public final class BatchNorm2d: Layer {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        let globalCount = isTraining || recordsInputMoments ? momentsScope.globalCount(x.shape[0]) : x.shape[0]
-        inputMoments = recordsInputMoments ? momentsScope.channelMoments(x, samples: globalCount) : nil
+        let partition = isTraining || recordsInputMoments ? momentsScope.partition(localCount: x.shape[0]) : nil
+        inputMoments = recordsInputMoments ? x.channelMoments(partition: partition) : nil
         let updatesRunning = isTraining && updatesRunningStatistics
         if updatesRunning { batchesTracked.value += 1 }
-        if isTraining && globalCount != x.shape[0] {
-            return synchronizedForward(x, samples: globalCount, updatesRunning: updatesRunning)
-        }
         let running = isTraining && !updatesRunning ? nil
             : RunningStatistics(mean: runningMean, variance: runningVariance, momentum: momentum)
-        return Tensor.batchNorm(x, weight: weight, bias: bias, running: running, training: isTraining, epsilon: epsilon)
-    }
-
-    /// Training-mode batch norm with the moments of the batch over all ranks, from
-    /// differentiable ops, so that backward all-reduces the matching sums.
-    private func synchronizedForward(_ x: Tensor, samples: Int, updatesRunning: Bool) -> Tensor {
-        let moments = inputMoments ?? momentsScope.channelMoments(x, samples: samples)
-        let perChannel = [1, channels, 1, 1]
-        var y = (x.plain() - moments.mean.reshaped(perChannel)) / (moments.variance + epsilon).sqrt().reshaped(perChannel)
-        if let weight, let bias { y = y * weight.reshaped(perChannel) + bias.reshaped(perChannel) }
-        if updatesRunning {
-            let n = Float(samples * x.shape[2] * x.shape[3])
-            let mean = moments.mean.toArray(), unbiased = moments.variance.toArray().map { $0 * n / max(n - 1, 1) }
-            for c in 0..<channels {
-                runningMean.pointer[c] = (1 - momentum) * runningMean.pointer[c] + momentum * mean[c]
-                runningVariance.pointer[c] = (1 - momentum) * runningVariance.pointer[c] + momentum * unbiased[c]
-            }
-        }
-        return y
+        return Tensor.batchNorm(x, weight: weight, bias: bias, running: running, training: isTraining, epsilon: epsilon,
+                                partition: isTraining ? partition : nil)
     }
 }

@@ -14,6 +14,8 @@ public protocol BatchScope: AnyObject {
     func gatherRows(_ local: Tensor) -> Tensor
     /// The number of samples in the whole batch, given this rank's.
     func globalCount(_ localCount: Int) -> Int
+    /// The element-wise sum of plain values over all ranks (not differentiable).
+    func sumOverRanks(_ values: [Double]) -> [Double]
 }
 
 /// The scope of a single process.
@@ -23,6 +25,7 @@ public final class LocalBatch: BatchScope, Sendable {
     public func sumOverRanks(_ partial: Tensor) -> Tensor { partial }
     public func gatherRows(_ local: Tensor) -> Tensor { local }
     public func globalCount(_ localCount: Int) -> Int { localCount }
+    public func sumOverRanks(_ values: [Double]) -> [Double] { values }
 }
 
 extension BatchScope {
@@ -37,18 +40,16 @@ extension BatchScope {
         sumOverRanks(rows.sum(axes: [0])) / Float(globalCount(rows.shape[0]))
     }
 
-    /// Per-channel mean and biased variance of an N x C x H x W tensor over the whole batch.
-    /// Over ranks the variance takes a second pass (the squares of the deviations from the
-    /// global mean): E[x^2] - E[x]^2 loses float32 precision whenever the mean is large
-    /// against the spread, as it is after a convolution.
+    /// The batch `localCount` samples of this rank belong to, for batch-norm statistics:
+    /// nil when this rank holds the whole batch.
     /// `samples`, the whole batch's count when the caller already has it, saves a collective.
+    public func partition(localCount: Int, samples: Int? = nil) -> BatchPartition? {
+        let total = samples ?? globalCount(localCount)
+        return total == localCount ? nil : BatchPartition(samples: total, sum: sumOverRanks)
+    }
+
+    /// Per-channel mean and biased variance of an N x C x H x W tensor over the whole batch.
     public func channelMoments(_ x: Tensor, samples: Int? = nil) -> (mean: Tensor, variance: Tensor) {
-        let total = samples ?? globalCount(x.shape[0])
-        if total == x.shape[0] { return x.channelMoments() }
-        let perChannel = Float(total * x.shape[2] * x.shape[3])
-        let plain = x.plain()
-        let mean = sumOverRanks(plain.sum(axes: [0, 2, 3])) / perChannel
-        let deviations = plain - mean.reshaped([1, x.shape[1], 1, 1])
-        return (mean, sumOverRanks(deviations.squared().sum(axes: [0, 2, 3])) / perChannel)
+        x.channelMoments(partition: partition(localCount: x.shape[0], samples: samples))
     }
 }

@@ -1,13 +1,24 @@
 /// Per-channel sums over a lane view. Accumulation runs in Float within one (image, block)
 /// and in Double across them, so large batches lose no precision.
 enum ChannelStatistics {
-    /// Per channel: the mean and the biased variance.
-    static func meanAndVariance(_ x: Tensor, view: LaneView) -> ([Float], [Float]) {
-        let (sums, squares) = view.run(Sums(view: view, x: x, mean: nil, dy: nil))
-        let count = Double(view.perChannel)
-        let mean = sums.map { $0 / count }
-        let variance = (0..<view.channels).map { max(squares[$0] / count - mean[$0] * mean[$0], 0) }
-        return (mean.map(Float.init), variance.map(Float.init))
+    /// Values per channel: of this tensor, or of the whole batch it is a part of.
+    static func count(_ view: LaneView, partition: BatchPartition?) -> Int {
+        partition.map { $0.samples * view.pixels } ?? view.perChannel
+    }
+
+    /// Per channel: the mean and the biased variance (of the whole batch, given a partition).
+    /// Two passes, the second summing squared deviations from the mean: E[x^2] - E[x]^2 loses
+    /// float32 precision whenever the mean is large against the spread, as it often is after
+    /// a convolution, and then magnifies the rounding differences of convolutions run at
+    /// other batch sizes.
+    static func meanAndVariance(_ x: Tensor, view: LaneView, partition: BatchPartition? = nil) -> ([Float], [Float]) {
+        let count = Double(count(view, partition: partition))
+        var sums = view.run(Sums(view: view, x: x, mean: nil, dy: nil)).0
+        if let partition { sums = partition.sum(sums) }
+        let mean = sums.map { Float($0 / count) }
+        var squares = view.run(Sums(view: view, x: x, mean: mean, dy: nil)).1
+        if let partition { squares = partition.sum(squares) }
+        return (mean, squares.map { Float($0 / count) })
     }
 
     /// Per channel: sum(dy) and sum(dy * (x - mean)).
@@ -16,7 +27,8 @@ enum ChannelStatistics {
         return (sumDy.map(Float.init), sumDyCentered.map(Float.init))
     }
 
-    /// Without dy: sum(x) and sum(x * x). With dy: sum(dy) and sum(dy * (x - mean)).
+    /// Without dy: sum(x) and sum((x - mean)^2) (mean 0 if not given). With dy: sum(dy) and
+    /// sum(dy * (x - mean)).
     private struct Sums: LaneKernel {
         let view: LaneView, x: Tensor, mean: [Float]?, dy: Tensor?
 
@@ -41,8 +53,9 @@ enum ChannelStatistics {
                     } else {
                         for _ in 0..<view.pixels {
                             let v = V.load(p)
+                            let deviation = v - laneMean
                             a = a + v
-                            b = b + v * v
+                            b = b + deviation * deviation
                             p += V.width
                         }
                     }

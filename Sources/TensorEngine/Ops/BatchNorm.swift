@@ -14,24 +14,55 @@ public struct RunningStatistics {
     }
 }
 
+/// A batch divided over processes, this one holding a part: what a per-channel batch
+/// statistic needs to span the whole batch.
+public struct BatchPartition {
+    /// Samples in the whole batch.
+    public let samples: Int
+    /// The element-wise sum over every part of per-channel partial sums (a collective).
+    public let sum: ([Double]) -> [Double]
+
+    public init(samples: Int, sum: @escaping ([Double]) -> [Double]) {
+        self.samples = samples
+        self.sum = sum
+    }
+
+    /// Sums two per-channel vectors over the parts in one message.
+    func sum(_ first: [Double], _ second: [Double]) -> ([Double], [Double]) {
+        let total = sum(first + second)
+        return (Array(total[..<first.count]), Array(total[first.count...]))
+    }
+
+    func sum(_ first: [Float], _ second: [Float]) -> ([Float], [Float]) {
+        let (a, b) = sum(first.map(Double.init), second.map(Double.init))
+        return (a.map(Float.init), b.map(Float.init))
+    }
+}
+
 /// Batch normalisation over (N, H, W) per channel, in plain or blocked layout.
 ///
 /// Training: normalises with the batch mean and the biased variance and (if `running` is
 /// given) moves the running mean and the unbiased running variance towards them.
 /// Evaluation: normalises with the running statistics. `weight`/`bias` (C) are optional
 /// (affine off). Gradients flow to the input and to weight and bias.
+///
+/// With a `partition`, x is one part of a batch spread over processes (synchronised batch
+/// norm): the statistics and the input gradient's per-channel sums span the whole batch,
+/// each a single collective of 2C values. The input's gradient is then that of the sum of
+/// the parts' losses, and weight's and bias's are this part's share, to be averaged with
+/// the other parts' as every parameter gradient of a data-parallel step.
 extension Tensor {
     public static func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, running: RunningStatistics?,
-                                 training: Bool, epsilon: Float = 1e-5) -> Tensor {
+                                 training: Bool, epsilon: Float = 1e-5, partition: BatchPartition? = nil) -> Tensor {
         let view = LaneView(x)
         let c = view.channels
         precondition(weight.map { $0.shape == [c] } ?? true && bias.map { $0.shape == [c] } ?? true,
                      "batchNorm: weight/bias must have shape [\(c)] for input \(x.shape)")
         let mean: [Float], variance: [Float]
+        let count = Float(ChannelStatistics.count(view, partition: partition))
         if training {
-            (mean, variance) = ChannelStatistics.meanAndVariance(x, view: view)
+            (mean, variance) = ChannelStatistics.meanAndVariance(x, view: view, partition: partition)
             if let running {
-                let count = Float(view.perChannel)
                 let unbiased = count > 1 ? count / (count - 1) : 1
                 let m = running.momentum
                 for ch in 0..<c {
@@ -56,15 +87,16 @@ extension Tensor {
         record(training ? "batch-norm" : "batch-norm-eval", inputs: inputs, outputs: [out]) { grads in
             guard let g = grads[0] else { return inputs.map { _ in nil } }
             let dy = LayoutConversion.convert(g, to: input.layout)
-            // Per channel: sum(dy) and sum(dy * (x - mean)).
+            // Per channel: sum(dy) and sum(dy * (x - mean)), over this part and over the batch.
             let (sumDy, sumDyCentered) = ChannelStatistics.gradientSums(dy, input, mean: mean, view: view)
+            let (batchSumDy, batchSumDyCentered) = training ? partition.map { $0.sum(sumDy, sumDyCentered) } ?? (sumDy, sumDyCentered)
+                : (sumDy, sumDyCentered)
             var result: [Tensor?] = []
             if x.needsGradient {
-                let count = Float(view.perChannel)
                 if training {
                     // dx = scale * (dy - sum(dy)/M - (x - mean) * invstd^2 * sum(dy (x - mean))/M)
-                    let k = (0..<c).map { scale[$0] * inverseStd[$0] * inverseStd[$0] * sumDyCentered[$0] / count }
-                    let offset = (0..<c).map { -scale[$0] * sumDy[$0] / count + k[$0] * mean[$0] }
+                    let k = (0..<c).map { scale[$0] * inverseStd[$0] * inverseStd[$0] * batchSumDyCentered[$0] / count }
+                    let offset = (0..<c).map { -scale[$0] * batchSumDy[$0] / count + k[$0] * mean[$0] }
                     result.append(ChannelAffine.combine(dy, input, view: view, dyScale: scale, xScale: k.map { -$0 }, offset: offset))
                 } else {
                     result.append(ChannelAffine.apply(dy, view: view, scale: scale, shift: [Float](repeating: 0, count: c)))
@@ -85,18 +117,21 @@ extension Tensor {
 
     /// The per-channel batch mean and biased variance of this N x C x H x W (or N x C) tensor
     /// as differentiable tensors of shape [C]: what the BN-statistics losses compare with a
-    /// teacher's running statistics.
-    public func channelMoments() -> (mean: Tensor, variance: Tensor) {
+    /// teacher's running statistics. With a `partition`, those of the whole batch; the
+    /// gradients reaching them are then summed over the parts, as the gradient of a value
+    /// every part uses.
+    public func channelMoments(partition: BatchPartition? = nil) -> (mean: Tensor, variance: Tensor) {
         let view = LaneView(self)
-        let (meanValues, varianceValues) = ChannelStatistics.meanAndVariance(self, view: view)
+        let (meanValues, varianceValues) = ChannelStatistics.meanAndVariance(self, view: view, partition: partition)
         let mean = Tensor(shape: [view.channels], values: meanValues)
         let variance = Tensor(shape: [view.channels], values: varianceValues)
         let input = self.detached()
         record("channel-moments", inputs: [self], outputs: [mean, variance]) { grads in
             // d/dx: dmean/M + dvar * 2 (x - mean) / M
-            let count = Float(view.perChannel)
-            let dMean = grads[0].map { $0.toArray() } ?? [Float](repeating: 0, count: view.channels)
-            let dVariance = grads[1].map { $0.toArray() } ?? [Float](repeating: 0, count: view.channels)
+            let count = Float(ChannelStatistics.count(view, partition: partition))
+            var dMean = grads[0].map { $0.toArray() } ?? [Float](repeating: 0, count: view.channels)
+            var dVariance = grads[1].map { $0.toArray() } ?? [Float](repeating: 0, count: view.channels)
+            if let partition { (dMean, dVariance) = partition.sum(dMean, dVariance) }
             let xScale = dVariance.map { 2 * $0 / count }
             let offset = (0..<view.channels).map { dMean[$0] / count - xScale[$0] * meanValues[$0] }
             return [ChannelAffine.apply(input, view: view, scale: xScale, shift: offset)]
