@@ -36,7 +36,10 @@ public final class MPICommunicator: Communicator {
         MPI_Comm_rank(local, &value)
         localRank = Int(value)
         MPI_Comm_free(&local)
-        host = ProcessInfo.processInfo.hostName
+        // The kernel's name for the host: a resolver lookup could stall where no DNS answers.
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public var description: String { "MPI rank \(rank) of \(size) on \(host)" }

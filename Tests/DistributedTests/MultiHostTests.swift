@@ -1,0 +1,109 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// launch/mpirun.sh across hosts: network-namespace hosts on this machine
+/// (cluster/netns-hosts.sh), reached through the matching rsh agent, each rank on its own
+/// host name and address. Needs root (as the test command runs on CI).
+final class MultiHostTests: XCTestCase {
+    private let hosts = 3
+    private let prefix = "dfkdt\(getpid() % 100_000)h"
+    private var scripts: String { TestFiles.repositoryRoot + "/cluster" }
+    private var directory = ""
+
+    override func setUpWithError() throws {
+        XCTAssertEqual(getuid(), 0, "network-namespace hosts need root")
+        directory = TestFiles.scratchDirectory()
+        let up = try Subprocess.run("/bin/bash", [scripts + "/netns-hosts.sh", "up", prefix, "\(hosts)"])
+        XCTAssertEqual(up.status, 0, up.output)
+        try (1...hosts).map { "10.99.0.\($0) slots=1\n" }.joined().write(toFile: directory + "/hostfile", atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws {
+        // Whatever a failed test left behind, then the hosts themselves.
+        _ = try Subprocess.run("/usr/bin/pkill", ["-KILL", "-f", directory])
+        let down = try Subprocess.run("/bin/bash", [scripts + "/netns-hosts.sh", "down", prefix])
+        XCTAssertEqual(down.status, 0, down.output)
+    }
+
+    /// `command` as a job over every host, started from host 1.
+    private func launchArguments(_ command: [String]) -> [String] {
+        [scripts + "/netns-hosts.sh", "run", prefix, "1", "timeout", "-k", "10", "300", "bash", TestFiles.repositoryRoot + "/launch/mpirun.sh",
+         "--hostfile", directory + "/hostfile", "--rsh-agent", scripts + "/netns-rsh.sh", "--network", "10.99.0.0/24",
+         "--oversubscribe", "--"] + command
+    }
+
+    private var agentEnvironment: [String: String] { ["DFKD_NETNS_PREFIX": prefix] }
+
+    private func teacher() throws -> String {
+        let path = directory + "/teacher.h5"
+        let train = try DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--split", "500:100", "--model", "lenet5",
+                                         "--epochs", "1", "--batch", "50", "--out", path])
+        XCTAssertEqual(train.status, 0, train.output)
+        return path
+    }
+
+    private func distillArguments(teacher: String, epochs: Int) -> [String] {
+        [DFKDCommand.binary, "distill", "--teacher", teacher, "--student", "lenet5-half", "--dataset", "builtin", "--split", "500:100",
+         "--config", TestFiles.repositoryRoot + "/configs/builtin/cpsc.yaml", "--epochs", "\(epochs)", "--iterations", "3",
+         "--out", directory + "/run"]
+    }
+
+    /// Processes (not zombies) whose command line names this test's directory.
+    private func survivors() throws -> [String] {
+        let listing = try Subprocess.run("/bin/ps", ["-eo", "stat=,args="]).output
+        return listing.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("Z") && $0.contains(directory) && !$0.contains("ps -eo") }
+    }
+
+    func testEveryRankOnItsOwnHostAndADistillationCompletes() throws {
+        let checks = try Subprocess.run("/bin/bash", launchArguments([TestFiles.repositoryRoot + "/.build/release/MPIChecks", "collectives"]),
+                                        environment: agentEnvironment)
+        XCTAssertEqual(checks.status, 0, checks.output)
+        for rank in 0..<hosts {
+            XCTAssertTrue(checks.output.contains("rank \(rank) of \(hosts) (local 0): collectives ok"), "rank \(rank) alone on its host: \(checks.output)")
+        }
+
+        let teacher = try teacher()
+        let distill = try Subprocess.run("/bin/bash", launchArguments(distillArguments(teacher: teacher, epochs: 2) + ["--json"]),
+                                         environment: agentEnvironment)
+        XCTAssertEqual(distill.status, 0, distill.output)
+        XCTAssertTrue(distill.output.contains("over \(hosts) ranks"), distill.output)
+        XCTAssertEqual(try DFKDCommand.lastJSON(distill.output)["epochs"] as? Int, 2)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/run/student.h5"))
+    }
+
+    func testCuttingOffAHostEndsTheJobWithinThirtySeconds() throws {
+        let teacher = try teacher()
+        let job = Process()
+        job.executableURL = URL(fileURLWithPath: "/bin/bash")
+        job.arguments = ["-c", "exec \"$@\" > '\(directory)/job.log' 2>&1", "job"] + launchArguments(distillArguments(teacher: teacher, epochs: 1000))
+        job.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
+            .merging(agentEnvironment) { $1 }
+        try job.run()
+        // Cut the host once the job is distilling (its first progress line).
+        let started = Date()
+        while job.isRunning && Date().timeIntervalSince(started) < 60
+                && !((try? String(contentsOfFile: directory + "/job.log", encoding: .utf8)) ?? "").contains("distill: cpsc") {
+            usleep(200_000)
+        }
+        usleep(2_000_000)
+        XCTAssertTrue(job.isRunning, (try? String(contentsOfFile: directory + "/job.log", encoding: .utf8)) ?? "")
+        let cut = try Subprocess.run("/bin/bash", [scripts + "/netns-hosts.sh", "cut", prefix, "\(hosts)"])
+        XCTAssertEqual(cut.status, 0, cut.output)
+        let cutAt = Date()
+        while job.isRunning && Date().timeIntervalSince(cutAt) < 60 { usleep(200_000) }
+        let seconds = Date().timeIntervalSince(cutAt)
+        let log = (try? String(contentsOfFile: directory + "/job.log", encoding: .utf8)) ?? ""
+        XCTAssertFalse(job.isRunning, "the job still runs 60 s after a host was cut off: \(log)")
+        XCTAssertLessThanOrEqual(seconds, 30, "the job took \(seconds) s to end: \(log)")
+        XCTAssertNotEqual(job.terminationStatus, 0, log)
+        // The ranks of every host end with the job.
+        var left = try survivors()
+        let deadline = Date().addingTimeInterval(10)
+        while !left.isEmpty && Date() < deadline {
+            usleep(200_000)
+            left = try survivors()
+        }
+        XCTAssertEqual(left, [], "processes left behind")
+    }
+}
