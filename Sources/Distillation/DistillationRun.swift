@@ -108,6 +108,15 @@ public final class DistillationRun {
         case .constant: studentSchedule = MultiStepSchedule(base: c.studentLearningRate, milestones: [])
         }
         generatorSchedule = MultiStepSchedule(base: c.generatorLearningRate, milestones: c.generatorMilestones, gamma: c.generatorGamma)
+        checkReplicas()
+    }
+
+    /// In debug builds: every rank's teacher, student, generator and projector are the same.
+    private func checkReplicas() {
+        for (module, name) in [(teacher, "teacher"), (student, "student"), (generator, "generator")] as [(Module, String)]
+            + (projector.map { [($0, "projector")] } ?? []) {
+            Replicas.assertIdentical(module, name, over: communicator)
+        }
     }
 
     /// Noise and conditional labels of the next draw. Sample i of draw d depends only on
@@ -263,6 +272,7 @@ public final class DistillationRun {
                                                  rows: communicator.share(of: real.batchSize))))
             }
         }
+        checkReplicas()
         var means = averages.means
         means["student_lr"] = Double(studentOptimizer.learningRate)
         means["generator_lr"] = Double(generatorOptimizer.learningRate)

@@ -81,6 +81,7 @@ public enum SupervisedTraining {
         let scope: any BatchScope = communicator.size > 1 ? RankBatch(communicator) : LocalBatch.shared
         for layer in model.batchNorms { layer.momentsScope = scope }
         Replicas.broadcast(model, over: communicator)
+        Replicas.assertIdentical(model, "model", over: communicator)
         let rows = communicator.share(of: configuration.batchSize)
         var summary = TrainingSummary()
         let start = Date()
@@ -130,6 +131,7 @@ public enum SupervisedTraining {
                 "eval_top1": evaluation.top1, "learning_rate": Double(optimizer.learningRate),
                 "wall_seconds": Date().timeIntervalSince(start),
             ])
+            Replicas.assertIdentical(model, "model", over: communicator)
             try afterEpoch(epoch + 1, summary)
         }
         summary.wallSeconds = Date().timeIntervalSince(start)

@@ -47,6 +47,14 @@ var failures = 0
     let shares = (0..<size).map { type(of: world).share(of: 10, rank: $0, size: size) }
     check(shares.first?.lowerBound == 0 && shares.last?.upperBound == 10
              && zip(shares, shares.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "shares cover the batch")
+
+    // Replicas: different initialisations are made equal by the broadcast, and one changed
+    // value on the last rank is seen by every rank.
+    let replica = Linear(3, 2).initialize(seed: UInt64(rank))
+    Replicas.broadcast(replica, over: world)
+    check(Replicas.areIdentical(replica, over: world), "replicas identical after the broadcast")
+    if rank == size - 1 { replica.weight.pointer[0] = replica.weight.pointer[0].nextUp }
+    check(Replicas.areIdentical(replica, over: world) == (size == 1), "one differing replica detected")
     world.barrier()
 }
 
