@@ -48,6 +48,11 @@ if [ -z "$per_node" ]; then
   elif [ -n "$hostfile" ]; then per_node=1; else per_node=2; fi
 fi
 ranks="${ranks:-$((hosts * per_node))}"
+# On this machine alone, more ranks x threads than cores cannot be bound one to a core.
+if [ -z "$hostfile" ] && [ "$oversubscribe" = 0 ] && [ $((per_node * threads)) -gt "$(nproc)" ]; then
+  echo "launch/mpirun.sh: $per_node rank(s) x $threads thread(s) exceed the $(nproc) cores here; running unbound (--oversubscribe)" >&2
+  oversubscribe=1
+fi
 args+=(-n "$ranks" --map-by "ppr:${per_node}:node:PE=${threads}")
 if [ "$oversubscribe" = 1 ]; then
   args+=(--oversubscribe --bind-to none)
