@@ -47,10 +47,11 @@ public struct BatchPartition {
 /// (affine off). Gradients flow to the input and to weight and bias.
 ///
 /// With a `partition`, x is one part of a batch spread over processes (synchronised batch
-/// norm): the statistics and the input gradient's per-channel sums span the whole batch,
-/// each a single collective of 2C values. The input's gradient is then that of the sum of
-/// the parts' losses, and weight's and bias's are this part's share, to be averaged with
-/// the other parts' as every parameter gradient of a data-parallel step.
+/// norm): the statistics (a collective of C values for the mean, one for the variance) and
+/// the input gradient's per-channel sums (one of 2C values) span the whole batch. The
+/// input's gradient is then that of the sum of the parts' losses, and weight's and bias's
+/// are this part's share, to be averaged with the other parts' as every parameter gradient
+/// of a data-parallel step.
 extension Tensor {
     public static func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, running: RunningStatistics?,
                                  training: Bool, epsilon: Float = 1e-5, partition: BatchPartition? = nil) -> Tensor {

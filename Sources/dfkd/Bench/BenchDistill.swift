@@ -40,7 +40,7 @@ struct BenchDistill: ParsableCommand {
     private static let studentSteps = 5
 
     /// The published CPSC-DFKD iteration on random networks (speed does not depend on training).
-    static func makeRun(batch: Int, communicator: Communicator) -> DistillationRun {
+    private static func makeRun(batch: Int, communicator: Communicator) -> DistillationRun {
         var configuration = DistillationConfiguration(method: .cpsc)
         configuration.batchSize = batch
         configuration.studentSteps = studentSteps
