@@ -14,7 +14,7 @@ public enum Loss {
         precondition(labels.allSatisfy { (0..<classes).contains($0) }, "crossEntropy: a label is outside 0..<\(classes)")
         let oneHot = Tensor.zeros(logits.shape)
         for (row, label) in labels.enumerated() { oneHot.pointer[row * classes + label] = 1 }
-        return -scope.sumOverRanks((logits.logSoftmax() * oneHot).sum()) / Float(scope.globalCount(labels.count))
+        return -scope.batchMean(sum: (logits.logSoftmax() * oneHot).sum(), samples: labels.count)
     }
 
     /// tau^2 * KL(softmax(teacher / tau) || softmax(student / tau)), mean over the batch
@@ -27,8 +27,8 @@ public enum Loss {
         let teacherLog = (teacher / temperature).logSoftmax()
         let studentLog = (student / temperature).logSoftmax()
         let teacherProbabilities = teacherLog.exp()
-        let divergence = scope.sumOverRanks((teacherProbabilities * (teacherLog - studentLog)).sum())
-        return divergence * (temperature * temperature / Float(scope.globalCount(student.shape[0])))
+        let divergence = (teacherProbabilities * (teacherLog - studentLog)).sum()
+        return scope.batchMean(sum: divergence, samples: student.shape[0]) * (temperature * temperature)
     }
 
     /// Mean squared error over all elements.

@@ -32,7 +32,12 @@ extension BatchScope {
     /// The mean over the whole batch of per-sample values (a tensor whose first axis is the
     /// batch): sum here, sum over ranks, divide by the global count.
     public func batchMean(_ perSample: Tensor) -> Tensor {
-        sumOverRanks(perSample.sum()) / Float(globalCount(perSample.shape[0]))
+        batchMean(sum: perSample.sum(), samples: perSample.shape[0])
+    }
+
+    /// The mean over the whole batch, given the sum over this rank's `samples` samples.
+    public func batchMean(sum: Tensor, samples: Int) -> Tensor {
+        sumOverRanks(sum) / Float(globalCount(samples))
     }
 
     /// The mean over the whole batch of each column of an N x F tensor: an F vector.
@@ -42,14 +47,8 @@ extension BatchScope {
 
     /// The batch `localCount` samples of this rank belong to, for batch-norm statistics:
     /// nil when this rank holds the whole batch.
-    /// `samples`, the whole batch's count when the caller already has it, saves a collective.
-    public func partition(localCount: Int, samples: Int? = nil) -> BatchPartition? {
-        let total = samples ?? globalCount(localCount)
+    public func partition(localCount: Int) -> BatchPartition? {
+        let total = globalCount(localCount)
         return total == localCount ? nil : BatchPartition(samples: total, sum: sumOverRanks)
-    }
-
-    /// Per-channel mean and biased variance of an N x C x H x W tensor over the whole batch.
-    public func channelMoments(_ x: Tensor, samples: Int? = nil) -> (mean: Tensor, variance: Tensor) {
-        x.channelMoments(partition: partition(localCount: x.shape[0], samples: samples))
     }
 }
