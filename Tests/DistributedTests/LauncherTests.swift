@@ -17,6 +17,12 @@ final class LauncherTests: XCTestCase {
         let failing = try launch(["--oversubscribe", "--", checks, "no-such-check"])
         XCTAssertEqual(failing.status, 2, failing.output)
 
+        // More ranks than this machine's cores: they run unbound instead of failing to bind.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let crowded = try launch(["--ranks", "\(cores + 1)", "--", checks, "collectives"])
+        XCTAssertEqual(crowded.status, 0, crowded.output)
+        XCTAssertTrue(crowded.output.contains("exceed the \(cores) cores here; running unbound"), crowded.output)
+
         let usage = try launch(["--ranks", "2"])
         XCTAssertEqual(usage.status, 2)
         XCTAssertTrue(usage.output.contains("no command given"), usage.output)

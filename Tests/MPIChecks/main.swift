@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import NeuralNetwork
 import TensorEngine
+import Training
 
 // Multi-rank checks, run by DistributedTests under mpirun (and alone, as the single
 // process). Each check compares a collective's result with the value every rank can
@@ -55,6 +56,10 @@ var failures = 0
     check(Replicas.areIdentical(replica, over: world), "replicas identical after the broadcast")
     if rank == size - 1 { replica.weight.pointer[0] = replica.weight.pointer[0].nextUp }
     check(Replicas.areIdentical(replica, over: world) == (size == 1), "one differing replica detected")
+
+    // A stop asked of the last rank alone stops every rank.
+    check(StopRequest.isRequested(on: world, or: rank == size - 1), "a stop on one rank reaches every rank")
+    check(!StopRequest.isRequested(on: world), "no stop without a request")
     world.barrier()
 }
 
