@@ -10,7 +10,8 @@
 #   --hostfile FILE       Open MPI hostfile (one host per line, optionally "slots=K")
 #   --rsh-agent PROGRAM   how mpirun reaches the other hosts (default ssh)
 #   --network CIDR        keep MPI's traffic on this network (e.g. 10.99.0.0/24)
-#   --oversubscribe       allow more ranks than cores (threads then float freely)
+#   --oversubscribe       allow more ranks than cores (threads then float freely); chosen
+#                         by itself here when ranks x threads exceed this machine's cores
 #
 # A lost host ends the job instead of hanging it: TCP keepalive on Open MPI's out-of-band
 # channel notices within about 15 s. The job's exit status is this script's.
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
     --network) network="$2"; shift 2 ;;
     --oversubscribe) oversubscribe=1; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "launch/mpirun.sh: unknown option '$1' (the command goes after --)" >&2; exit 2 ;;
   esac
 done
