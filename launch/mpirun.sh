@@ -50,8 +50,10 @@ if [ -z "$per_node" ]; then
 fi
 ranks="${ranks:-$((hosts * per_node))}"
 # On this machine alone, more ranks x threads than cores cannot be bound one to a core.
-if [ -z "$hostfile" ] && [ "$oversubscribe" = 0 ] && [ $((per_node * threads)) -gt "$(nproc)" ]; then
-  echo "launch/mpirun.sh: $per_node rank(s) x $threads thread(s) exceed the $(nproc) cores here; running unbound (--oversubscribe)" >&2
+# (nproc would count OMP_NUM_THREADS instead of the cores.)
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+if [ -z "$hostfile" ] && [ "$oversubscribe" = 0 ] && [ $((per_node * threads)) -gt "$cores" ]; then
+  echo "launch/mpirun.sh: $per_node rank(s) x $threads thread(s) exceed the $cores cores here; running unbound (--oversubscribe)" >&2
   oversubscribe=1
 fi
 args+=(-n "$ranks" --map-by "ppr:${per_node}:node:PE=${threads}")
