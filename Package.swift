@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["NeuralNetwork", "CMPI"]),
 
         // Layer 6: HDF5 model files and PNG images.
-        .target(name: "Storage", dependencies: ["NeuralNetwork", "CHDF5", "CPNG"]),
+        .target(name: "Storage", dependencies: ["NeuralNetwork", "CHDF5", "CPNG", "CZlib"]),
 
         // Layer 7: supervised training and evaluation, progress and metrics.
         .target(name: "Training", dependencies: ["NeuralNetwork", "Data", "Distributed", "Storage", "CStdio"]),

@@ -14,7 +14,8 @@
 #                         by itself here when ranks x threads exceed this machine's cores
 #
 # A lost host ends the job instead of hanging it: TCP keepalive on Open MPI's out-of-band
-# channel notices within about 15 s. The job's exit status is this script's.
+# channel notices within about 15 s. The job's exit status is this script's. SIGTERM or
+# SIGUSR1 to this script stops a run after its iteration with a checkpoint (status 75).
 set -euo pipefail
 
 ranks="" per_node="" threads=1 hostfile="" agent="" network="" oversubscribe=0
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
     --network) network="$2"; shift 2 ;;
     --oversubscribe) oversubscribe=1; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "launch/mpirun.sh: unknown option '$1' (the command goes after --)" >&2; exit 2 ;;
   esac
 done
@@ -69,4 +70,14 @@ args+=(--mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_
 # Threads that wait passively leave a shared core to the rank that computes.
 args+=(-x OMP_NUM_THREADS="$threads" -x OPENBLAS_NUM_THREADS="$threads" -x OMP_WAIT_POLICY=PASSIVE)
 
-exec mpirun "${args[@]}" "$@"
+# mpirun ends the job at once on SIGTERM; a stop request to this script reaches the ranks
+# as SIGUSR1 instead (mpirun forwards it), so they checkpoint and exit 75 (resumable).
+mpirun "${args[@]}" "$@" &
+job=$!
+trap 'kill -USR1 "$job" 2>/dev/null' TERM USR1
+set +e
+while :; do
+  wait "$job"; status=$?
+  kill -0 "$job" 2>/dev/null || break
+done
+exit "$status"

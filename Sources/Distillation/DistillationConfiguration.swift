@@ -69,6 +69,12 @@ public struct DistillationConfiguration: Sendable, Equatable {
     public var entropyWeight: Float = 0
     public var activationWeight: Float = 0
 
+    /// The warm-up the cosine schedule uses: a run no longer than the warm-up keeps the shape
+    /// of the published schedule, warming up for a tenth of its epochs.
+    public var effectiveStudentWarmupEpochs: Double {
+        studentSchedule == .cosine && studentWarmupEpochs >= Double(epochs) ? Double(epochs) / 10 : studentWarmupEpochs
+    }
+
     /// The published defaults of `method` (METHODS.md).
     public init(method: Method) {
         self.method = method

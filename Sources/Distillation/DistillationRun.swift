@@ -6,9 +6,11 @@ import TensorEngine
 import Training
 
 /// Running sums of named loss terms, for per-epoch means.
-public struct TermAverages {
+public struct TermAverages: Equatable {
     private var sums: [String: Double] = [:]
     private var counts: [String: Int] = [:]
+
+    public init() {}
 
     mutating func add(_ terms: [String: Double]) {
         for (name, value) in terms {
@@ -19,6 +21,22 @@ public struct TermAverages {
 
     public var means: [String: Double] {
         Dictionary(uniqueKeysWithValues: sums.map { name, sum in (name, sum / Double(counts[name] ?? 1)) })
+    }
+
+    /// The sums under `group/sums/TERM` and the counts under `group/counts/TERM`, so that an
+    /// epoch resumed in its middle reports the means of all its iterations.
+    func archive(into archive: inout StateArchive, group: String) {
+        for name in sums.keys.sorted() {
+            archive.add("\(group)/sums/\(name)", scalar: sums[name]!)
+            archive.add("\(group)/counts/\(name)", scalar: counts[name]!)
+        }
+    }
+
+    init(from archive: StateArchive, group: String) throws {
+        for name in archive.members(of: group + "/sums") {
+            sums[name] = try archive.double("\(group)/sums/\(name)")
+            counts[name] = try archive.integer("\(group)/counts/\(name)")
+        }
     }
 }
 
@@ -102,7 +120,7 @@ public final class DistillationRun {
                                    weightDecay: c.studentWeightDecay, nesterov: c.studentNesterov)
         }
         switch c.studentSchedule {
-        case .cosine: studentSchedule = CosineWarmupSchedule(base: c.studentLearningRate, warmupEpochs: c.studentWarmupEpochs,
+        case .cosine: studentSchedule = CosineWarmupSchedule(base: c.studentLearningRate, warmupEpochs: c.effectiveStudentWarmupEpochs,
                                                               totalEpochs: Double(c.epochs))
         case .multistep: studentSchedule = MultiStepSchedule(base: c.studentLearningRate, milestones: c.studentMilestones)
         case .constant: studentSchedule = MultiStepSchedule(base: c.studentLearningRate, milestones: [])
@@ -245,37 +263,78 @@ public final class DistillationRun {
         return ["real_ce": Double(loss.item)]
     }
 
-    /// One epoch: `iterationsPerEpoch` iterations of generator steps then student steps,
-    /// then the real-data iterations on `real` (if any). Returns the mean of every term.
-    /// `afterIteration` reports progress and can ask to stop (returns false).
-    public func runEpoch(_ epoch: Int, real: BatchSource? = nil, afterIteration: (Int) -> Bool = { _ in true }) -> [String: Double] {
+    /// The loss terms of the running epoch's iterations so far.
+    public private(set) var epochTerms = TermAverages()
+
+    /// Iteration `iteration` of epoch `epoch`: the generator steps, then the student steps.
+    public func runIteration(epoch: Int, iteration: Int) {
         let c = configuration
-        var averages = TermAverages()
         generatorOptimizer.learningRate = generatorSchedule.learningRate(atEpoch: Double(epoch))
-        for iteration in 0..<c.iterationsPerEpoch {
-            studentOptimizer.learningRate = studentSchedule.learningRate(atEpoch: Double(epoch) + Double(iteration) / Double(c.iterationsPerEpoch))
-            var last: (images: Tensor, labels: [Int])?
-            for _ in 0..<c.generatorSteps {
-                let (terms, images, labels) = generatorStep()
-                averages.add(terms)
-                last = (images, labels)
-            }
-            for _ in 0..<c.studentSteps {
-                averages.add(studentStep(on: c.studentReusesGeneratorBatch ? last : nil))
-            }
-            if !afterIteration(iteration + 1) { return averages.means }
+        studentOptimizer.learningRate = studentSchedule.learningRate(atEpoch: Double(epoch) + Double(iteration) / Double(c.iterationsPerEpoch))
+        var last: (images: Tensor, labels: [Int])?
+        for _ in 0..<c.generatorSteps {
+            let (terms, images, labels) = generatorStep()
+            epochTerms.add(terms)
+            last = (images, labels)
         }
-        if let real, c.realPasses > 0 {
+        for _ in 0..<c.studentSteps {
+            epochTerms.add(studentStep(on: c.studentReusesGeneratorBatch ? last : nil))
+        }
+    }
+
+    /// Ends epoch `epoch` after its iterations: the real-data iterations on `real` (if any);
+    /// returns the mean of every term of the epoch and the learning rates, and starts the
+    /// next epoch's sums.
+    public func finishEpoch(_ epoch: Int, real: BatchSource? = nil) -> [String: Double] {
+        if let real, configuration.realPasses > 0 {
             let order = real.order(epoch: epoch)
-            for index in 0..<Int((c.realPasses * Double(real.batchesPerEpoch)).rounded(.up)) {
-                averages.add(realStep(real.batch(index % real.batchesPerEpoch, epoch: epoch, order: order,
-                                                 rows: communicator.share(of: real.batchSize))))
+            for index in 0..<Int((configuration.realPasses * Double(real.batchesPerEpoch)).rounded(.up)) {
+                epochTerms.add(realStep(real.batch(index % real.batchesPerEpoch, epoch: epoch, order: order,
+                                                   rows: communicator.share(of: real.batchSize))))
             }
         }
         checkReplicas()
-        var means = averages.means
+        var means = epochTerms.means
         means["student_lr"] = Double(studentOptimizer.learningRate)
         means["generator_lr"] = Double(generatorOptimizer.learningRate)
+        epochTerms = TermAverages()
         return means
+    }
+
+    /// One whole epoch: every iteration, then `finishEpoch`. Returns the mean of every term.
+    public func runEpoch(_ epoch: Int, real: BatchSource? = nil) -> [String: Double] {
+        for iteration in 0..<configuration.iterationsPerEpoch { runIteration(epoch: epoch, iteration: iteration) }
+        return finishEpoch(epoch, real: real)
+    }
+
+    // MARK: State
+
+    /// Everything that changes as the run trains: the generator's, student's and projector's
+    /// parameters and buffers, both optimizers, the draw counter and the running epoch's
+    /// term sums. The teacher is frozen and the schedules are functions of the position.
+    public func archive(into archive: inout StateArchive) {
+        generator.archive(into: &archive, group: "generator")
+        student.archive(into: &archive, group: "student")
+        projector?.archive(into: &archive, group: "projector")
+        generatorOptimizer.archive(into: &archive, group: "optimizers/generator")
+        studentOptimizer.archive(into: &archive, group: "optimizers/student")
+        archive.add("random/draws", scalar: Int(draws))
+        epochTerms.archive(into: &archive, group: "epoch_terms")
+    }
+
+    /// Restores what `archive(into:)` stored, on every rank alike.
+    public func restore(from archive: StateArchive) throws {
+        try generator.restore(from: archive, group: "generator")
+        try student.restore(from: archive, group: "student")
+        if let projector {
+            try projector.restore(from: archive, group: "projector")
+        } else if !archive.members(of: "projector").isEmpty {
+            throw StateArchiveError.mismatch("projector", ["the checkpoint has a projector; this run's contrastive term needs none"])
+        }
+        try generatorOptimizer.restore(from: archive, group: "optimizers/generator")
+        try studentOptimizer.restore(from: archive, group: "optimizers/student")
+        draws = UInt64(try archive.integer("random/draws"))
+        epochTerms = try TermAverages(from: archive, group: "epoch_terms")
+        checkReplicas()
     }
 }

@@ -70,3 +70,18 @@ public enum World {
         return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"].contains { environment[$0] != nil }
     }
 }
+
+public extension Communicator {
+    /// `bytes` from rank `root` on every rank (what the other ranks pass is ignored): the
+    /// length, then the bytes packed in 64-bit words.
+    func broadcast(bytes: [UInt8], root: Int = 0) -> [UInt8] {
+        guard size > 1 else { return bytes }
+        var length = [Int64(rank == root ? bytes.count : 0)]
+        length.withUnsafeMutableBufferPointer { broadcast($0, root: root) }
+        let count = Int(length[0])
+        var words = [Int64](repeating: 0, count: (count + 7) / 8)
+        if rank == root { words.withUnsafeMutableBytes { $0.copyBytes(from: bytes) } }
+        words.withUnsafeMutableBufferPointer { broadcast($0, root: root) }
+        return words.withUnsafeBytes { Array($0.prefix(count)) }
+    }
+}

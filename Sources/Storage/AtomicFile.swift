@@ -16,10 +16,23 @@ public enum AtomicFile {
                 throw StorageError(file: path, "cannot rename \(temporary) over it: \(String(cString: strerror(errno)))")
             }
         } catch {
+            // Measured before the partial file is removed: a write that filled the disk
+            // leaves next to nothing free.
+            let free = freeBytes(directory)
             unlink(temporary)
+            if let free, free < 1 << 20 {
+                throw StorageError(file: path, "not written, the disk holding \(directory) is full (\(free) bytes free): \(error)")
+            }
             throw error
         }
         try fsync(path: directory, what: "its directory")
+    }
+
+    /// The bytes an unprivileged writer may still use on the file system of `path`.
+    static func freeBytes(_ path: String) -> UInt64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
     }
 
     private static func fsync(path: String, what: String) throws {

@@ -30,6 +30,7 @@ public final class HDF5Group {
     /// The file's name, for error messages.
     public let file: String
     private let isFile: Bool
+    private var isOpen = true
 
     fileprivate init(id: hid_t, path: String, file: String, isFile: Bool) {
         self.id = id
@@ -39,7 +40,18 @@ public final class HDF5Group {
     }
 
     deinit {
-        HDF5Library.call { _ = isFile ? H5Fclose(id) : H5Gclose(id) }
+        if isOpen { HDF5Library.call { _ = isFile ? H5Fclose(id) : H5Gclose(id) } }
+    }
+
+    /// Closes the file, writing what the library still buffers, and reports a failure (a
+    /// full disk shows here) that closing at deinit would lose. Groups opened from the file
+    /// must be released first.
+    public func close() throws {
+        precondition(isFile && isOpen, "close() is for an open file")
+        isOpen = false
+        try HDF5Library.call {
+            guard H5Fclose(id) >= 0 else { throw StorageError(file: file, "closing the file failed (the disk may be full)") }
+        }
     }
 
     /// Creates (truncating) the file at `path`.
@@ -68,7 +80,7 @@ public final class HDF5Group {
         }
     }
 
-    private func child(_ name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
+    func child(_ name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
 
     public func createGroup(_ name: String) throws -> HDF5Group {
         try HDF5Library.call {
@@ -143,4 +155,39 @@ extension Int32: HDF5Element {
 extension UInt8: HDF5Element {
     public static var memoryType: hid_t { dfkd_h5t_native_uint8() }
     public static var typeName: String { "uint8" }
+}
+
+extension HDF5Group {
+    /// The group at the slash-separated `path` below this one, made with every missing
+    /// group on the way.
+    public func makeGroups(_ path: String) throws -> HDF5Group {
+        var group = self
+        for component in path.split(separator: "/").map(String.init) {
+            group = group.contains(component) ? try group.group(component) : try group.createGroup(component)
+        }
+        return group
+    }
+
+    /// The existing group at the slash-separated `path` below this one.
+    public func group(atPath path: String) throws -> HDF5Group {
+        try path.split(separator: "/").reduce(self) { try $0.group(String($1)) }
+    }
+
+    /// The paths (relative to this group) of every dataset below it, groups descended, in
+    /// name order.
+    public func datasetPaths() throws -> [String] {
+        var paths: [String] = []
+        for name in try memberNames() {
+            let kind = HDF5Library.call { () -> H5O_type_t? in
+                var info = H5O_info_t()
+                return H5Oget_info_by_name2(id, name, &info, UInt32(H5O_INFO_BASIC), dfkd_h5p_default()) >= 0 ? info.type : nil
+            }
+            switch kind {
+            case H5O_TYPE_GROUP: paths += try group(name).datasetPaths().map { name + "/" + $0 }
+            case H5O_TYPE_DATASET: paths.append(name)
+            default: throw StorageError(file: file, "\(child(name)) is neither a group nor a dataset")
+            }
+        }
+        return paths
+    }
 }

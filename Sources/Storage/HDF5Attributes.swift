@@ -99,6 +99,17 @@ extension HDF5Group {
         }
     }
 
+    /// The type of attribute `name` as `describe` names it: "strings", "int64", "float64", ...
+    public func attributeTypeName(_ name: String) throws -> String {
+        try HDF5Library.call {
+            let attribute = try openAttribute(name)
+            defer { H5Aclose(attribute) }
+            let type = H5Aget_type(attribute)
+            defer { H5Tclose(type) }
+            return Self.describe(type)
+        }
+    }
+
     private static func stringType() -> hid_t {
         let type = H5Tcopy(dfkd_h5t_c_s1())
         H5Tset_size(type, Int(bitPattern: UInt(bitPattern: -1)))  // H5T_VARIABLE
@@ -118,5 +129,48 @@ extension HDF5Group {
         let attribute = H5Aopen(id, name, dfkd_h5p_default())
         guard attribute >= 0 else { throw StorageError(file: file, "cannot open attribute \(name) of \(path)") }
         return attribute
+    }
+}
+
+/// Integer attributes of a dataset in the group (a checksum per dataset).
+extension HDF5Group {
+    public func setDatasetAttribute(_ dataset: String, _ name: String, _ value: Int64) throws {
+        try HDF5Library.call {
+            let object = H5Oopen(id, dataset, dfkd_h5p_default())
+            guard object >= 0 else { throw StorageError(file: file, "cannot open \(child(dataset))") }
+            defer { H5Oclose(object) }
+            let space = H5Screate(H5S_SCALAR)
+            defer { H5Sclose(space) }
+            let attribute = H5Acreate2(object, name, Int64.memoryType, space, dfkd_h5p_default(), dfkd_h5p_default())
+            guard attribute >= 0 else { throw StorageError(file: file, "cannot create attribute \(name) of \(child(dataset))") }
+            defer { H5Aclose(attribute) }
+            var stored = value
+            guard H5Awrite(attribute, Int64.memoryType, &stored) >= 0 else {
+                throw StorageError(file: file, "cannot write attribute \(name) of \(child(dataset))")
+            }
+        }
+    }
+
+    /// The integer attribute `name` of `dataset`, nil when it has none.
+    public func datasetIntegerAttribute(_ dataset: String, _ name: String) throws -> Int64? {
+        try HDF5Library.call {
+            let object = H5Oopen(id, dataset, dfkd_h5p_default())
+            guard object >= 0 else { throw StorageError(file: file, "cannot open \(child(dataset))") }
+            defer { H5Oclose(object) }
+            guard H5Aexists(object, name) > 0 else { return nil }
+            let attribute = H5Aopen(object, name, dfkd_h5p_default())
+            guard attribute >= 0 else { throw StorageError(file: file, "cannot open attribute \(name) of \(child(dataset))") }
+            defer { H5Aclose(attribute) }
+            let type = H5Aget_type(attribute)
+            defer { H5Tclose(type) }
+            guard H5Tget_class(type) == H5T_INTEGER else {
+                throw StorageError(file: file, "attribute \(name) of \(child(dataset)) holds \(Self.describe(type)), expected an integer")
+            }
+            var value: Int64 = 0
+            guard H5Aread(attribute, Int64.memoryType, &value) >= 0 else {
+                throw StorageError(file: file, "cannot read attribute \(name) of \(child(dataset))")
+            }
+            return value
+        }
     }
 }

@@ -42,6 +42,18 @@ extension HDF5Group {
         }
     }
 
+    /// The type of dataset `name` as `describe` names it: "float32", "int64", ...
+    public func datasetTypeName(_ name: String) throws -> String {
+        try HDF5Library.call {
+            let dataset = H5Dopen2(id, name, dfkd_h5p_default())
+            guard dataset >= 0 else { throw StorageError(file: file, "\(child(name)) is not a dataset") }
+            defer { H5Dclose(dataset) }
+            let type = H5Dget_type(dataset)
+            defer { H5Tclose(type) }
+            return Self.describe(type)
+        }
+    }
+
     static func dataspace(_ shape: [Int]) -> hid_t {
         if shape.isEmpty { return H5Screate(H5S_SCALAR) }
         let dims = shape.map { hsize_t($0) }

@@ -33,6 +33,21 @@ final class CollectiveTests: XCTestCase {
     /// CPSC-DFKD steps on the ranks' shares of the batch equal those of one process.
     func testDistillationStepsEqualOneProcess() throws { try runEverywhere("distillation-steps") }
 
+    /// The same check with gradients left un-averaged, and with the last rank's share left
+    /// out of the batch statistics, fails on 2 and 3 ranks: its tolerance does not hide the
+    /// defects it exists for.
+    func testDistillationStepCheckCatchesDefects() throws {
+        let program = TestFiles.repositoryRoot + "/.build/release/MPIChecks"
+        for defect in ["unaveraged", "dropped-share"] {
+            for ranks in [2, 3] {
+                let result = try MPIRun.run(program, ["distillation-steps-" + defect], ranks: ranks)
+                XCTAssertNotEqual(result.status, 0, "\(defect) on \(ranks) ranks passed:\n\(result.output)")
+                XCTAssertTrue(result.output.contains("the averaged gradient differs from one process's"), result.output)
+                XCTAssertTrue(result.output.contains("distillation-steps-\(defect) FAILED"), result.output)
+            }
+        }
+    }
+
     /// Four iterations of CPSC-DFKD, of GIP (with its real-data steps) and of supervised
     /// training on 1, 2 and 3 ranks: every loss and the final weights within the check's
     /// stated tolerance of one process with the whole batch, and one process bit-identical

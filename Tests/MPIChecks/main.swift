@@ -103,73 +103,83 @@ var failures = 0
     check(worst <= 1e-5, "gradient differs from the whole batch's by \(worst) (relative)")
 }
 
-/// CPSC-DFKD with a BN teacher and a BN student: an iteration of one generator step and
-/// two student steps with the global batch split over the ranks, against the same steps
-/// in one process with the whole batch: every loss term, every step's averaged gradient
-/// and the final weights.
-@MainActor func checkDistillationSteps() {
+/// CPSC-DFKD with a BN teacher and a BN student: three iterations of one generator step
+/// and two student steps with the global batch split over the ranks, against the same
+/// steps in one process with the whole batch. Before each step the split run takes the one
+/// process's whole state (weights, buffers, optimizers, draw counter), so each comparison
+/// measures what the split itself changes in one step.
+///
+/// The tolerances (README, "Ranks and hosts"). Loss terms are smooth in the rounding of
+/// the split: within 1e-4 (seen: 1e-6). A gradient is not: the split sums in another order
+/// and rounds differently by about 1e-7, and now and then that turns a ReLU whose input is
+/// within rounding of zero the other way; the step's gradient then moves by up to 7e-3 of
+/// its norm (seen in about one step in four, on 2 and 3 ranks, with AVX2 and SSE4.1
+/// kernels), and in the other steps by about 1e-6. So each step's averaged gradient must lie
+/// within 3e-2 of one process's, and the median step within 1e-4. The defects this check
+/// exists for move every step by 0.5 to 1.7 of the norm: gradients left un-averaged, and a
+/// rank's share dropped from the batch statistics (`distillation-steps-unaveraged`,
+/// `distillation-steps-dropped-share`, which the suite requires to fail).
+@MainActor func checkDistillationSteps(over communicator: Communicator) {
     var configuration = DistillationConfiguration(method: .cpsc)
     configuration.batchSize = 6
     configuration.noise = 8
     configuration.generatorWidths = [8, 8, 4]
     configuration.studentSteps = 2
-    // Step sizes at which rounding differences (sums taken in another order) stay
-    // rounding: at the published 0.1 the student's grow about tenfold per step, and Adam's
-    // first steps move every weight by about its learning rate whatever the gradient's
-    // size, so a gradient element that is zero in one run and 1e-9 in the other moves by
-    // lr in one only. The gradients themselves are compared at every step.
     configuration.studentLearningRate = 0.01
-    configuration.generatorLearningRate = 1e-6
+    configuration.generatorLearningRate = 1e-3
 
-    func gradient(_ parameters: FlatParameters) -> [Float] { Array(parameters.gradientBuffer) }
-    var names: [[(String, Int)]] = []
-
-    func run(_ communicator: Communicator) -> (terms: [[String: Double]], gradients: [[Float]], student: [Float], generator: [Float]) {
+    func makeRun(_ communicator: Communicator) -> DistillationRun {
         let teacher = WideResNet(depth: 16, widen: 1, classes: 4).initialize(seed: 1)
         let student = WideResNet(depth: 16, widen: 1, classes: 4).initialize(seed: 2)
-        let distillation = DistillationRun(teacher: teacher, student: student, imageShape: [3, 32, 32], classes: 4,
-                                           configuration: configuration, communicator: communicator)
-        var terms: [[String: Double]] = [], gradients: [[Float]] = []
-        // One iteration runs every path (generator step, student steps, synchronised BN,
-        // gradient averaging). Over more iterations a rounding difference occasionally
-        // turns a ReLU the other way and the gradients part by 1e-4 to 1e-2 of their norm
-        // (measured over 2 iterations on 2 and 3 ranks), though the losses agree to 1e-6.
-        for _ in 0..<1 {
-            terms.append(distillation.generatorStep().terms)
-            gradients.append(gradient(distillation.generatorParameters))
-            names.append(distillation.generatorParameters.entries.map { ($0.name, $0.offset) })
-            for _ in 0..<configuration.studentSteps {
-                terms.append(distillation.studentStep())
-                gradients.append(gradient(distillation.studentParameters))
-                names.append(distillation.studentParameters.entries.map { ($0.name, $0.offset) })
+        return DistillationRun(teacher: teacher, student: student, imageShape: [3, 32, 32], classes: 4,
+                               configuration: configuration, communicator: communicator)
+    }
+    let whole = makeRun(SingleProcess()), split = makeRun(communicator)
+    let steps: [(String, (DistillationRun) -> [String: Double], (DistillationRun) -> FlatParameters)] =
+        [("generator step", { $0.generatorStep().terms }, { $0.generatorParameters })]
+        + Array(repeating: ("student step", { $0.studentStep() }, { $0.studentParameters }), count: configuration.studentSteps)
+    var lossDifferences: [Double] = [], gradientDistances: [Double] = []
+    for iteration in 0..<3 {
+        for (index, (what, step, parameters)) in steps.enumerated() {
+            let label = "iteration \(iteration), \(what) \(index)"
+            var state = StateArchive()
+            whole.archive(into: &state)
+            try! split.restore(from: state)
+            let (expectedTerms, foundTerms) = (step(whole), step(split))
+            for (name, value) in expectedTerms {
+                let difference = abs((foundTerms[name] ?? .nan) - value) / max(1, abs(value))
+                lossDifferences.append(difference)
+                check(difference <= 1e-4, "\(label) \(name): \(foundTerms[name] ?? .nan) vs \(value) in one process")
             }
+            let (expected, found) = (parameters(whole), parameters(split))
+            let gradient = relativeDistance(Array(found.gradientBuffer), Array(expected.gradientBuffer))
+            gradientDistances.append(gradient.distance)
+            check(gradient.distance <= 3e-2, "\(label): the averaged gradient differs from one process's by \(gradient.distance) of its norm "
+                  + "(largest difference \(gradient.largest) in \(owner(of: gradient.at, in: expected)))")
         }
-        return (terms, gradients, student.namedFloatState().flatMap { $0.1.toArray() },
-                distillation.generator.namedFloatState().flatMap { $0.1.toArray() })
     }
+    let median = gradientDistances.sorted()[gradientDistances.count / 2]
+    check(median <= 1e-4, "the median step's averaged gradient differs from one process's by \(median) of its norm")
+    if world.rank == 0 {
+        print("differences from one process: loss terms at most \(String(format: "%.1e", lossDifferences.max() ?? 0)); "
+              + "gradients per step \(gradientDistances.map { String(format: "%.1e", $0) }) of their norms")
+    }
+}
 
-    let whole = run(SingleProcess())
-    let split = run(world)
-    for (step, (found, expected)) in zip(split.terms, whole.terms).enumerated() {
-        for (name, value) in expected {
-            let difference = abs((found[name] ?? .nan) - value) / max(1, abs(value))
-            check(difference <= 1e-4, "step \(step) \(name): \(found[name] ?? .nan) vs \(value) in one process")
-        }
+/// The distance of `found` from `expected` relative to `expected`'s norm, and where the
+/// largest element-wise difference is.
+func relativeDistance(_ found: [Float], _ expected: [Float]) -> (distance: Double, largest: Float, at: Int) {
+    var squaredDifference = 0.0, squaredNorm = 0.0, largest: Float = 0, at = 0
+    for (i, (a, b)) in zip(found, expected).enumerated() {
+        squaredDifference += Double(a - b) * Double(a - b)
+        squaredNorm += Double(b) * Double(b)
+        if abs(a - b) > largest { (largest, at) = (abs(a - b), i) }
     }
-    for (step, (found, expected)) in zip(split.gradients, whole.gradients).enumerated() {
-        let scale = expected.map(abs).max() ?? 1
-        let differences = zip(found, expected).map { abs($0 - $1) }
-        let (at, worst) = differences.enumerated().max { $0.element < $1.element }.map { ($0.offset, $0.element) } ?? (0, 0)
-        let owner = names[step].last { $0.1 <= at }?.0 ?? "?"
-        let norm = sqrt(expected.reduce(0) { $0 + Double($1) * Double($1) })
-        let distance = sqrt(differences.reduce(0) { $0 + Double($1) * Double($1) })
-        check(distance <= 1e-4 * norm && worst <= 1e-4 * scale,
-              "step \(step): gradient differs from one process's by \(distance / norm) of its norm, at most \(worst) (\(owner)) against a largest element of \(scale)")
-    }
-    for (name, found, expected) in [("student", split.student, whole.student), ("generator", split.generator, whole.generator)] {
-        let worst = zip(found, expected).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-        check(worst <= 1e-4, "\(name) weights differ from one process's by \(worst) (relative)")
-    }
+    return ((squaredDifference / max(squaredNorm, .leastNormalMagnitude)).squareRoot(), largest, at)
+}
+
+func owner(of offset: Int, in parameters: FlatParameters) -> String {
+    parameters.entries.last { $0.offset <= offset }?.name ?? "?"
 }
 
 /// Synchronised batch norm: forward, the input's gradient and the affine parameters'
@@ -237,7 +247,9 @@ let checks: [String: @MainActor () -> Void] = [
     "trajectory-gip": { checkTrajectory({ TrajectoryRuns.distillation(.gip, over: $0) }, tolerance: 5e-4) },
     "trajectory-supervised": { checkTrajectory(TrajectoryRuns.supervised, tolerance: 1e-5) },
 "sync-bn": checkSynchronizedBatchNorm, "collectives": checkCollectives, "batch-scope": checkBatchScope,
-                                               "distillation-steps": checkDistillationSteps]
+                                               "distillation-steps": { checkDistillationSteps(over: world) },
+    "distillation-steps-unaveraged": { checkDistillationSteps(over: MutatedCommunicator(world, .unaveragedGradients)) },
+    "distillation-steps-dropped-share": { checkDistillationSteps(over: MutatedCommunicator(world, .droppedStatisticsShare)) }]
 let name = CommandLine.arguments.dropFirst().first ?? ""
 guard let run = checks[name] else {
     print("usage: MPIChecks \(checks.keys.sorted().joined(separator: "|"))")

@@ -25,6 +25,8 @@ public final class Adam: Optimizer {
                   epsilon: epsilon, weightDecay: weightDecay)
     }
 
+    override class var bufferNames: [String] { ["exp_avg", "exp_avg_sq"] }
+
     override func update(range: Range<Int>, values p: UnsafeMutablePointer<Float>, gradients g: UnsafeMutablePointer<Float>) {
         let m = buffer("exp_avg"), v = buffer("exp_avg_sq")
         let t = Float(stepCount)

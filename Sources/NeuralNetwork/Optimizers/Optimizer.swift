@@ -44,17 +44,35 @@ public class Optimizer {
         return out
     }
 
-    /// The whole state as flat buffers plus the step count, for checkpoints.
-    public var flatState: (step: Int, buffers: [String: [Float]]) { (stepCount, buffers.mapValues { $0.toArray() }) }
+    /// The names of the flat buffers this optimizer keeps (made at its first step).
+    class var bufferNames: [String] { [] }
 
-    /// Restores what `flatState` returned; every buffer must match the parameter block.
-    public func restore(step: Int, buffers: [String: [Float]]) throws {
-        for (name, buffer) in buffers where buffer.count != parameters.count {
-            throw OptimizerStateError.sizeMismatch(buffer: name, expected: parameters.count, found: buffer.count)
-        }
-        stepCount = step
-        self.buffers = buffers.mapValues { Tensor(shape: [$0.count], values: $0) }
+    /// The step count (`step`) and every flat buffer under `group/`, in the parameter block's
+    /// order, for checkpoints.
+    public func archive(into archive: inout StateArchive, group: String) {
+        archive.add(group + "/step", scalar: stepCount)
+        for name in buffers.keys.sorted() { archive.add(group + "/" + name, .floats(buffers[name]!.toArray())) }
     }
+
+    /// Restores what `archive(into:group:)` stored: a buffer of another optimizer or of
+    /// another parameter count is an error naming it, and nothing changes.
+    public func restore(from archive: StateArchive, group: String) throws {
+        let step = try archive.integer(group + "/step")
+        var restored: [String: Tensor] = [:]
+        for name in archive.members(of: group) where name != "step" && !Self.extraEntries.contains(name) {
+            guard Self.bufferNames.contains(name) else {
+                throw StateArchiveError.mismatch(group, ["unexpected \(group)/\(name): \(type(of: self)) keeps \(Self.bufferNames.joined(separator: ", "))"])
+            }
+            restored[name] = Tensor(shape: [parameters.count], values: try archive.floats(group + "/" + name, count: parameters.count))
+        }
+        try restoreExtra(from: archive, group: group)
+        stepCount = step
+        buffers = restored
+    }
+
+    /// Entries besides `step` and the buffers that a subclass archives.
+    class var extraEntries: [String] { [] }
+    func restoreExtra(from archive: StateArchive, group: String) throws {}
 
     func buffer(_ name: String) -> UnsafeMutablePointer<Float> {
         if let existing = buffers[name] { return existing.pointer }
@@ -64,13 +82,3 @@ public class Optimizer {
     }
 }
 
-public enum OptimizerStateError: Error, CustomStringConvertible {
-    case sizeMismatch(buffer: String, expected: Int, found: Int)
-
-    public var description: String {
-        switch self {
-        case let .sizeMismatch(buffer, expected, found):
-            "optimizer state '\(buffer)' has \(found) values, the parameters have \(expected)"
-        }
-    }
-}

@@ -44,8 +44,18 @@ public final class SGD: Optimizer {
         }
     }
 
-    public override func restore(step: Int, buffers: [String: [Float]]) throws {
-        try super.restore(step: step, buffers: buffers)
-        parametersWithMomentum = buffers["momentum_buffer"] == nil ? [] : Set(parameters.entries.map(\.offset))
+    override class var bufferNames: [String] { ["momentum_buffer"] }
+    override class var extraEntries: [String] { ["has_momentum"] }
+
+    /// Also `has_momentum`: 1 for each parameter (in the block's order) whose momentum
+    /// buffer has started.
+    public override func archive(into archive: inout StateArchive, group: String) {
+        super.archive(into: &archive, group: group)
+        archive.add(group + "/has_momentum", .integers(parameters.entries.map { parametersWithMomentum.contains($0.offset) ? 1 : 0 }))
+    }
+
+    override func restoreExtra(from archive: StateArchive, group: String) throws {
+        let flags = archive[group + "/has_momentum"] == nil ? [] : try archive.integers(group + "/has_momentum", count: parameters.entries.count)
+        parametersWithMomentum = Set(zip(parameters.entries, flags).filter { $0.1 != 0 }.map(\.0.offset))
     }
 }

@@ -13,10 +13,18 @@ struct ConfigFile {
     }
 
     init(paths: [String], allowedKeys: [String]) throws {
-        for path in paths {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw CommandError("\(path): cannot be read")
-            }
+        try self.init(texts: paths.map(Self.read), allowedKeys: allowedKeys)
+    }
+
+    /// The file at `path` as a named text for `init(texts:allowedKeys:)`.
+    static func read(_ path: String) throws -> (name: String, text: String) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandError("\(path): cannot be read") }
+        return (path, text)
+    }
+
+    /// Layers YAML texts, each named (a file's path) for error messages; later ones win.
+    init(texts: [(name: String, text: String)], allowedKeys: [String]) throws {
+        for (path, text) in texts {
             let parsed: Any?
             do { parsed = try Yams.load(yaml: text) } catch { throw CommandError("\(path): not valid YAML: \(error)") }
             guard let mapping = (parsed ?? [String: Any]()) as? [String: Any] else {

@@ -15,11 +15,36 @@ struct DatasetOptions: ParsableArguments {
     static let configKeys = ["dataset", "data-dir", "split"]
 
     /// The dataset, with the config file filling what the command line left out.
-    func load(config: ConfigFile) throws -> LoadedDataset {
-        guard let name = try dataset ?? config.string("dataset") else { throw CommandError("--dataset is required") }
-        let kind = try DatasetKind(named: name)
-        let splitText = try split ?? config.string("split")
-        return try kind.load(dataDirectory: try dataDir ?? config.string("data-dir"),
-                             split: try splitText.map { try Split(parsing: $0) })
+    func load(config: ConfigFile) throws -> LoadedDataset { try choice(config: config).load() }
+
+    /// Which dataset, data directory (absolute) and split the options and `config` name.
+    func choice(config: ConfigFile) throws -> DatasetChoice {
+        try DatasetChoice(config: config, dataset: dataset, dataDirectory: dataDir, split: split)
     }
+}
+
+/// A dataset as the options chose it, before it is read.
+struct DatasetChoice: Equatable {
+    let kind: DatasetKind
+    let directory: String?
+    let split: String?
+
+    /// The given values, else `config`'s.
+    init(config: ConfigFile, dataset: String? = nil, dataDirectory: String? = nil, split: String? = nil) throws {
+        guard let name = try dataset ?? config.string("dataset") else { throw CommandError("--dataset is required") }
+        kind = try DatasetKind(named: name)
+        directory = try (dataDirectory ?? config.string("data-dir")).map(StoredRun.absolute)
+        self.split = try split ?? config.string("split")
+    }
+
+    func load() throws -> LoadedDataset {
+        try kind.load(dataDirectory: directory, split: try split.map { try Split(parsing: $0) })
+    }
+
+    /// The config-file lines that choose this dataset again.
+    var yaml: String {
+        "dataset: \(kind.rawValue)\n" + (directory.map { "data-dir: \(StoredRun.quoted($0))\n" } ?? "") + (split.map { "split: \(StoredRun.quoted($0))\n" } ?? "")
+    }
+
+    var description: String { kind.rawValue + (directory.map { " in \($0)" } ?? "") + (split.map { ", split \($0)" } ?? "") }
 }

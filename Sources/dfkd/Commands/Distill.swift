@@ -15,26 +15,46 @@ struct Distill: ParsableCommand {
         dfad, dfq) and --config FILE.yaml overrides any of them (configs/ holds one file per \
         method and per ablation). The dataset only evaluates the student after every epoch \
         (and feeds GIP's real-data iterations). --out DIR receives student.h5, generator.h5 and \
-        metrics.jsonl, rewritten after every epoch, and grids/epoch-NNNN.png, one row of generated \
-        images per class; the reported accuracy is the last epoch's. Started by mpirun or srun \
-        (launch/mpirun.sh), the ranks share every batch; rank 0 prints and writes the files.
+        metrics.jsonl, rewritten after every epoch, grids/epoch-NNNN.png, one row of generated \
+        images per class, and checkpoints/, from which --resume DIR continues the run (on any \
+        number of ranks). SIGINT, SIGTERM and SIGUSR1 stop after the running iteration with a \
+        checkpoint and exit status 75 (resumable). Started by mpirun or srun (launch/mpirun.sh), \
+        the ranks share every batch; rank 0 prints and writes the files.
         """)
 
-    @Option(help: "The teacher model file.") var teacher: String
-    @Option(help: "Student architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).") var student: String
+    @Option(help: "The teacher model file (taken from the checkpoint when resuming).") var teacher: String?
+    @Option(help: "Student architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")) (taken from the checkpoint when resuming).")
+    var student: String?
     @Option(help: "Method: \(DistillationConfiguration.Method.allCases.map(\.rawValue).joined(separator: ", ")) (or the config file's 'method').")
     var method: String?
     @OptionGroup var data: DatasetOptions
     @Option(help: "YAML file of settings; repeat to layer files, later ones winning (a method's, then an ablation's).")
     var config: [String] = []
-    @Option(help: "Epochs (overrides the configuration).") var epochs: Int?
+    @Option(help: "Epochs (overrides the configuration; may extend a resumed run).") var epochs: Int?
     @Option(help: "Iterations per epoch (overrides the configuration).") var iterations: Int?
-    @Option(help: "Stop after this many minutes (after the running epoch's evaluation).") var minutes: Double?
+    @Option(help: "Stop after this many minutes of this invocation (after the running epoch's evaluation, with a checkpoint).")
+    var minutes: Double?
     @Option(help: "Seed (overrides the configuration).") var seed: Int?
     @Option(help: "Write a per-class PNG grid of generated images every this many epochs (and at the end; 0: only at the end).")
     var gridEvery = 5
-    @Option(help: "Output directory.") var out: String
+    @Option(help: "Output directory of a new run.") var out: String?
+    @Option(help: "Continue the run in this directory from its newest readable checkpoint; a directory without one starts the run there.")
+    var resume: String?
+    @Option(help: "Also write a checkpoint every this many iterations within an epoch (0: only at epoch ends, stops and --checkpoint-minutes).")
+    var checkpointEvery = 0
+    @Option(help: "Also write a checkpoint when this many minutes passed since the last (0: off).") var checkpointMinutes = 10.0
+    @Option(help: "How many checkpoints to keep.") var keepCheckpoints = 2
     @Flag(help: "Print one JSON object as the last line.") var json = false
+
+    func validate() throws {
+        guard (out == nil) != (resume == nil) || out == resume else {
+            throw ValidationError("give --out DIR for a new run or --resume DIR to continue one, not both")
+        }
+        guard out != nil || resume != nil else { throw ValidationError("--out DIR (a new run) or --resume DIR is required") }
+        guard checkpointEvery >= 0, checkpointMinutes >= 0, keepCheckpoints >= 1 else {
+            throw ValidationError("--checkpoint-every and --checkpoint-minutes must be at least 0, --keep-checkpoints at least 1")
+        }
+    }
 
     func run() throws {
         try JobRanks.run(Self.self, distill)
@@ -42,24 +62,31 @@ struct Distill: ParsableCommand {
 
     private func distill(over communicator: Communicator) throws {
         StopRequest.install()
-        let start = Date()
-        let file = try ConfigFile(paths: config, allowedKeys: DistillationSettings.fileKeys)
+        let directory = RunDirectory(resume ?? out!)
+        let checkpoint = resume == nil ? nil : try ResumeCheckpoint.find(in: directory.checkpoints, over: communicator) { print($0) }
+        let stored = try checkpoint.map(StoredRun.init)
+        let file = try ConfigFile(texts: (stored.map { [($0.path, $0.settings)] } ?? []) + config.map(ConfigFile.read),
+                                  allowedKeys: DistillationSettings.fileKeys)
         let methodKind = try DistillationSettings.method(method, file: file)
-        let method = methodKind.rawValue
         var settings = try DistillationSettings.configuration(method: methodKind, file: file)
         if let epochs { settings.epochs = epochs }
         if let iterations { settings.iterationsPerEpoch = iterations }
         if let seed { settings.seed = UInt64(seed) }
-        if settings.studentSchedule == .cosine && settings.studentWarmupEpochs >= Double(settings.epochs) {
-            // A short run keeps the shape of the published schedule: a tenth of it warms up.
-            print("note: student-warmup-epochs \(settings.studentWarmupEpochs) is not shorter than the \(settings.epochs) epochs; using \(Double(settings.epochs) / 10)")
-            settings.studentWarmupEpochs = Double(settings.epochs) / 10
+        let datasetChoice = try data.choice(config: file)
+        let teacherPath = try (teacher ?? stored?.teacher).map(StoredRun.absolute) ?? { throw CommandError("--teacher is required") }()
+        let teacherCRC = try Checksum.crc32(ofFile: teacherPath)
+        guard let studentName = student ?? stored?.student else { throw CommandError("--student is required") }
+        if let stored {
+            try stored.requireAgreement(settings: settings, dataset: datasetChoice, teacher: teacherPath, teacherCRC: teacherCRC, student: studentName)
+        }
+        if settings.effectiveStudentWarmupEpochs != settings.studentWarmupEpochs {
+            print("note: student-warmup-epochs \(settings.studentWarmupEpochs) is not shorter than the \(settings.epochs) epochs; using \(settings.effectiveStudentWarmupEpochs)")
         }
 
-        let dataset = try data.load(config: file)
-        let (teacherModel, teacherDescription) = try ModelFile.load(teacher)
-        try ModelChecks.requireInputs(teacherDescription, file: teacher, match: dataset)
-        let studentArchitecture = try Architecture(named: student)
+        let dataset = try datasetChoice.load()
+        let (teacherModel, teacherDescription) = try ModelFile.load(teacherPath)
+        try ModelChecks.requireInputs(teacherDescription, file: teacherPath, match: dataset)
+        let studentArchitecture = try Architecture(named: studentName)
         let studentModel = studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes)
             .initialize(seed: settings.seed)
         let normalization = Normalization(mean: teacherDescription.normalizationMean, std: teacherDescription.normalizationStd)
@@ -70,65 +97,59 @@ struct Distill: ParsableCommand {
             ? BatchSource(dataset.train, batchSize: settings.realBatchSize, normalization: normalization,
                           augmentation: dataset.kind.augmentation, seed: settings.seed, training: true)
             : nil
-
-        let writes = communicator.isRoot
-        if writes { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
-        let log = try MetricsLog(path: writes ? out + "/metrics.jsonl" : nil)
-        var studentDescription = ModelDescription(
+        let command = CommandLine.arguments.joined(separator: " ")
+        let started = stored?.started ?? ISO8601DateFormatter().string(from: Date())
+        let studentDescription = ModelDescription(
             architecture: studentArchitecture, classes: teacherDescription.classes, inputShape: teacherDescription.inputShape,
             normalizationMean: teacherDescription.normalizationMean, normalizationStd: teacherDescription.normalizationStd,
-            provenance: ["command": CommandLine.arguments.joined(separator: " "), "teacher": teacher, "method": method,
-                         "seed": "\(settings.seed)", "dfkd_version": DataFreeKD.version,
-                         "created": ISO8601DateFormatter().string(from: Date())])
-        print("distill: \(method), teacher \(teacherDescription.architecture.rawValue) (\(String(format: "%.2f", teacherTop1))% on "
+            provenance: ["command": command, "teacher": teacherPath, "method": methodKind.rawValue, "seed": "\(settings.seed)",
+                         "dfkd_version": DataFreeKD.version, "created": started])
+        let identity: [String: CheckpointFile.Attribute] = [
+            "method": .text(methodKind.rawValue), "student": .text(studentName), "teacher": .text(teacherPath),
+            "teacher_crc32": .integer(Int64(teacherCRC)), "teacher_top1": .number(teacherTop1),
+            "settings": .text(DistillationSettings.yaml(settings) + datasetChoice.yaml),
+            "provenance_dfkd_version": .text(DataFreeKD.version), "provenance_command": .text(command),
+            "provenance_host": .text(ProcessInfo.processInfo.hostName), "provenance_started": .text(started),
+        ]
+        var options = DriverOptions()
+        (options.minutes, options.gridEvery, options.checkpointEvery) = (minutes, gridEvery, checkpointEvery)
+        (options.checkpointMinutes, options.keepCheckpoints) = (checkpointMinutes, keepCheckpoints)
+        let driver = try DistillationDriver(run: run, teacherTop1: teacherTop1, evaluationImages: dataset.eval, normalization: normalization,
+                                            real: real, directory: directory, studentDescription: studentDescription, identity: identity,
+                                            options: options, resumingFrom: checkpoint?.contents)
+
+        if let checkpoint, let stored {
+            print("resuming \(checkpoint.path) (written by \(stored.worldSize) rank(s)) after \(driver.progress.epoch) epoch(s) "
+                  + "and \(driver.progress.iteration) of the next's \(settings.iterationsPerEpoch) iterations")
+        }
+        print("distill: \(methodKind.rawValue), teacher \(teacherDescription.architecture.rawValue) (\(String(format: "%.2f", teacherTop1))% on "
               + "\(dataset.eval.count) \(dataset.kind.rawValue) images) -> student \(studentArchitecture.rawValue), "
               + "\(settings.epochs) epochs of \(settings.iterationsPerEpoch) iterations, batch \(settings.batchSize)"
               + (communicator.size > 1 ? " over \(communicator.size) ranks" : ""))
-        let progress = writes ? ProgressReporter(label: "distill", total: settings.epochs * settings.iterationsPerEpoch, unit: "iterations") : nil
-        var lastTop1 = Double.nan, bestTop1 = -Double.infinity, bestEpoch = 0, epochsDone = 0, stopped = false
-        for epoch in 0..<settings.epochs {
-            let terms = run.runEpoch(epoch, real: real) { iteration in
-                progress?.update(epoch * settings.iterationsPerEpoch + iteration,
-                                 status: String(format: "epoch %d, student %.2f%%", epoch + 1, lastTop1))
-                return !StopRequest.isRequested(on: communicator)
-            }
-            lastTop1 = Evaluation.run(studentModel, on: dataset.eval, normalization: normalization, communicator: communicator).top1
-            epochsDone = epoch + 1
-            if lastTop1 > bestTop1 { bestTop1 = lastTop1; bestEpoch = epochsDone }
-            let wall = Date().timeIntervalSince(start)
-            var fields: [String: Any] = terms
-            fields["epoch"] = epochsDone
-            fields["student_top1"] = lastTop1
-            fields["restored_ratio"] = 100 * lastTop1 / teacherTop1
-            fields["wall_seconds"] = wall
-            log.log(fields)
-            studentDescription.provenance["epochs"] = "\(epochsDone)"
-            studentDescription.provenance["eval_top1"] = String(format: "%.2f", lastTop1)
-            if writes {
-                try ModelFile.write(studentModel, description: studentDescription, to: out + "/student.h5")
-                try GeneratorFile.write(run.generator, provenance: studentDescription.provenance, to: out + "/generator.h5")
-            }
-            let last = StopRequest.isRequested(on: communicator, or: minutes.map { wall >= $0 * 60 } ?? false)
-            if writes && (last || epochsDone == settings.epochs || (gridEvery > 0 && epochsDone % gridEvery == 0)) {
-                let grid = SampleGrid.render(run.generator, teacher: teacherModel, perClass: 8, seed: settings.seed,
-                                             normalization: normalization)
-                try PNGFile.write(grid, to: out + String(format: "/grids/epoch-%04d.png", epochsDone))
-            }
-            if last {
-                stopped = epochsDone < settings.epochs
-                break
-            }
-        }
-        let wall = Date().timeIntervalSince(start)
-        let restored = 100 * lastTop1 / teacherTop1
+        let outcome = try driver.runToEnd()
+        report(outcome, teacherTop1: teacherTop1, epochs: settings.epochs, method: methodKind.rawValue, directory: directory)
+        if outcome.ending == .stopped { throw ExitCode(StopRequest.resumableStatus) }
+    }
+
+    private func report(_ outcome: DistillationOutcome, teacherTop1: Double, epochs: Int, method: String, directory: RunDirectory) {
+        let p = outcome.progress
+        let restored = 100 * p.lastTop1 / teacherTop1
         print(String(format: "teacher %.2f%%, student %.2f%% after %d epochs (best %.2f%% at epoch %d), restored ratio %.2f%%, %.0f s",
-                     teacherTop1, lastTop1, epochsDone, bestTop1, bestEpoch, restored, wall))
-        if stopped { print("stopped after \(epochsDone) of \(settings.epochs) epochs") }
-        print("student: \(out)/student.h5\ngenerator: \(out)/generator.h5\nmetrics: \(out)/metrics.jsonl\nsample grids: \(out)/grids/")
+                     teacherTop1, p.lastTop1, outcome.epochsDone, p.bestTop1, p.bestEpoch, restored, p.wallSeconds))
+        switch outcome.ending {
+        case .finished: break
+        case .budgetSpent: print("stopped after \(outcome.epochsDone) of \(epochs) epochs (--minutes); continue with --resume \(directory.path)")
+        case .stopped:
+            print("stopped on request after \(p.epoch) epoch(s) and \(p.iteration) iteration(s) of the next, with a checkpoint; "
+                  + "continue with --resume \(directory.path) (exit status \(StopRequest.resumableStatus))")
+        }
+        print("student: \(directory.student)\ngenerator: \(directory.generator)\nmetrics: \(directory.metrics)\n"
+              + "sample grids: \(directory.grids)/\ncheckpoints: \(directory.checkpoints)/")
         if json {
             print(MetricsLog.jsonLine([
-                "student_top1": lastTop1, "teacher_top1": teacherTop1, "restored_ratio": restored, "wall_seconds": wall,
-                "best_student_top1": bestTop1, "best_epoch": bestEpoch, "epochs": epochsDone, "method": method,
+                "student_top1": p.lastTop1, "teacher_top1": teacherTop1, "restored_ratio": restored, "wall_seconds": p.wallSeconds,
+                "best_student_top1": p.bestTop1, "best_epoch": p.bestEpoch, "epochs": outcome.epochsDone, "method": method,
+                "ending": "\(outcome.ending)",
             ]))
         }
     }

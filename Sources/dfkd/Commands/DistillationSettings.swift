@@ -113,4 +113,14 @@ enum DistillationSettings {
     static func yaml(_ configuration: Configuration) -> String {
         (["method: \(configuration.method.rawValue)"] + all.map { "\($0.key): \($0.show(configuration))" }).joined(separator: "\n") + "\n"
     }
+
+    /// Each setting that differs between `stored` and `given`, as "key: the checkpoint has A,
+    /// given B"; the keys in `mayChange` may differ.
+    static func conflicts(stored: Configuration, given: Configuration, mayChange: Set<String>) -> [String] {
+        var conflicts = stored.method == given.method ? [] : ["method: the checkpoint has \(stored.method.rawValue), given \(given.method.rawValue)"]
+        for setting in all where !mayChange.contains(setting.key) && setting.show(stored) != setting.show(given) {
+            conflicts.append("\(setting.key): the checkpoint has \(setting.show(stored)), given \(setting.show(given))")
+        }
+        return conflicts
+    }
 }

@@ -15,6 +15,9 @@ enum JobRanks {
         guard communicator.size > 1 else { return try body(communicator) }
         do {
             try body(communicator)
+        } catch let status as ExitCode {
+            // Every rank ends with the same agreed status (a resumable stop): no abort.
+            throw status
         } catch {
             FileHandle.standardError.write(Data("Error: \(communicator.description): \(Command.message(for: error))\n".utf8))
             communicator.abort(code: Command.exitCode(for: error).rawValue)

@@ -1,0 +1,217 @@
+import Data
+import Distributed
+import Foundation
+import NeuralNetwork
+import Storage
+import Training
+
+/// How a distillation run is driven besides its method: budgets, outputs, checkpoints.
+public struct DriverOptions: Sendable {
+    /// Stop (resumable, exit 0) after the epoch during which this many minutes of this
+    /// invocation passed.
+    public var minutes: Double?
+    /// A sample grid every this many epochs (and at the end); 0: only at the end.
+    public var gridEvery = 5
+    /// A checkpoint every this many iterations within an epoch (0: none within); one is
+    /// always written at every epoch's end and at a stop.
+    public var checkpointEvery = 0
+    /// A checkpoint when this many minutes passed since the last one (0: off).
+    public var checkpointMinutes = 10.0
+    /// How many checkpoints to keep.
+    public var keepCheckpoints = 2
+
+    public init() {}
+}
+
+/// Where a run is: the epoch it is in and how many of that epoch's iterations are done (an
+/// epoch's end, with its real-data iterations, evaluation and files, belongs to its last
+/// iteration); the student's accuracies; the training seconds so far over every invocation.
+public struct RunProgress: Equatable, Sendable {
+    public var epoch = 0
+    public var iteration = 0
+    public var lastTop1 = Double.nan
+    public var bestTop1 = -Double.infinity
+    public var bestEpoch = 0
+    public var wallSeconds = 0.0
+
+    public init() {}
+}
+
+/// How a run ended.
+public struct DistillationOutcome: Sendable {
+    public enum Ending: Sendable, Equatable {
+        /// Every epoch ran.
+        case finished
+        /// `--minutes` ran out; the run can be continued with `--resume`.
+        case budgetSpent
+        /// A signal asked it to stop; it wrote a checkpoint and is resumable.
+        case stopped
+    }
+
+    public var ending: Ending
+    public var progress: RunProgress
+    /// Epochs finished in all.
+    public var epochsDone: Int
+}
+
+/// The epoch loop of `dfkd distill`: iterations of the method, then after each epoch the
+/// evaluation, the metrics line, the student and generator files, the sample grids and a
+/// checkpoint; checkpoints also every `checkpointEvery` iterations, every
+/// `checkpointMinutes` and at a stop. Rank 0 writes; every rank runs the same loop.
+public final class DistillationDriver {
+    public let run: DistillationRun
+    public let directory: RunDirectory
+    public let options: DriverOptions
+    public private(set) var progress: RunProgress
+    public let checkpoints: CheckpointSeries
+    private let teacherTop1: Double
+    private let evaluationImages: ImageSet
+    private let normalization: Normalization
+    private let real: BatchSource?
+    private var studentDescription: ModelDescription
+    /// What the command says of the run (settings, teacher, provenance), stored in every
+    /// checkpoint beside the driver's own progress.
+    private let identity: [String: CheckpointFile.Attribute]
+    private let log: MetricsLog
+    private var communicator: Communicator { run.communicator }
+
+    /// A run that starts at `progress` (a fresh one, or one restored from a checkpoint by
+    /// `restore`), writing to `directory`.
+    public init(run: DistillationRun, teacherTop1: Double, evaluationImages: ImageSet, normalization: Normalization,
+                real: BatchSource?, directory: RunDirectory, studentDescription: ModelDescription,
+                identity: [String: CheckpointFile.Attribute], options: DriverOptions,
+                resumingFrom checkpoint: CheckpointFile.Contents? = nil) throws {
+        self.run = run
+        self.teacherTop1 = teacherTop1
+        self.evaluationImages = evaluationImages
+        self.normalization = normalization
+        self.real = real
+        self.directory = directory
+        self.studentDescription = studentDescription
+        self.identity = identity
+        self.options = options
+        checkpoints = CheckpointSeries(directory: directory.checkpoints, keep: options.keepCheckpoints)
+        progress = RunProgress()
+        if let checkpoint {
+            try run.restore(from: checkpoint.state)
+            progress = try Self.progress(of: checkpoint)
+        }
+        let writes = run.communicator.isRoot
+        if writes {
+            try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+            checkpoints.removeInterruptedWrites()
+        }
+        log = try MetricsLog(path: writes ? directory.metrics : nil, continuingAfter: checkpoint == nil ? nil : progress.epoch)
+    }
+
+    /// The epoch a run resumes in: at an epoch's end the checkpoint names the next epoch.
+    private static func progress(of checkpoint: CheckpointFile.Contents) throws -> RunProgress {
+        var progress = RunProgress()
+        let file = "the checkpoint"
+        progress.epoch = try checkpoint.integer("epoch", in: file)
+        progress.iteration = try checkpoint.integer("iteration", in: file)
+        progress.lastTop1 = try checkpoint.number("last_top1", in: file)
+        progress.bestTop1 = try checkpoint.number("best_top1", in: file)
+        progress.bestEpoch = try checkpoint.integer("best_epoch", in: file)
+        progress.wallSeconds = try checkpoint.number("wall_seconds", in: file)
+        return progress
+    }
+
+    /// Runs until every epoch is done, `minutes` pass or a stop is asked for.
+    public func runToEnd() throws -> DistillationOutcome {
+        let c = run.configuration
+        let start = Date(), wallAtStart = progress.wallSeconds
+        var lastCheckpoint = Date()
+        let reporter = communicator.isRoot ? ProgressReporter(label: "distill", total: c.epochs * c.iterationsPerEpoch, unit: "iterations") : nil
+        func elapsed() -> Double { wallAtStart + Date().timeIntervalSince(start) }
+
+        while progress.epoch < c.epochs {
+            let epoch = progress.epoch
+            var stopAtEpochEnd = false
+            while progress.iteration < c.iterationsPerEpoch {
+                run.runIteration(epoch: epoch, iteration: progress.iteration)
+                progress.iteration += 1
+                reporter?.update(epoch * c.iterationsPerEpoch + progress.iteration,
+                                 status: String(format: "epoch %d, student %.2f%%", epoch + 1, progress.lastTop1))
+                let stop = StopRequest.isRequested(on: communicator)
+                if progress.iteration == c.iterationsPerEpoch {
+                    stopAtEpochEnd = stop
+                } else if stop {
+                    progress.wallSeconds = elapsed()
+                    try writeCheckpoint(waiting: true)
+                    return outcome(.stopped)
+                } else if (options.checkpointEvery > 0 && progress.iteration % options.checkpointEvery == 0)
+                            || (options.checkpointMinutes > 0 && Date().timeIntervalSince(lastCheckpoint) >= options.checkpointMinutes * 60) {
+                    progress.wallSeconds = elapsed()
+                    try writeCheckpoint(waiting: false)
+                    lastCheckpoint = Date()
+                }
+            }
+            try finishEpoch(epoch, wallSeconds: elapsed)
+            let agreed = StopRequest.agreed(on: communicator, budgetSpent: options.minutes.map { Date().timeIntervalSince(start) >= $0 * 60 } ?? false)
+            let stop = stopAtEpochEnd || agreed.stop
+            let ending: DistillationOutcome.Ending? = stop ? .stopped : agreed.budgetSpent ? .budgetSpent : progress.epoch == c.epochs ? .finished : nil
+            if communicator.isRoot && (ending != nil || (options.gridEvery > 0 && progress.epoch % options.gridEvery == 0)) {
+                let grid = SampleGrid.render(run.generator, teacher: run.teacher, perClass: 8, seed: c.seed, normalization: normalization)
+                try PNGFile.write(grid, to: directory.grid(epoch: progress.epoch))
+            }
+            try writeCheckpoint(waiting: ending != nil)
+            lastCheckpoint = Date()
+            if let ending { return outcome(ending) }
+        }
+        try checkpoints.waitForWrites()
+        return outcome(.finished)
+    }
+
+    /// The real-data iterations, evaluation, metrics line and model files of an epoch
+    /// whose iterations are done; the progress then names the next epoch.
+    private func finishEpoch(_ epoch: Int, wallSeconds: () -> Double) throws {
+        var fields: [String: Any] = run.finishEpoch(epoch, real: real)
+        let top1 = Evaluation.run(run.student, on: evaluationImages, normalization: normalization, communicator: communicator).top1
+        progress.epoch = epoch + 1
+        progress.iteration = 0
+        progress.lastTop1 = top1
+        if top1 > progress.bestTop1 { (progress.bestTop1, progress.bestEpoch) = (top1, epoch + 1) }
+        progress.wallSeconds = wallSeconds()
+        fields["epoch"] = epoch + 1
+        fields["student_top1"] = top1
+        fields["restored_ratio"] = 100 * top1 / teacherTop1
+        fields["wall_seconds"] = progress.wallSeconds
+        log.log(fields)
+        studentDescription.provenance["epochs"] = "\(epoch + 1)"
+        studentDescription.provenance["eval_top1"] = String(format: "%.2f", top1)
+        if communicator.isRoot {
+            try ModelFile.write(run.student, description: studentDescription, to: directory.student)
+            try GeneratorFile.write(run.generator, provenance: studentDescription.provenance, to: directory.generator)
+        }
+    }
+
+    /// Copies the state and hands it to the background writer (rank 0 only; the state is the
+    /// same on every rank). With `waiting` every rank returns only once the file is durable:
+    /// the run is about to exit, and a rank that exits first can make mpirun end the others.
+    private func writeCheckpoint(waiting: Bool) throws {
+        if communicator.isRoot {
+            var state = StateArchive()
+            run.archive(into: &state)
+            var attributes = identity
+            attributes["kind"] = .text("distillation")
+            attributes["epoch"] = .integer(Int64(progress.epoch))
+            attributes["iteration"] = .integer(Int64(progress.iteration))
+            attributes["iterations_per_epoch"] = .integer(Int64(run.configuration.iterationsPerEpoch))
+            attributes["world_size"] = .integer(Int64(communicator.size))
+            attributes["last_top1"] = .number(progress.lastTop1)
+            attributes["best_top1"] = .number(progress.bestTop1)
+            attributes["best_epoch"] = .integer(Int64(progress.bestEpoch))
+            attributes["wall_seconds"] = .number(progress.wallSeconds)
+            attributes["provenance_written"] = .text(ISO8601DateFormatter().string(from: Date()))
+            try checkpoints.write(CheckpointFile.Contents(attributes: attributes, state: state),
+                                  name: RunDirectory.checkpointName(epoch: progress.epoch, iteration: progress.iteration))
+            if waiting { try checkpoints.waitForWrites() }
+        }
+        if waiting { communicator.barrier() }
+    }
+
+    private func outcome(_ ending: DistillationOutcome.Ending) -> DistillationOutcome {
+        DistillationOutcome(ending: ending, progress: progress, epochsDone: progress.epoch)
+    }
+}

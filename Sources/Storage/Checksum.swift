@@ -1,0 +1,26 @@
+import CZlib
+import Foundation
+
+/// zlib's CRC-32, which Python's zlib.crc32 computes alike: it detects damaged or
+/// mismatched data, not tampering.
+public enum Checksum {
+    public static func crc32<T>(_ values: [T], continuing crc: UInt32 = 0) -> UInt32 {
+        values.withUnsafeBytes { bytes in
+            UInt32(CZlib.crc32(UInt(crc), bytes.bindMemory(to: UInt8.self).baseAddress, UInt32(bytes.count)))
+        }
+    }
+
+    /// The CRC-32 of a whole file's contents, read in blocks.
+    public static func crc32(ofFile path: String) throws -> UInt32 {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw StorageError(file: path, "cannot be read") }
+        defer { try? handle.close() }
+        var crc: UInt32 = 0
+        while true {
+            let block = try handle.read(upToCount: 1 << 22) ?? Data()
+            if block.isEmpty { return crc }
+            crc = crc32([UInt8](block), continuing: crc)
+        }
+    }
+
+    public static func hex(_ crc: UInt32) -> String { String(format: "%08x", crc) }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// The files of a distillation run's output directory, named in one place.
+public struct RunDirectory: Sendable {
+    public let path: String
+
+    public init(_ path: String) { self.path = path }
+
+    /// The student as a model file, rewritten after every epoch.
+    public var student: String { path + "/student.h5" }
+    /// The generator, rewritten after every epoch.
+    public var generator: String { path + "/generator.h5" }
+    /// One JSON line per finished epoch.
+    public var metrics: String { path + "/metrics.jsonl" }
+    public var grids: String { path + "/grids" }
+    public func grid(epoch: Int) -> String { grids + String(format: "/epoch-%04d.png", epoch) }
+    public var checkpoints: String { path + "/checkpoints" }
+
+    /// A checkpoint's file name for the position it resumes at (epoch and iteration done
+    /// within it); the names sort as the positions do.
+    public static func checkpointName(epoch: Int, iteration: Int) -> String {
+        String(format: "checkpoint-e%05d-i%06d.h5", epoch, iteration)
+    }
+}

@@ -1,0 +1,56 @@
+import Distillation
+import Foundation
+import Storage
+import Training
+
+/// What a distillation checkpoint says about its run, and the check that the options of a
+/// resume agree with it: the same settings (but the epochs, which may extend the run), the
+/// same dataset, the same student and the teacher with the same contents.
+struct StoredRun {
+    let path: String
+    /// Every setting and the dataset keys, as a config file.
+    let settings: String
+    let teacher: String
+    let teacherCRC: UInt32
+    let student: String
+    let worldSize: Int
+    let started: String
+
+    init(_ checkpoint: ResumeCheckpoint.Found) throws {
+        path = checkpoint.path
+        let contents = checkpoint.contents
+        let kind = try contents.text("kind", in: path)
+        guard kind == "distillation" else {
+            throw StorageError(file: path, "is a checkpoint of \(kind), not of a distillation (root attribute 'kind')")
+        }
+        settings = try contents.text("settings", in: path)
+        teacher = try contents.text("teacher", in: path)
+        teacherCRC = UInt32(truncatingIfNeeded: try contents.integer("teacher_crc32", in: path))
+        student = try contents.text("student", in: path)
+        worldSize = try contents.integer("world_size", in: path)
+        started = try contents.text("provenance_started", in: path)
+    }
+
+    /// Throws one error listing every option of this invocation that disagrees with the
+    /// checkpoint, with both values.
+    func requireAgreement(settings given: DistillationConfiguration, dataset: DatasetChoice, teacher teacherPath: String,
+                          teacherCRC crc: UInt32, student studentName: String) throws {
+        let file = try ConfigFile(texts: [(path, settings)], allowedKeys: DistillationSettings.fileKeys)
+        let stored = try DistillationSettings.configuration(method: try DistillationSettings.method(nil, file: file), file: file)
+        var conflicts = DistillationSettings.conflicts(stored: stored, given: given, mayChange: ["epochs"])
+        let storedDataset = try DatasetChoice(config: file)
+        if storedDataset != dataset { conflicts.append("dataset: the checkpoint has \(storedDataset.description), given \(dataset.description)") }
+        if studentName != student { conflicts.append("student: the checkpoint has \(student), given \(studentName)") }
+        if crc != teacherCRC {
+            conflicts.append("teacher: \(teacherPath) has CRC-32 \(Checksum.hex(crc)); the checkpoint's teacher \(teacher) had \(Checksum.hex(teacherCRC))")
+        }
+        guard conflicts.isEmpty else {
+            throw CommandError("\(path): the options given disagree with the run this checkpoint continues:\n  " + conflicts.joined(separator: "\n  "))
+        }
+    }
+
+    static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
+    /// A YAML single-quoted scalar.
+    static func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+}
