@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "NeuralNetwork", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-        .testTarget(name: "CommandTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CommandTests", dependencies: ["TestSupport", "NeuralNetwork", "Storage", "Training"]),
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Training", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
         // Multi-rank checks that DistributedTests runs under mpirun.
