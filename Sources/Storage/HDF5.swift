@@ -5,8 +5,10 @@ import TensorEngine
 /// An HDF5 file that cannot be read or written.
 public typealias StorageError = FileError
 
-/// The HDF5 library's global state: its own error printing is off (errors surface as
-/// StorageError), and calls are serialised (the Debian build is not thread-safe).
+/// The HDF5 library's global state: its own error printing is off on every thread that
+/// calls it (errors surface as StorageError; the Debian build keeps error stacks per
+/// thread), calls are serialised, and it does not close files at exit: a file whose write
+/// failed (a full disk) cannot be closed, and closing it again at exit crashes the library.
 enum HDF5Library {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var started = false
@@ -15,8 +17,13 @@ enum HDF5Library {
         lock.lock()
         defer { lock.unlock() }
         if !started {
-            H5Eset_auto2(dfkd_h5e_default(), nil, nil)
+            H5dont_atexit()
             started = true
+        }
+        let quiet = "dfkd.hdf5-errors-off"
+        if Thread.current.threadDictionary[quiet] == nil {
+            H5Eset_auto2(dfkd_h5e_default(), nil, nil)
+            Thread.current.threadDictionary[quiet] = true
         }
         return try body()
     }

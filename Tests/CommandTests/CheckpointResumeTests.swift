@@ -8,57 +8,12 @@ import XCTest
 /// Checkpoints and `distill --resume` as users meet them: runs stopped by signals at random
 /// moments, killed, resumed on other rank counts, and resumed from damaged files.
 final class CheckpointResumeTests: XCTestCase {
-    static let split = "2000:300"
-    nonisolated(unsafe) static var shared: String = ""
-    nonisolated(unsafe) static var teacher: String = ""
-
-    override class func setUp() {
-        shared = TestFiles.scratchDirectory("checkpoint-tests")
-        teacher = shared + "/teacher.h5"
-        let train = try! DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--split", split, "--model", "lenet5",
-                                          "--epochs", "2", "--batch", "64", "--lr", "0.002", "--out", teacher])
-        precondition(train.status == 0, train.output)
-        try! "batch: 32\ngenerator-widths: [8, 8, 4]\nstudent-optimizer: adam\nstudent-lr: 0.002\nstudent-schedule: constant\n"
-            .write(toFile: shared + "/small.yaml", atomically: true, encoding: .utf8)
-    }
-
-    /// A short CPSC-DFKD run; `directory` as --out (nil) or --resume.
-    static func distill(_ options: [String], epochs: Int = 3) -> [String] {
-        ["distill", "--teacher", teacher, "--student", "lenet5-half", "--method", "cpsc", "--dataset", "builtin", "--split", split,
-         "--config", shared + "/small.yaml", "--epochs", "\(epochs)", "--iterations", "8", "--grid-every", "0",
-         "--checkpoint-minutes", "0"] + options
-    }
-
-    static let launcher = TestFiles.repositoryRoot + "/launch/mpirun.sh"
-
-    /// `dfkd ARGUMENTS`, alone or through the launcher on `ranks` ranks.
-    static func command(_ arguments: [String], ranks: Int?) -> (executable: String, arguments: [String]) {
-        guard let ranks else { return (DFKDCommand.binary, arguments) }
-        return ("/bin/bash", [launcher, "--ranks", "\(ranks)", "--", DFKDCommand.binary] + arguments)
-    }
-
-    static func run(_ arguments: [String], ranks: Int? = nil) throws -> (status: Int32, output: String) {
-        let (executable, arguments) = command(arguments, ranks: ranks)
-        return try Subprocess.run(executable, arguments)
-    }
-
-    /// The state of a run's newest checkpoint and its metrics lines without wall times.
-    static func result(of directory: String) throws -> (state: StateArchive, metrics: [NSDictionary], checkpoint: String) {
-        let newest = try XCTUnwrap(CheckpointSeries(directory: directory + "/checkpoints").files().last, "no checkpoint in \(directory)")
-        let text = try String(contentsOfFile: directory + "/metrics.jsonl", encoding: .utf8)
-        let metrics = try text.split(separator: "\n").map { line -> NSDictionary in
-            let fields = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            return fields.filter { $0.key != "wall_seconds" } as NSDictionary
-        }
-        return (try CheckpointFile.read(newest).state, metrics, newest)
-    }
-
     /// Starts `distill --resume DIRECTORY` and sends `signal` at a random moment of its
     /// iterations (after the line that starts them, within `window` seconds); returns the
     /// status, or nil when the run ended before the signal could reach it.
     static func interrupt(_ directory: String, ranks: Int?, signal: Int32, window: Double, epochs: Int = 3,
                           extra: [String] = []) throws -> (status: Int32, output: String)? {
-        let (executable, arguments) = command(distill(["--resume", directory] + extra, epochs: epochs), ranks: ranks)
+        let (executable, arguments) = ShortDistillation.command(ShortDistillation.distill(["--resume", directory] + extra, epochs: epochs), ranks: ranks)
         let process = try RunningProcess(executable, arguments)
         guard process.wait(for: "distill: cpsc") else { return process.finish() }
         usleep(UInt32(Double.random(in: 0...window) * 1e6))
@@ -73,7 +28,7 @@ final class CheckpointResumeTests: XCTestCase {
     }
 
     func assertSameRun(_ found: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let (a, b) = (try Self.result(of: found), try Self.result(of: expected))
+        let (a, b) = (try ShortDistillation.result(of: found), try ShortDistillation.result(of: expected))
         XCTAssertEqual((a.checkpoint as NSString).lastPathComponent, (b.checkpoint as NSString).lastPathComponent, file: file, line: line)
         XCTAssertEqual(a.state.names.sorted(), b.state.names.sorted(), file: file, line: line)
         let differing = b.state.entries.filter { a.state[$0.name] != $0 }.map(\.name)
@@ -95,7 +50,7 @@ final class CheckpointResumeTests: XCTestCase {
 
     private func checkStopsAndResumes(ranks: Int?, stops counts: [Int]) throws {
         let directory = TestFiles.scratchDirectory()
-        let reference = try Self.run(Self.distill(["--out", directory + "/reference", "--json"]), ranks: ranks)
+        let reference = try ShortDistillation.run(ShortDistillation.distill(["--out", directory + "/reference", "--json"]), ranks: ranks)
         XCTAssertEqual(reference.status, 0, reference.output)
         let window = try Self.iterationSeconds(reference.output)
         for stops in counts {
@@ -110,7 +65,7 @@ final class CheckpointResumeTests: XCTestCase {
                 if done > 1 { XCTAssertTrue(stopped.output.contains("resuming \(run)/checkpoints/checkpoint-"), stopped.output) }
             }
             XCTAssertEqual(done, stops, "the run kept finishing before the signal")
-            let resumed = try Self.run(Self.distill(["--resume", run]), ranks: ranks)
+            let resumed = try ShortDistillation.run(ShortDistillation.distill(["--resume", run]), ranks: ranks)
             XCTAssertEqual(resumed.status, 0, resumed.output)
             XCTAssertTrue(resumed.output.contains("resuming "), resumed.output)
             try assertSameRun(run, directory + "/reference")
@@ -125,7 +80,7 @@ final class CheckpointResumeTests: XCTestCase {
         let trials = Int(ProcessInfo.processInfo.environment["DFKD_KILL_TRIALS"] ?? "") ?? 5
         let directory = TestFiles.scratchDirectory()
         let options = ["--checkpoint-every", "1"]
-        let reference = try Self.run(Self.distill(["--out", directory + "/reference", "--json"] + options))
+        let reference = try ShortDistillation.run(ShortDistillation.distill(["--out", directory + "/reference", "--json"] + options))
         XCTAssertEqual(reference.status, 0, reference.output)
         let window = try Self.iterationSeconds(reference.output)
         var killedWithCheckpoints = 0
@@ -136,7 +91,7 @@ final class CheckpointResumeTests: XCTestCase {
             let series = CheckpointSeries(directory: run + "/checkpoints")
             for path in series.files() { XCTAssertNoThrow(try CheckpointFile.read(path), "a kill left \(path) unreadable") }
             if !series.files().isEmpty { killedWithCheckpoints += 1 }
-            let resumed = try Self.run(Self.distill(["--resume", run] + options))
+            let resumed = try ShortDistillation.run(ShortDistillation.distill(["--resume", run] + options))
             XCTAssertEqual(resumed.status, 0, resumed.output)
             try assertSameRun(run, directory + "/reference")
             XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: run + "/checkpoints").allSatisfy { !$0.contains(".tmp-") },
@@ -159,20 +114,20 @@ final class CheckpointResumeTests: XCTestCase {
         let steps = try write("student-lr: 0.001\ngenerator-lr: 0.00001\n", to: directory + "/steps.yaml")
         let options = ["--config", steps]
         let reference = directory + "/reference"
-        let run = try Self.run(Self.distill(["--out", reference, "--checkpoint-every", "3", "--keep-checkpoints", "100"] + options), ranks: 2)
+        let run = try ShortDistillation.run(ShortDistillation.distill(["--out", reference, "--checkpoint-every", "3", "--keep-checkpoints", "100"] + options), ranks: 2)
         XCTAssertEqual(run.status, 0, run.output)
         let middle = RunDirectory.checkpointName(epoch: 2, iteration: 3)
-        let expected = try Self.result(of: reference)
+        let expected = try ShortDistillation.result(of: reference)
         let start = try CheckpointFile.read(reference + "/checkpoints/" + middle).state
         for ranks in [1, 3] {
             let copy = directory + "/on-\(ranks)"
             try FileManager.default.createDirectory(atPath: copy + "/checkpoints", withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: reference + "/checkpoints/" + middle, toPath: copy + "/checkpoints/" + middle)
             try FileManager.default.copyItem(atPath: reference + "/metrics.jsonl", toPath: copy + "/metrics.jsonl")
-            let resumed = try Self.run(Self.distill(["--resume", copy] + options), ranks: ranks == 1 ? nil : ranks)
+            let resumed = try ShortDistillation.run(ShortDistillation.distill(["--resume", copy] + options), ranks: ranks == 1 ? nil : ranks)
             XCTAssertEqual(resumed.status, 0, resumed.output)
             XCTAssertTrue(resumed.output.contains("written by 2 rank(s)"), resumed.output)
-            let found = try Self.result(of: copy)
+            let found = try ShortDistillation.result(of: copy)
             XCTAssertEqual(found.metrics.count, expected.metrics.count)
             var worst = (difference: 0.0, name: ""), apart = 0.0, travelled = 0.0
             for entry in expected.state.entries where entry.name.hasPrefix("student/") || entry.name.hasPrefix("generator/") {

@@ -1,0 +1,53 @@
+import Foundation
+import NeuralNetwork
+import Storage
+import TestSupport
+import XCTest
+
+/// Short CPSC-DFKD runs on the built-in dataset from one small teacher, for the tests of
+/// checkpoints and resume.
+enum ShortDistillation {
+    static let split = "2000:300"
+    /// The shared directory with the teacher and the settings file, made once.
+    static let shared: String = {
+        let directory = TestFiles.scratchDirectory("short-distillation")
+        let train = try! DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--split", split, "--model", "lenet5",
+                                          "--epochs", "2", "--batch", "64", "--lr", "0.002", "--out", directory + "/teacher.h5"])
+        precondition(train.status == 0, train.output)
+        try! "batch: 32\ngenerator-widths: [8, 8, 4]\nstudent-optimizer: adam\nstudent-lr: 0.002\nstudent-schedule: constant\n"
+            .write(toFile: directory + "/small.yaml", atomically: true, encoding: .utf8)
+        return directory
+    }()
+    static var teacher: String { shared + "/teacher.h5" }
+
+    /// A short CPSC-DFKD run's arguments; the options name its directory (--out or --resume).
+    static func distill(_ options: [String], epochs: Int = 3) -> [String] {
+        ["distill", "--teacher", teacher, "--student", "lenet5-half", "--method", "cpsc", "--dataset", "builtin", "--split", split,
+         "--config", shared + "/small.yaml", "--epochs", "\(epochs)", "--iterations", "8", "--grid-every", "0",
+         "--checkpoint-minutes", "0"] + options
+    }
+
+    static let launcher = TestFiles.repositoryRoot + "/launch/mpirun.sh"
+
+    /// `dfkd ARGUMENTS`, alone or through the launcher on `ranks` ranks.
+    static func command(_ arguments: [String], ranks: Int?) -> (executable: String, arguments: [String]) {
+        guard let ranks else { return (DFKDCommand.binary, arguments) }
+        return ("/bin/bash", [launcher, "--ranks", "\(ranks)", "--", DFKDCommand.binary] + arguments)
+    }
+
+    static func run(_ arguments: [String], ranks: Int? = nil) throws -> (status: Int32, output: String) {
+        let (executable, arguments) = command(arguments, ranks: ranks)
+        return try Subprocess.run(executable, arguments)
+    }
+
+    /// The state of a run's newest checkpoint and its metrics lines without wall times.
+    static func result(of directory: String) throws -> (state: StateArchive, metrics: [NSDictionary], checkpoint: String) {
+        let newest = try XCTUnwrap(CheckpointSeries(directory: directory + "/checkpoints").files().last, "no checkpoint in \(directory)")
+        let text = try String(contentsOfFile: directory + "/metrics.jsonl", encoding: .utf8)
+        let metrics = try text.split(separator: "\n").map { line -> NSDictionary in
+            let fields = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return fields.filter { $0.key != "wall_seconds" } as NSDictionary
+        }
+        return (try CheckpointFile.read(newest).state, metrics, newest)
+    }
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Kills a short distillation with SIGKILL at N random moments (default 20), checkpoints
+# written every iteration so that kills also land inside writes, and checks each time that
+# every checkpoint left reads back whole and that the resumed run ends bit for bit as the
+# uninterrupted one. Needs the release build with tests (bash scripts/test.sh builds it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+trials="${1:-20}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" OMP_WAIT_POLICY=PASSIVE DFKD_KILL_TRIALS="$trials"
+exec swift test -c release --skip-build --disable-swift-testing --filter CheckpointResumeTests.testKilledRunsResumeToTheUninterruptedResult
