@@ -3,6 +3,7 @@ import Distillation
 import Distributed
 import Foundation
 import NeuralNetwork
+import Storage
 import TensorEngine
 import Training
 
@@ -33,7 +34,7 @@ struct BenchDistill: ParsableCommand {
         if ranks {
             try RankScalingBench(batch: batch, rounds: rounds, options: options).run()
         } else {
-            measure()
+            try measure()
         }
     }
 
@@ -52,7 +53,28 @@ struct BenchDistill: ParsableCommand {
                                configuration: configuration, communicator: communicator)
     }
 
-    private func measure() {
+    /// Median seconds of copying the run's state (what the ranks wait for) and of writing it
+    /// as a checkpoint file (atomically, read back and checked: what the writer thread does).
+    private func measureCheckpoint(_ run: DistillationRun) throws -> (copy: Double, write: Double, mebibytes: Double) {
+        let directory = NSTemporaryDirectory() + "dfkd-bench-checkpoint-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var state = StateArchive()
+        let copy = Timing.secondsPerIteration(repeats: 5, iterations: 1) {
+            state = StateArchive()
+            run.archive(into: &state)
+        }
+        let path = directory + "/checkpoint.h5"
+        var failure: Error?
+        let write = Timing.secondsPerIteration(repeats: 3, iterations: 1) {
+            do { try CheckpointFile.write(CheckpointFile.Contents(attributes: ["kind": .text("bench")], state: state), to: path) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return (copy, write, Double(bytes) / 1_048_576)
+    }
+
+    private func measure() throws {
         let world = World.communicator
         let timed = TimedCommunicator(independent ? SingleProcess() : world)
         let localBatch = independent ? world.share(of: batch).count : batch
@@ -73,6 +95,7 @@ struct BenchDistill: ParsableCommand {
         figures[3 * world.rank + 2] = Timing.peakResidentMiB()
         world.allReduceSum(&figures)
         guard world.isRoot else { return }
+        let checkpoint = try measureCheckpoint(run)
         let slowest = stride(from: 0, to: figures.count, by: 3).map { figures[$0] }.max() ?? seconds
         let communication = stride(from: 1, to: figures.count, by: 3).map { figures[$0] }
         let memory = stride(from: 2, to: figures.count, by: 3).map { figures[$0] }
@@ -81,11 +104,17 @@ struct BenchDistill: ParsableCommand {
                      + "communication %.1f%% of the time, peak RSS %@ MiB",
                      world.size, Runtime.threadCount, independent ? " without communication" : "", batch, images / slowest,
                      slowest * 1000, 100 * (communication.max() ?? 0), memory.map { String(format: "%.0f", $0) }.joined(separator: "/")))
+        print(String(format: "checkpoint of %.1f MiB: the ranks wait %.1f ms for the state's copy (%.2f%% of an iteration); "
+                     + "the writer thread takes %.0f ms more (%.1f%% of an iteration)", checkpoint.mebibytes, checkpoint.copy * 1000,
+                     100 * checkpoint.copy / slowest, checkpoint.write * 1000, 100 * checkpoint.write / slowest))
         if options.json {
             printJSON([
                 "ranks": world.size, "threads": Runtime.threadCount, "independent": independent, "batch": batch,
                 "images_per_second": images / slowest, "iteration_ms": slowest * 1000,
                 "communication_share": communication, "peak_rss_mib": memory,
+                "checkpoint_mib": checkpoint.mebibytes, "checkpoint_copy_ms": checkpoint.copy * 1000,
+                "checkpoint_write_ms": checkpoint.write * 1000, "checkpoint_copy_share": checkpoint.copy / slowest,
+                "checkpoint_write_share": checkpoint.write / slowest,
             ])
         }
     }
