@@ -2,6 +2,7 @@ import Data
 import Distributed
 import Foundation
 import NeuralNetwork
+import Storage
 import TensorEngine
 
 /// How a classifier is trained on labelled images (a teacher, a student from scratch, or a
@@ -49,6 +50,8 @@ public struct SupervisedConfiguration: Sendable, Equatable {
 public struct TrainingSummary: Sendable {
     public var epochsCompleted = 0
     public var stoppedEarly = false
+    /// Stopped on request with a checkpoint to resume from.
+    public var stoppedForResume = false
     /// The last epoch's evaluation accuracy: the result. The best is reported labelled as such.
     public var lastEvalTop1 = Double.nan
     public var bestEvalTop1 = Double.nan
@@ -58,19 +61,40 @@ public struct TrainingSummary: Sendable {
     public var imagesPerSecond = 0.0
 }
 
+/// Checkpoints of a supervised run: where, how often, what the command says of the run,
+/// and the checkpoint it resumes from.
+public struct SupervisedCheckpointing {
+    public let series: CheckpointSeries
+    /// A checkpoint every this many steps within an epoch (0: none within); one is always
+    /// written at every epoch's end and at a stop.
+    public var every = 0
+    /// A checkpoint when this many minutes passed since the last (0: off).
+    public var minutes = 10.0
+    public var identity: [String: CheckpointFile.Attribute] = [:]
+    public var resumingFrom: CheckpointFile.Contents?
+
+    public init(series: CheckpointSeries) { self.series = series }
+
+    /// The epochs a resumed run has finished (its metrics keep their lines).
+    public var epochsDone: Int? {
+        resumingFrom.flatMap { try? $0.integer("epoch", in: series.directory) }
+    }
+}
+
 public enum SupervisedTraining {
     /// Trains `model` on `dataset.train`, evaluating on `dataset.eval` after every epoch;
-    /// logs one JSON line per epoch to `metrics` and shows progress. Stops early (keeping the
-    /// epochs done) when StopRequest is raised. `afterEpoch` runs after each epoch's
-    /// evaluation (the command saves the model there).
+    /// logs one JSON line per epoch to `metrics` and shows progress. `afterEpoch` runs after
+    /// each epoch's evaluation (the command saves the model there). When StopRequest is
+    /// raised the run stops after the running step; with `checkpointing` it writes a
+    /// checkpoint first (`stoppedForResume`), and it resumes from the one given.
     ///
     /// Over several ranks each takes its share of every batch (batch-norm statistics and the
     /// loss span the whole batch, gradients are averaged) and its share of the evaluation;
     /// every rank returns the same summary.
     public static func run(_ model: any Classifier, dataset: LoadedDataset, configuration: SupervisedConfiguration,
                            teacher: (any Classifier)? = nil, metrics: MetricsLog, showProgress: Bool = true,
-                           communicator: Communicator = SingleProcess(),
-                           afterEpoch: (Int, TrainingSummary) throws -> Void = { _, _ in }) rethrows -> TrainingSummary {
+                           communicator: Communicator = SingleProcess(), checkpointing: SupervisedCheckpointing? = nil,
+                           afterEpoch: (Int, TrainingSummary) throws -> Void = { _, _ in }) throws -> TrainingSummary {
         let source = BatchSource(dataset.train, batchSize: configuration.batchSize, normalization: dataset.normalization,
                                  augmentation: dataset.kind.augmentation, seed: configuration.seed, training: true)
         precondition(source.batchesPerEpoch > 0, "batch size \(configuration.batchSize) is larger than the \(dataset.train.count) training images")
@@ -83,17 +107,30 @@ public enum SupervisedTraining {
         Replicas.broadcast(model, over: communicator)
         Replicas.assertIdentical(model, "model", over: communicator)
         let rows = communicator.share(of: configuration.batchSize)
-        var summary = TrainingSummary()
-        let start = Date()
+        var progress = SupervisedProgress()
+        if let checkpoint = checkpointing?.resumingFrom {
+            progress = try SupervisedProgress(restoring: checkpoint, model: model, optimizer: optimizer, communicator: communicator)
+        }
+        var summary = progress.summary
+        let start = Date(), wallAtStart = progress.wallSeconds
+        var lastCheckpoint = Date()
         let steps = configuration.epochs * source.batchesPerEpoch
-        let progress = showProgress ? ProgressReporter(label: "train", total: steps) : nil
+        let bar = showProgress ? ProgressReporter(label: "train", total: steps) : nil
         var imagesSeen = 0
-        epochs: for epoch in 0..<configuration.epochs {
+        func checkpoint(waiting: Bool) throws {
+            guard let checkpointing else { return }
+            progress.wallSeconds = wallAtStart + Date().timeIntervalSince(start)
+            try progress.write(to: checkpointing, model: model, optimizer: optimizer, batchesPerEpoch: source.batchesPerEpoch,
+                               communicator: communicator, waiting: waiting)
+            lastCheckpoint = Date()
+        }
+        while progress.epoch < configuration.epochs {
+            let epoch = progress.epoch
             model.train()
             let order = source.order(epoch: epoch)
-            var lossSum = 0.0, correct = 0, seen = 0
-            for index in 0..<source.batchesPerEpoch {
-                if StopRequest.isRequested(on: communicator) { summary.stoppedEarly = true; break epochs }
+            var stopAtEpochEnd = false
+            while progress.step < source.batchesPerEpoch {
+                let index = progress.step
                 optimizer.learningRate = schedule.learningRate(atEpoch: Double(epoch) + Double(index) / Double(source.batchesPerEpoch))
                 let batch = source.batch(index, epoch: epoch, order: order, rows: rows)
                 optimizer.zeroGradients()
@@ -108,32 +145,55 @@ public enum SupervisedTraining {
                 Replicas.averageGradients(optimizer.parameters, over: communicator)
                 optimizer.step()
                 // The loss is the whole batch's already; the correct count is this rank's.
-                lossSum += Double(loss.item) * Double(configuration.batchSize)
-                seen += configuration.batchSize
-                correct += zip(Evaluation.predictedClasses(logits.detached()), batch.labels).filter { $0 == $1 }.count
+                progress.lossSum += Double(loss.item) * Double(configuration.batchSize)
+                progress.seen += configuration.batchSize
+                progress.correct += zip(Evaluation.predictedClasses(logits.detached()), batch.labels).filter { $0 == $1 }.count
+                progress.step += 1
                 imagesSeen += configuration.batchSize
-                progress?.update(epoch * source.batchesPerEpoch + index + 1,
-                                 status: String(format: "epoch %d loss %.4f", epoch + 1, lossSum / Double(seen)))
+                bar?.update(epoch * source.batchesPerEpoch + progress.step,
+                            status: String(format: "epoch %d loss %.4f", epoch + 1, progress.lossSum / Double(progress.seen)))
+                let due = checkpointing.map { ($0.every > 0 && progress.step % $0.every == 0)
+                                                || ($0.minutes > 0 && Date().timeIntervalSince(lastCheckpoint) >= $0.minutes * 60) } ?? false
+                let agreed = StopRequest.agreed(on: communicator, budgetSpent: due)
+                if progress.step == source.batchesPerEpoch {
+                    stopAtEpochEnd = agreed.stop
+                } else if agreed.stop {
+                    summary.stoppedEarly = true
+                    guard checkpointing != nil else { break }
+                    try checkpoint(waiting: true)
+                    summary.stoppedForResume = true
+                    break
+                } else if agreed.budgetSpent {
+                    try checkpoint(waiting: false)
+                }
             }
-            var correctOverRanks = [Double(correct)]
+            if summary.stoppedEarly { break }
+            var correctOverRanks = [Double(progress.correct)]
             communicator.allReduceSum(&correctOverRanks)
-            correct = Int(correctOverRanks[0])
+            let correct = Int(correctOverRanks[0])
             let evaluation = Evaluation.run(model, on: dataset.eval, normalization: dataset.normalization, communicator: communicator)
             summary.epochsCompleted = epoch + 1
             summary.lastEvalTop1 = evaluation.top1
-            summary.lastTrainLoss = lossSum / Double(max(seen, 1))
+            summary.lastTrainLoss = progress.lossSum / Double(max(progress.seen, 1))
             if !(summary.bestEvalTop1 >= evaluation.top1) {
                 summary.bestEvalTop1 = evaluation.top1
                 summary.bestEpoch = epoch + 1
             }
             metrics.log([
-                "epoch": epoch + 1, "train_loss": summary.lastTrainLoss, "train_top1": 100 * Double(correct) / Double(max(seen, 1)),
+                "epoch": epoch + 1, "train_loss": summary.lastTrainLoss, "train_top1": 100 * Double(correct) / Double(max(progress.seen, 1)),
                 "eval_top1": evaluation.top1, "learning_rate": Double(optimizer.learningRate),
-                "wall_seconds": Date().timeIntervalSince(start),
+                "wall_seconds": wallAtStart + Date().timeIntervalSince(start),
             ])
             Replicas.assertIdentical(model, "model", over: communicator)
             try afterEpoch(epoch + 1, summary)
+            progress.finishEpoch(summary)
+            try checkpoint(waiting: stopAtEpochEnd || progress.epoch == configuration.epochs)
+            if stopAtEpochEnd && progress.epoch < configuration.epochs {
+                (summary.stoppedEarly, summary.stoppedForResume) = (true, checkpointing != nil)
+                break
+            }
         }
+        try checkpointing?.series.waitForWrites()
         summary.wallSeconds = Date().timeIntervalSince(start)
         summary.imagesPerSecond = Double(imagesSeen) / max(summary.wallSeconds, 1e-9)
         return summary

@@ -11,11 +11,19 @@ final class CheckpointResumeTests: XCTestCase {
     /// Starts `distill --resume DIRECTORY` and sends `signal` at a random moment of its
     /// iterations (after the line that starts them, within `window` seconds); returns the
     /// status, or nil when the run ended before the signal could reach it.
-    static func interrupt(_ directory: String, ranks: Int?, signal: Int32, window: Double, epochs: Int = 3,
+    static func interrupt(_ directory: String, ranks: Int?, signal: Int32, window: Double,
                           extra: [String] = []) throws -> (status: Int32, output: String)? {
-        let (executable, arguments) = ShortDistillation.command(ShortDistillation.distill(["--resume", directory] + extra, epochs: epochs), ranks: ranks)
+        try interrupt(ShortDistillation.distill(["--resume", directory] + extra), ranks: ranks, signal: signal, window: window,
+                      startLine: "distill: cpsc")
+    }
+
+    /// `dfkd ARGUMENTS` interrupted by `signal` within `window` seconds after it printed
+    /// `startLine`; nil when it finished first.
+    static func interrupt(_ dfkdArguments: [String], ranks: Int?, signal: Int32, window: Double,
+                          startLine: String) throws -> (status: Int32, output: String)? {
+        let (executable, arguments) = ShortDistillation.command(dfkdArguments, ranks: ranks)
         let process = try RunningProcess(executable, arguments)
-        guard process.wait(for: "distill: cpsc") else { return process.finish() }
+        guard process.wait(for: startLine) else { return process.finish() }
         usleep(UInt32(Double.random(in: 0...window) * 1e6))
         process.signal(signal)
         let result = process.finish()
@@ -53,16 +61,23 @@ final class CheckpointResumeTests: XCTestCase {
         let reference = try ShortDistillation.run(ShortDistillation.distill(["--out", directory + "/reference", "--json"]), ranks: ranks)
         XCTAssertEqual(reference.status, 0, reference.output)
         let window = try Self.iterationSeconds(reference.output)
+        let iterations = 3 * 8
         for stops in counts {
-            let run = directory + "/stopped-\(stops)"
-            var done = 0, tries = 0
-            while done < stops && tries < 10 {
-                tries += 1
-                guard let stopped = try Self.interrupt(run, ranks: ranks, signal: SIGTERM, window: window * 0.8) else { continue }
-                XCTAssertEqual(stopped.status, 75, stopped.output)
-                XCTAssertTrue(stopped.output.contains("stopped on request after"), stopped.output)
-                done += 1
-                if done > 1 { XCTAssertTrue(stopped.output.contains("resuming \(run)/checkpoints/checkpoint-"), stopped.output) }
+            // A run that finishes before a signal reaches it is started again.
+            var run = "", done = 0
+            for attempt in 0..<5 where done < stops {
+                run = directory + "/stopped-\(stops)-\(attempt)"
+                done = 0
+                var iterationsDone = 0
+                while done < stops {
+                    let left = window * Double(iterations - iterationsDone) / Double(iterations)
+                    guard let stopped = try Self.interrupt(run, ranks: ranks, signal: SIGTERM, window: 0.8 * left) else { break }
+                    XCTAssertEqual(stopped.status, 75, stopped.output)
+                    XCTAssertTrue(stopped.output.contains("stopped on request after"), stopped.output)
+                    if done > 0 { XCTAssertTrue(stopped.output.contains("resuming \(run)/checkpoints/checkpoint-"), stopped.output) }
+                    iterationsDone = try Self.position(stopped.output)
+                    done += 1
+                }
             }
             XCTAssertEqual(done, stops, "the run kept finishing before the signal")
             let resumed = try ShortDistillation.run(ShortDistillation.distill(["--resume", run]), ranks: ranks)
@@ -70,6 +85,42 @@ final class CheckpointResumeTests: XCTestCase {
             XCTAssertTrue(resumed.output.contains("resuming "), resumed.output)
             try assertSameRun(run, directory + "/reference")
         }
+    }
+
+    /// The iterations done that a stopped run reports ("after E epoch(s) and I iteration(s)").
+    static func position(_ output: String) throws -> Int {
+        let line = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("stopped on request after") }, output)
+        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        return numbers[0] * 8 + numbers[1]
+    }
+
+    /// train-teacher stopped by SIGTERM at a random step and resumed ends bit for bit as the
+    /// uninterrupted run: its model file's weights, its final checkpoint and its metrics.
+    func testStoppedAndResumedTrainingEqualsTheUninterruptedOne() throws {
+        let directory = TestFiles.scratchDirectory()
+        func train(_ out: String, _ extra: [String] = []) -> [String] {
+            ["train-teacher", "--dataset", "builtin", "--split", ShortDistillation.split, "--model", "lenet5", "--epochs", "6",
+             "--batch", "64", "--lr", "0.002", "--checkpoint-minutes", "0", "--out", out] + extra
+        }
+        let reference = try DFKDCommand.run(train(directory + "/reference.h5", ["--json"]))
+        XCTAssertEqual(reference.status, 0, reference.output)
+        let window = try XCTUnwrap(DFKDCommand.lastJSON(reference.output)["wall_seconds"] as? Double)
+        var stopped: (status: Int32, output: String)?, out = ""
+        for attempt in 0..<5 where stopped == nil {
+            out = directory + "/stopped-\(attempt).h5"
+            stopped = try Self.interrupt(train(out, ["--resume"]), ranks: nil, signal: SIGTERM, window: 0.8 * window, startLine: "train-teacher: lenet5")
+        }
+        let stop = try XCTUnwrap(stopped, "the run kept finishing before the signal")
+        XCTAssertEqual(stop.status, 75, stop.output)
+        let resumed = try DFKDCommand.run(train(out, ["--resume"]))
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(resumed.output.contains("resuming "), resumed.output)
+        let base = (out as NSString).deletingPathExtension, referenceBase = directory + "/reference"
+        let (found, expected) = (try ShortDistillation.checkpointsAndMetrics(base), try ShortDistillation.checkpointsAndMetrics(referenceBase))
+        XCTAssertEqual(found.state, expected.state)
+        XCTAssertEqual(found.metrics, expected.metrics)
+        let (model, referenceModel) = (try ModelFile.load(out).model, try ModelFile.load(referenceBase + ".h5").model)
+        XCTAssertEqual(model.namedFloatState().map { $0.1.toArray() }, referenceModel.namedFloatState().map { $0.1.toArray() })
     }
 
     /// SIGKILL at random moments (checkpoints written every iteration, so some kills land

@@ -42,8 +42,17 @@ enum ShortDistillation {
 
     /// The state of a run's newest checkpoint and its metrics lines without wall times.
     static func result(of directory: String) throws -> (state: StateArchive, metrics: [NSDictionary], checkpoint: String) {
-        let newest = try XCTUnwrap(CheckpointSeries(directory: directory + "/checkpoints").files().last, "no checkpoint in \(directory)")
-        let text = try String(contentsOfFile: directory + "/metrics.jsonl", encoding: .utf8)
+        try result(checkpoints: directory + "/checkpoints", metrics: directory + "/metrics.jsonl")
+    }
+
+    /// The same for train-teacher's BASE.checkpoints/ and BASE.metrics.jsonl.
+    static func checkpointsAndMetrics(_ base: String) throws -> (state: StateArchive, metrics: [NSDictionary], checkpoint: String) {
+        try result(checkpoints: base + ".checkpoints", metrics: base + ".metrics.jsonl")
+    }
+
+    private static func result(checkpoints: String, metrics: String) throws -> (state: StateArchive, metrics: [NSDictionary], checkpoint: String) {
+        let newest = try XCTUnwrap(CheckpointSeries(directory: checkpoints).files().last, "no checkpoint in \(checkpoints)")
+        let text = try String(contentsOfFile: metrics, encoding: .utf8)
         let metrics = try text.split(separator: "\n").map { line -> NSDictionary in
             let fields = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             return fields.filter { $0.key != "wall_seconds" } as NSDictionary

@@ -87,7 +87,7 @@ enum TrajectoryRuns {
         configuration.weightDecay = 5e-4
         let model = WideResNet(depth: 16, widen: 1, classes: dataset.train.classes).initialize(seed: 5)
         var trajectory = Trajectory()
-        _ = SupervisedTraining.run(model, dataset: dataset, configuration: configuration, metrics: try! MetricsLog(path: nil),
+        _ = try! SupervisedTraining.run(model, dataset: dataset, configuration: configuration, metrics: try! MetricsLog(path: nil),
                                    showProgress: false, communicator: communicator) { _, summary in
             trajectory.losses.append(["train_loss": summary.lastTrainLoss, "eval_top1": summary.lastEvalTop1])
         }

@@ -14,9 +14,13 @@ struct TrainTeacher: ParsableCommand {
         discussion: """
         Also trains students from scratch, and with --teacher distils a teacher into the model \
         on real data (KD: cross entropy plus temperature-scaled KL to the teacher). The model \
-        file is rewritten atomically after every epoch, so Ctrl-C or a Slurm time limit keeps \
-        the last finished epoch. Options may also come from --config FILE.yaml (keys are the \
-        option names without dashes); the command line wins.
+        file is rewritten atomically after every epoch; full-state checkpoints go to \
+        OUT.checkpoints/ (OUT without its extension) at every epoch's end, every \
+        --checkpoint-every steps and --checkpoint-minutes, and at a stop: SIGINT, SIGTERM or \
+        SIGUSR1 stop after the running step with a checkpoint and exit status 75, and \
+        --resume continues from the newest one (bit for bit on the same number of ranks). \
+        Options may also come from --config FILE.yaml (keys are the option names without \
+        dashes); the command line wins.
         """)
 
     @OptionGroup var data: DatasetOptions
@@ -39,6 +43,11 @@ struct TrainTeacher: ParsableCommand {
     @Option(help: "YAML file of options.") var config: String?
     @Option(help: "JSON-lines metrics file (default: next to --out, .metrics.jsonl).") var metrics: String?
     @Option(help: "Output model file (.h5).") var out: String
+    @Flag(help: "Continue from the newest readable checkpoint in OUT.checkpoints/ (a run without one starts).") var resume = false
+    @Option(help: "Also write a checkpoint every this many steps within an epoch (0: only at epoch ends and stops).")
+    var checkpointEvery = 0
+    @Option(help: "Also write a checkpoint when this many minutes passed since the last (0: off).") var checkpointMinutes = 10.0
+    @Option(help: "How many checkpoints to keep.") var keepCheckpoints = 2
     @Flag(help: "Print one JSON object as the last line.") var json = false
 
     static let configKeys = DatasetOptions.configKeys + [
@@ -63,8 +72,22 @@ struct TrainTeacher: ParsableCommand {
             try ModelChecks.requireInputs(description, file: path, match: dataset)
             return loaded
         }
+        var checkpointing = SupervisedCheckpointing(series: CheckpointSeries(directory: ModelChecks.sibling(of: out, suffix: ".checkpoints"),
+                                                                             keep: keepCheckpoints))
+        (checkpointing.every, checkpointing.minutes) = (checkpointEvery, checkpointMinutes)
+        let settingsText = Self.settingsText(settings, model: architecture, dataset: try data.choice(config: file), teacher: teacher)
+        if resume, let found = try ResumeCheckpoint.find(in: checkpointing.series.directory, over: communicator, warn: { print($0) }) {
+            try Self.requireAgreement(found, settings: settingsText)
+            checkpointing.resumingFrom = found.contents
+            print("resuming \(found.path)")
+        } else if communicator.isRoot {
+            checkpointing.series.removeInterruptedWrites()
+        }
+        checkpointing.identity = ["settings": .text(settingsText), "provenance_dfkd_version": .text(DataFreeKD.version),
+                                  "provenance_command": .text(CommandLine.arguments.joined(separator: " ")),
+                                  "provenance_host": .text(ProcessInfo.processInfo.hostName)]
         let metricsPath = metrics ?? ModelChecks.sibling(of: out, suffix: ".metrics.jsonl")
-        let log = try MetricsLog(path: communicator.isRoot ? metricsPath : nil)
+        let log = try MetricsLog(path: communicator.isRoot ? metricsPath : nil, continuingAfter: checkpointing.epochsDone)
         var description = ModelDescription(
             architecture: architecture, classes: dataset.train.classes, inputShape: dataset.train.imageShape,
             normalizationMean: dataset.normalization.mean, normalizationStd: dataset.normalization.std,
@@ -80,13 +103,15 @@ struct TrainTeacher: ParsableCommand {
               + "batch \(settings.batchSize), \(settings.optimizer.rawValue) lr \(settings.learningRate), \(settings.schedule.rawValue) schedule"
               + (communicator.size > 1 ? " over \(communicator.size) ranks" : ""))
         let summary = try SupervisedTraining.run(net, dataset: dataset, configuration: settings, teacher: teacherModel, metrics: log,
-                                                 showProgress: communicator.isRoot, communicator: communicator) { epoch, progress in
+                                                 showProgress: communicator.isRoot, communicator: communicator,
+                                                 checkpointing: checkpointing) { epoch, progress in
             description.provenance["epochs"] = "\(epoch)"
             description.provenance["eval_top1"] = String(format: "%.2f", progress.lastEvalTop1)
             if communicator.isRoot { try ModelFile.write(net, description: description, to: out) }
         }
         if summary.stoppedEarly {
-            print("stopped on request after \(summary.epochsCompleted) finished epoch(s); \(out) holds the last of them")
+            print("stopped on request after \(summary.epochsCompleted) finished epoch(s); \(out) holds the last of them; "
+                  + "continue with --resume (exit status \(StopRequest.resumableStatus))")
         }
         print(String(format: "eval top-1 %.2f%% after %d epochs (best %.2f%% at epoch %d), %.1f s, %.0f images/s",
                      summary.lastEvalTop1, summary.epochsCompleted, summary.bestEvalTop1, summary.bestEpoch,
@@ -99,6 +124,40 @@ struct TrainTeacher: ParsableCommand {
                 "images_per_second": summary.imagesPerSecond, "stopped_early": summary.stoppedEarly,
                 "model_file": out, "metrics_file": metricsPath, "parameters": net.parameterCount,
             ]))
+        }
+        if summary.stoppedForResume { throw ExitCode(StopRequest.resumableStatus) }
+    }
+
+    /// The resolved settings, one "key: value" line each, as the checkpoint stores them.
+    static func settingsText(_ c: SupervisedConfiguration, model: Architecture, dataset: DatasetChoice, teacher: String?) -> String {
+        let lines = [
+            "model: \(model.rawValue)", "epochs: \(c.epochs)", "batch: \(c.batchSize)", "optimizer: \(c.optimizer.rawValue)",
+            "lr: \(c.learningRate)", "momentum: \(c.momentum)", "nesterov: \(c.nesterov)", "weight-decay: \(c.weightDecay)",
+            "schedule: \(c.schedule.rawValue)", "warmup-epochs: \(c.warmupEpochs)", "milestones: \(c.milestones)", "gamma: \(c.gamma)",
+            "seed: \(c.seed)", "kd-weight: \(c.kdWeight)", "kd-temperature: \(c.kdTemperature)",
+            "teacher: \(teacher.map(StoredRun.absolute) ?? "none")",
+        ]
+        return lines.joined(separator: "\n") + "\n" + dataset.yaml
+    }
+
+    /// The settings of this invocation must be the checkpoint's, but for the epochs.
+    static func requireAgreement(_ found: ResumeCheckpoint.Found, settings: String) throws {
+        let kind = try found.contents.text("kind", in: found.path)
+        guard kind == "supervised" else {
+            throw CommandError("\(found.path): is a checkpoint of \(kind), not of train-teacher (root attribute 'kind')")
+        }
+        func values(_ text: String) -> [String: String] {
+            Dictionary(text.split(separator: "\n").map { line in
+                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                return (parts[0], parts.count > 1 ? parts[1] : "")
+            }, uniquingKeysWith: { $1 })
+        }
+        let (stored, given) = (values(try found.contents.text("settings", in: found.path)), values(settings))
+        let conflicts = Set(stored.keys).union(given.keys).sorted().filter { $0 != "epochs" && stored[$0] != given[$0] }
+            .map { "\($0): the checkpoint has \(stored[$0] ?? "nothing"), given \(given[$0] ?? "nothing")" }
+        guard conflicts.isEmpty else {
+            throw CommandError("\(found.path): the options given disagree with the run this checkpoint continues:\n  "
+                               + conflicts.joined(separator: "\n  "))
         }
     }
 
