@@ -50,7 +50,8 @@ final class CommandTests: XCTestCase {
         XCTAssertTrue(eval.output.contains(notModel), eval.output)
     }
 
-    /// Ctrl-C ends training cleanly: exit status 0, the last finished epoch saved.
+    /// Ctrl-C ends training cleanly: exit status 75 (stopped, resumable), the last finished
+    /// epoch saved and a checkpoint of the step it stopped after.
     func testInterruptStopsCleanlyWithTheModelSaved() throws {
         let directory = TestFiles.scratchDirectory()
         let model = directory + "/teacher.h5"
@@ -67,8 +68,10 @@ final class CommandTests: XCTestCase {
         process.interrupt()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertEqual(process.terminationStatus, 75, output)
         XCTAssertTrue(output.contains("stopped on request"), output)
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: directory + "/teacher.checkpoints")
+        XCTAssertTrue(checkpoints.contains { $0.hasPrefix("checkpoint-e") && $0.hasSuffix(".h5") }, "\(checkpoints)")
         let summary = try DFKDCommand.lastJSON(output)
         XCTAssertEqual(summary["stopped_early"] as? Bool, true)
         let eval = try DFKDCommand.run(["eval", "--model-file", model, "--dataset", "builtin", "--split", "2000:200", "--json"])

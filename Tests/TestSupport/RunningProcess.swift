@@ -10,9 +10,7 @@ public final class RunningProcess: @unchecked Sendable {  // `output` is read un
     public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
-        variables.merge(environment) { $1 }
-        process.environment = variables
+        process.environment = Subprocess.environment(adding: environment)
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -9,9 +9,7 @@ public enum Subprocess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
-        variables.merge(environment) { $1 }
-        process.environment = variables
+        process.environment = Self.environment(adding: environment)
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -19,5 +17,12 @@ public enum Subprocess {
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, output)
+    }
+
+    /// This process's environment without the MPI variables, plus `extra`.
+    static func environment(adding extra: [String: String]) -> [String: String] {
+        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
+        variables.merge(extra) { $1 }
+        return variables
     }
 }
