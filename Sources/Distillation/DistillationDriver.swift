@@ -98,7 +98,7 @@ public final class DistillationDriver {
         }
         let writes = run.communicator.isRoot
         if writes {
-            try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+            try Directories.create(directory.path)
             checkpoints.removeInterruptedWrites()
         }
         log = try MetricsLog(path: writes ? directory.metrics : nil, continuingAfter: checkpoint == nil ? nil : progress.epoch)

@@ -7,7 +7,7 @@ public enum AtomicFile {
     public static func write(_ path: String, _ body: (_ temporaryPath: String) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Directories.create(directory)
         let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())"
         do {
             try body(temporary)

@@ -44,7 +44,7 @@ public final class CheckpointSeries: @unchecked Sendable {  // mutable state und
     /// its error is thrown here and nothing new is written.
     public func write(_ contents: CheckpointFile.Contents, name: String) throws {
         try waitForWrites()
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Directories.create(directory)
         queue.async { [self] in
             let start = Date()
             do {

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 
 /// Metrics as JSON lines: one object per line, appended and flushed as each is logged, so a
 /// run that dies keeps every line it wrote.
@@ -13,7 +14,7 @@ public final class MetricsLog {
         self.path = path
         guard let path else { handle = nil; return }
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        if !directory.isEmpty { try Directories.create(directory) }
         let kept = try epoch.map { try Self.lines(of: path, throughEpoch: $0) } ?? ""
         guard FileManager.default.createFile(atPath: path, contents: Data(kept.utf8)), let handle = FileHandle(forWritingAtPath: path) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])

@@ -140,6 +140,20 @@ final class CheckpointFaultTests: XCTestCase {
         XCTAssertNoThrow(try CheckpointFile.read(left[0]))
     }
 
+    /// An output directory on a read-only file system is refused before the run trains,
+    /// naming it and the reason.
+    func testUnwritableOutputIsAClearError() throws {
+        let disk = TestFiles.scratchDirectory() + "/read-only"
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        let mount = try Subprocess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", disk])
+        XCTAssertEqual(mount.status, 0, "a read-only tmpfs is needed (run as root): \(mount.output)")
+        guard mount.status == 0 else { return }
+        defer { _ = try? Subprocess.run("/bin/umount", [disk]) }
+        let run = try Runs.run(Runs.distill(["--out", disk + "/run"]))
+        XCTAssertEqual(run.status, 1, run.output)
+        XCTAssertTrue(run.output.contains("\(disk)/run: cannot be created as a directory: Read-only file system"), run.output)
+    }
+
     /// h5py (Debian's python3-h5py) reads a checkpoint and checks its CRC-32s and manifest
     /// checksum as docs/FILE-FORMATS.md describes; h5dump reads it too.
     func testCheckpointsReadWithH5pyAndH5dump() throws {
