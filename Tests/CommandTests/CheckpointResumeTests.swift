@@ -123,6 +123,34 @@ final class CheckpointResumeTests: XCTestCase {
         XCTAssertEqual(model.namedFloatState().map { $0.1.toArray() }, referenceModel.namedFloatState().map { $0.1.toArray() })
     }
 
+    /// A second Ctrl-C a second or more after the first exits at once (status 130) and
+    /// leaves the previous checkpoint whole; two within a second are one Ctrl-C (it reaches
+    /// a rank from the terminal and from mpirun) and stop with a checkpoint. The student is
+    /// large enough that an iteration outlasts the second signal.
+    func testSecondInterruptExitsAtOnce() throws {
+        let directory = TestFiles.scratchDirectory()
+        let slow = try write("batch: 128\n", to: directory + "/slow.yaml")
+        func slowRun(_ run: String, epochs: Int) -> [String] {
+            ShortDistillation.distill(["--resume", run, "--student", "wrn-16-2", "--config", slow, "--iterations", "1"], epochs: epochs)
+        }
+        let run = directory + "/run"
+        let first = try DFKDCommand.run(slowRun(run, epochs: 1))
+        XCTAssertEqual(first.status, 0, first.output)
+        let checkpoints = CheckpointSeries(directory: run + "/checkpoints").files()
+        XCTAssertEqual(checkpoints.count, 1)
+        for (gap, status) in [(1.2, Int32(130)), (0.1, Int32(75))] {
+            let process = try RunningProcess(DFKDCommand.binary, slowRun(run, epochs: 5))
+            XCTAssertTrue(process.wait(for: "distill: cpsc"), process.output)
+            process.signal(SIGINT)
+            usleep(UInt32(gap * 1e6))
+            process.signal(SIGINT)
+            let ended = process.finish()
+            XCTAssertEqual(ended.status, status, "second SIGINT \(gap) s after the first: \(ended.output)")
+            for path in CheckpointSeries(directory: run + "/checkpoints").files() { XCTAssertNoThrow(try CheckpointFile.read(path)) }
+        }
+        XCTAssertTrue(CheckpointSeries(directory: run + "/checkpoints").files().contains(checkpoints[0]))
+    }
+
     /// SIGKILL at random moments (checkpoints written every iteration, so some kills land
     /// during a write) always leaves only whole checkpoints, from which the run resumes and
     /// ends bit for bit as the uninterrupted run. DFKD_KILL_TRIALS sets the number of
