@@ -26,10 +26,7 @@ public enum GeneratorFile {
 
     public static func load(_ path: String) throws -> Generator {
         let file = try HDF5Group.open(path)
-        let found = file.attributeNames.contains("format") ? try file.stringAttribute("format") : ""
-        guard found == format else {
-            throw StorageError(file: path, "is not a DataFreeKD generator file (root attribute 'format' is '\(found)', expected '\(format)')")
-        }
+        try file.requireFormat(format, describedAs: "a DataFreeKD generator file")
         func integer(_ name: String) throws -> Int { Int(try file.numericAttribute(name, as: Int64.self).first ?? 0) }
         let placementName = try file.stringAttribute("embeddings")
         guard let placement = EmbeddingPlacement(rawValue: placementName) else {

@@ -102,14 +102,7 @@ public enum CheckpointFile {
     /// The checkpoint at `path`, every checksum verified.
     public static func read(_ path: String) throws -> Contents {
         let file = try HDF5Group.open(path)
-        let found = file.attributeNames.contains("format") ? try file.stringAttribute("format") : ""
-        guard found == format else {
-            throw StorageError(file: path, "is not a DataFreeKD checkpoint (root attribute 'format' is '\(found)', expected '\(format)')")
-        }
-        let version = try file.numericAttribute("format_version", as: Int64.self).first ?? 0
-        guard version <= formatVersion else {
-            throw StorageError(file: path, "format_version \(version) is newer than this dfkd reads (\(formatVersion))")
-        }
+        try file.requireFormat(format, describedAs: "a DataFreeKD checkpoint", newestVersion: formatVersion)
         var attributes: [String: Attribute] = [:]
         for name in file.attributeNames where !reserved.contains(name) {
             switch try file.attributeTypeName(name) {

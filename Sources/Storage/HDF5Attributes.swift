@@ -99,6 +99,20 @@ extension HDF5Group {
         }
     }
 
+    /// Throws unless the root attribute `format` is `expected` (the file is `what`, "a
+    /// DataFreeKD model file") and `format_version`, if `newestVersion` is given, at most it.
+    public func requireFormat(_ expected: String, describedAs what: String, newestVersion: Int64? = nil) throws {
+        let found = attributeNames.contains("format") ? try stringAttribute("format") : ""
+        guard found == expected else {
+            throw StorageError(file: file, "is not \(what) (root attribute 'format' is '\(found)', expected '\(expected)')")
+        }
+        guard let newestVersion else { return }
+        let version = try numericAttribute("format_version", as: Int64.self).first ?? 0
+        guard version <= newestVersion else {
+            throw StorageError(file: file, "format_version \(version) is newer than this dfkd reads (\(newestVersion))")
+        }
+    }
+
     /// The type of attribute `name` as `describe` names it: "strings", "int64", "float64", ...
     public func attributeTypeName(_ name: String) throws -> String {
         try HDF5Library.call {

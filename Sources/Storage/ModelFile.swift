@@ -69,14 +69,7 @@ public enum ModelFile {
     }
 
     static func readDescription(_ file: HDF5Group) throws -> ModelDescription {
-        let found = file.contains("state") && file.attributeNames.contains("format") ? try file.stringAttribute("format") : ""
-        guard found == format else {
-            throw StorageError(file: file.file, "is not a DataFreeKD model file (root attribute 'format' is '\(found)', expected '\(format)')")
-        }
-        let version = try file.numericAttribute("format_version", as: Int64.self).first ?? 0
-        guard version <= formatVersion else {
-            throw StorageError(file: file.file, "format_version \(version) is newer than this dfkd reads (\(formatVersion))")
-        }
+        try file.requireFormat(format, describedAs: "a DataFreeKD model file", newestVersion: formatVersion)
         let name = try file.stringAttribute("architecture")
         let architecture: Architecture
         do { architecture = try Architecture(named: name) } catch {
