@@ -111,6 +111,13 @@ final class CheckpointFaultTests: XCTestCase {
             XCTAssertTrue(resumed.output.contains(message), "\(options): \(resumed.output)")
         }
         XCTAssertEqual(CheckpointSeries(directory: directory + "/checkpoints").files(), files, "a refused resume wrote a checkpoint")
+        // A new run in the directory sets the old run's checkpoints aside instead of mixing with them.
+        let again = try Runs.run(Runs.distill(["--out", directory], epochs: 1))
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertTrue(again.output.contains("note: \(directory)/checkpoints held a previous run's checkpoints, now in \(directory)/checkpoints.before-"),
+                      again.output)
+        XCTAssertEqual(CheckpointSeries(directory: directory + "/checkpoints").files().map { ($0 as NSString).lastPathComponent },
+                       ["checkpoint-e00001-i000000.h5"])
         // Given nothing but the directory, a resume takes every setting from the checkpoint.
         let alone = try DFKDCommand.run(["distill", "--resume", directory, "--epochs", "3"])
         XCTAssertEqual(alone.status, 0, alone.output)
