@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 
 /// The files of a distillation run's output directory, named in one place.
 public struct RunDirectory: Sendable {
@@ -15,6 +16,18 @@ public struct RunDirectory: Sendable {
     public var grids: String { path + "/grids" }
     public func grid(epoch: Int) -> String { grids + String(format: "/epoch-%04d.png", epoch) }
     public var checkpoints: String { path + "/checkpoints" }
+
+    /// Moves the checkpoints of a previous run in this directory to `checkpoints.before-TIME`
+    /// and returns where, nil when there are none. A new run's checkpoints mixed with the old
+    /// run's could leave an old one newest for a later resume; they are moved, not deleted.
+    public func setAsidePreviousCheckpoints() throws -> String? {
+        guard !CheckpointSeries(directory: checkpoints).files().isEmpty else { return nil }
+        let aside = checkpoints + ".before-" + ISO8601DateFormatter().string(from: Date())
+        guard rename(checkpoints, aside) == 0 else {
+            throw StorageError(file: checkpoints, "a previous run's checkpoints cannot be moved to \(aside): \(String(cString: strerror(errno)))")
+        }
+        return aside
+    }
 
     /// A checkpoint's file name for the position it resumes at (epoch and iteration done
     /// within it); the names sort as the positions do.

@@ -63,13 +63,7 @@ struct Distill: ParsableCommand {
     private func distill(over communicator: Communicator) throws {
         StopRequest.install()
         let directory = RunDirectory(resume ?? out!)
-        if resume == nil, communicator.isRoot, !CheckpointSeries(directory: directory.checkpoints).files().isEmpty {
-            // Mixed with the new run's, the old run's checkpoints could be what a later resume
-            // takes; they are set aside, not deleted.
-            let aside = directory.checkpoints + ".before-" + ISO8601DateFormatter().string(from: Date())
-            do { try FileManager.default.moveItem(atPath: directory.checkpoints, toPath: aside) } catch {
-                throw CommandError("\(directory.checkpoints): a previous run's checkpoints cannot be moved aside to \(aside): \(error.localizedDescription)")
-            }
+        if resume == nil, communicator.isRoot, let aside = try directory.setAsidePreviousCheckpoints() {
             print("note: \(directory.checkpoints) held a previous run's checkpoints, now in \(aside) (--resume \(directory.path) continues a run)")
         }
         let checkpoint = resume == nil ? nil : try ResumeCheckpoint.find(in: directory.checkpoints, over: communicator) { print($0) }
