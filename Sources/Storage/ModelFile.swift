@@ -107,32 +107,20 @@ public enum ModelFile {
     /// Loads every parameter and buffer of `model` from `group`, checking names and shapes
     /// first; a mismatch changes nothing and names every dataset that does not fit.
     public static func loadState(into model: Module, from group: HDF5Group) throws {
-        let stored = Set(try group.memberNames())
-        var problems: [String] = []
-        var values: [(Tensor, [Float])] = []
-        var counters: [(Counter, Int)] = []
-        var expectedNames = Set<String>()
-        for (name, tensor) in model.namedFloatState() {
-            expectedNames.insert(name)
-            guard stored.contains(name) else { problems.append("missing dataset state/\(name) (shape \(tensor.shape))"); continue }
-            let (shape, data) = try group.read(name, as: Float.self)
-            if shape != tensor.shape {
-                problems.append("state/\(name) has shape \(shape), the model expects \(tensor.shape)")
+        var archive = StateArchive()
+        for name in try group.memberNames() {
+            if try group.datasetTypeName(name).hasPrefix("int") {
+                let (shape, values) = try group.read(name, as: Int64.self)
+                archive.add("state/" + name, .integers(values), shape: shape)
             } else {
-                values.append((tensor, data))
+                let (shape, values) = try group.read(name, as: Float.self)
+                archive.add("state/" + name, .floats(values), shape: shape)
             }
         }
-        for (name, buffer) in model.namedBuffers() {
-            guard case .counter(let counter) = buffer else { continue }
-            expectedNames.insert(name)
-            guard stored.contains(name) else { problems.append("missing dataset state/\(name) (int64 scalar)"); continue }
-            counters.append((counter, Int(try group.read(name, as: Int64.self).values.first ?? 0)))
-        }
-        for name in stored.subtracting(expectedNames).sorted() { problems.append("unexpected dataset state/\(name)") }
-        guard problems.isEmpty else {
+        do {
+            try model.restore(from: archive, group: "state")
+        } catch StateArchiveError.mismatch(_, let problems) {
             throw StorageError(file: group.file, "does not fit the model:\n  " + problems.joined(separator: "\n  "))
         }
-        for (tensor, data) in values { data.withUnsafeBufferPointer { tensor.pointer.update(from: $0.baseAddress!, count: data.count) } }
-        for (counter, value) in counters { counter.value = value }
     }
 }

@@ -147,9 +147,13 @@ extension Module {
         for (name, tensor) in namedFloatState() {
             let path = group + "/" + name
             expected.insert(name)
-            guard let entry = archive[path] else { problems.append("missing \(path)"); continue }
-            guard case .floats(let values) = entry.values, entry.shape == tensor.shape else {
-                problems.append("\(path) is \(entry.values.typeName) \(entry.shape), expected float32 \(tensor.shape)")
+            guard let entry = archive[path] else { problems.append("missing dataset \(path) (shape \(tensor.shape))"); continue }
+            guard case .floats(let values) = entry.values else {
+                problems.append("\(path) holds \(entry.values.typeName), the model expects float32 \(tensor.shape)")
+                continue
+            }
+            guard entry.shape == tensor.shape else {
+                problems.append("\(path) has shape \(entry.shape), the model expects \(tensor.shape)")
                 continue
             }
             floats.append((tensor, values))
@@ -158,14 +162,14 @@ extension Module {
             guard case .counter(let counter) = buffer else { continue }
             let path = group + "/" + name
             expected.insert(name)
-            guard let entry = archive[path] else { problems.append("missing \(path)"); continue }
+            guard let entry = archive[path] else { problems.append("missing dataset \(path) (int64 scalar)"); continue }
             guard case .integers(let values) = entry.values, values.count == 1 else {
-                problems.append("\(path) is \(entry.values.typeName) \(entry.shape), expected an int64 scalar")
+                problems.append("\(path) holds \(entry.values.typeName) \(entry.shape), the model expects an int64 scalar")
                 continue
             }
             counters.append((counter, Int(values[0])))
         }
-        for name in archive.members(of: group) where !expected.contains(name) { problems.append("unexpected \(group)/\(name)") }
+        for name in archive.members(of: group) where !expected.contains(name) { problems.append("unexpected dataset \(group)/\(name)") }
         guard problems.isEmpty else { throw StateArchiveError.mismatch(group, problems) }
         for (tensor, values) in floats { values.withUnsafeBufferPointer { tensor.pointer.update(from: $0.baseAddress!, count: values.count) } }
         for (counter, value) in counters { counter.value = value }
