@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Kills a short distillation with SIGKILL at N random moments (default 20), checkpoints
-# written every iteration so that kills also land inside writes, and checks each time that
-# every checkpoint left reads back whole and that the resumed run ends bit for bit as the
-# uninterrupted one. Needs the release build with tests (bash scripts/test.sh builds it).
+# Kills a short distillation with SIGKILL N times (default 20), at random moments and, every
+# other trial, just as a checkpoint write starts (checkpoints written every iteration), and
+# checks each time that every checkpoint left reads back whole, that the run resumes from
+# the newest, and that it ends bit for bit as the uninterrupted one. Needs the release build
+# with tests (bash scripts/test.sh builds it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trials="${1:-20}"

@@ -151,10 +151,10 @@ final class CheckpointResumeTests: XCTestCase {
         XCTAssertTrue(CheckpointSeries(directory: run + "/checkpoints").files().contains(checkpoints[0]))
     }
 
-    /// SIGKILL at random moments (checkpoints written every iteration, so some kills land
-    /// during a write) always leaves only whole checkpoints, from which the run resumes and
-    /// ends bit for bit as the uninterrupted run. DFKD_KILL_TRIALS sets the number of
-    /// trials (scripts/kill-test.sh).
+    /// SIGKILL at random moments, and (every other trial) just as a checkpoint's write
+    /// starts, with checkpoints written every iteration, always leaves only whole
+    /// checkpoints: the run resumes from the newest and ends bit for bit as the
+    /// uninterrupted run. DFKD_KILL_TRIALS sets the number of trials (scripts/kill-test.sh).
     func testKilledRunsResumeToTheUninterruptedResult() throws {
         let trials = Int(ProcessInfo.processInfo.environment["DFKD_KILL_TRIALS"] ?? "") ?? 5
         let directory = TestFiles.scratchDirectory()
@@ -165,19 +165,39 @@ final class CheckpointResumeTests: XCTestCase {
         var killedWithCheckpoints = 0
         for trial in 0..<trials {
             let run = directory + "/killed-\(trial)"
-            guard let killed = try Self.interrupt(run, ranks: nil, signal: SIGKILL, window: window, extra: options) else { continue }
+            let duringWrite = trial % 2 == 1
+            guard let killed = try Self.kill(run, window: window, duringWrite: duringWrite, extra: options) else { continue }
             XCTAssertEqual(killed.status, 128 + SIGKILL, killed.output)
             let series = CheckpointSeries(directory: run + "/checkpoints")
             for path in series.files() { XCTAssertNoThrow(try CheckpointFile.read(path), "a kill left \(path) unreadable") }
-            if !series.files().isEmpty { killedWithCheckpoints += 1 }
+            let newest = series.files().last
+            if newest != nil { killedWithCheckpoints += 1 }
             let resumed = try ShortDistillation.run(ShortDistillation.distill(["--resume", run] + options))
             XCTAssertEqual(resumed.status, 0, resumed.output)
+            if let newest { XCTAssertTrue(resumed.output.contains("resuming \(newest) "), "did not resume from \(newest): \(resumed.output)") }
             try assertSameRun(run, directory + "/reference")
             XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: run + "/checkpoints").allSatisfy { !$0.contains(".tmp-") },
                           "an interrupted write's temporary file was left behind")
         }
         print("kill trials: \(trials), \(killedWithCheckpoints) killed after their first checkpoint")
         XCTAssertGreaterThan(killedWithCheckpoints, 0, "no trial was killed after a checkpoint was written")
+    }
+
+    /// `distill --resume RUN` killed with SIGKILL at a random moment of its iterations, or
+    /// with `duringWrite` at the first change of its checkpoints directory after it (a
+    /// write's first file appearing); nil when the run finished first.
+    static func kill(_ run: String, window: Double, duringWrite: Bool, extra: [String]) throws -> (status: Int32, output: String)? {
+        guard duringWrite else { return try interrupt(run, ranks: nil, signal: SIGKILL, window: window, extra: extra) }
+        let (executable, arguments) = ShortDistillation.command(ShortDistillation.distill(["--resume", run] + extra), ranks: nil)
+        let process = try RunningProcess(executable, arguments)
+        guard process.wait(for: "distill: cpsc") else { return process.finish() }
+        usleep(UInt32(Double.random(in: 0...(0.8 * window)) * 1e6))
+        func listing() -> Set<String> { Set((try? FileManager.default.contentsOfDirectory(atPath: run + "/checkpoints")) ?? []) }
+        let before = listing(), deadline = Date().addingTimeInterval(10)
+        while listing() == before && Date() < deadline && process.isRunning { usleep(200) }
+        process.signal(SIGKILL)
+        let result = process.finish()
+        return result.status == 0 ? nil : result
     }
 
     /// A 2-rank run's checkpoint from the middle of an epoch resumed on 1 and on 3 ranks

@@ -23,6 +23,7 @@ public final class RunningProcess: @unchecked Sendable {  // `output` is read un
     }
 
     public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
     public var output: String { lock.withLock { String(decoding: collected, as: UTF8.self) } }
 
     /// Waits until the output contains `text` (true) or the process ends or `seconds` pass.
