@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// YAML files of option values (`epochs: 30`, `lr: 0.001`, ...), keyed by the long option
 /// names without dashes. Options given on the command line win over the files, a later file
@@ -18,21 +17,22 @@ struct ConfigFile {
 
     /// The file at `path` as a named text for `init(texts:allowedKeys:)`.
     static func read(_ path: String) throws -> (name: String, text: String) {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandError("\(path): cannot be read") }
-        return (path, text)
+        (path, try BoundedYAML.read(path))
     }
 
     /// Layers YAML texts, each named (a file's path) for error messages; later ones win.
     init(texts: [(name: String, text: String)], allowedKeys: [String]) throws {
         for (path, text) in texts {
-            let parsed: Any?
-            do { parsed = try Yams.load(yaml: text) } catch { throw CommandError("\(path): not valid YAML: \(error)") }
+            let parsed = try BoundedYAML.load(text, name: path)
             guard let mapping = (parsed ?? [String: Any]()) as? [String: Any] else {
                 throw CommandError("\(path): expected a mapping of option names to values at the top level")
             }
             let unknown = mapping.keys.filter { !allowedKeys.contains($0) }.sorted()
             guard unknown.isEmpty else {
-                throw CommandError("\(path): unknown key\(unknown.count > 1 ? "s" : "") \(unknown.joined(separator: ", ")); expected some of: \(allowedKeys.joined(separator: ", "))")
+                // A few names are enough to find a typo; a file of thousands would bury the message.
+                let shown = unknown.prefix(5).map { $0.count > 40 ? $0.prefix(40) + "..." : $0 }.joined(separator: ", ")
+                let more = unknown.count > 5 ? " and \(unknown.count - 5) more" : ""
+                throw CommandError("\(path): unknown key\(unknown.count > 1 ? "s" : "") \(shown)\(more); expected some of: \(allowedKeys.joined(separator: ", "))")
             }
             for (key, value) in mapping { values[key] = (value, path) }
         }

@@ -51,9 +51,17 @@ struct Distill: ParsableCommand {
             throw ValidationError("give --out DIR for a new run or --resume DIR to continue one, not both")
         }
         guard out != nil || resume != nil else { throw ValidationError("--out DIR (a new run) or --resume DIR is required") }
-        guard checkpointEvery >= 0, checkpointMinutes >= 0, keepCheckpoints >= 1 else {
-            throw ValidationError("--checkpoint-every and --checkpoint-minutes must be at least 0, --keep-checkpoints at least 1")
-        }
+        try CommandLineValues.check([
+            (epochs.map(Double.init), "--epochs", DistillationSettings.allowed("epochs")),
+            (iterations.map(Double.init), "--iterations", DistillationSettings.allowed("iterations")),
+            (seed.map(Double.init), "--seed", .seeds),
+            (minutes, "--minutes", .positive),
+            (Double(gridEvery), "--grid-every", .integers(0...1_000_000)),
+            (Double(checkpointEvery), "--checkpoint-every", .integers(0...100_000_000)),
+            (checkpointMinutes, "--checkpoint-minutes", .nonNegative),
+            (Double(keepCheckpoints), "--keep-checkpoints", .integers(1...1000)),
+        ])
+        for path in [out, resume].compactMap({ $0 }) { try CommandLineValues.requireDirectoryOrAbsent(path) }
     }
 
     func run() throws {
@@ -89,6 +97,12 @@ struct Distill: ParsableCommand {
         let dataset = try datasetChoice.load()
         let (teacherModel, teacherDescription) = try ModelFile.load(teacherPath)
         try ModelChecks.requireInputs(teacherDescription, file: teacherPath, match: dataset)
+        try DistillationSettings.requireRunnable(settings, teacherHasBatchNorms: !teacherModel.batchNorms.isEmpty, ranks: communicator.size)
+        let side = teacherDescription.inputShape[1]
+        guard side == teacherDescription.inputShape[2], side % 4 == 0 else {
+            throw CommandError("\(teacherPath): the teacher takes \(teacherDescription.inputShape) images; the generator makes square ones "
+                               + "whose side is a multiple of 4")
+        }
         let studentArchitecture = try Architecture(named: studentName)
         let studentModel = studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes)
             .initialize(seed: settings.seed)

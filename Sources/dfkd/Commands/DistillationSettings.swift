@@ -8,26 +8,46 @@ enum DistillationSettings {
 
     struct Setting: Sendable {
         let key: String
+        /// For numeric settings (each element of a list): what the value may be.
+        var allowed: AllowedValues? = nil
         let read: @Sendable (inout Configuration, ConfigFile, String) throws -> Void
         let show: @Sendable (Configuration) -> String
     }
 
-    static func integer(_ key: String, _ field: WritableKeyPath<Configuration, Int> & Sendable) -> Setting {
-        Setting(key: key, read: { c, f, k in c[keyPath: field] = try f.int(k)! }, show: { "\($0[keyPath: field])" })
+    /// The number `key` of `file`, checked against `allowed`.
+    private static func value(_ file: ConfigFile, _ key: String, _ allowed: AllowedValues) throws -> Double {
+        let value = try file.double(key)!
+        try allowed.check(value, name: key, source: file.path(of: key))
+        return value
     }
 
-    static func number(_ key: String, _ field: WritableKeyPath<Configuration, Float> & Sendable) -> Setting {
-        Setting(key: key, read: { c, f, k in c[keyPath: field] = Float(try f.double(k)!) }, show: { "\($0[keyPath: field])" })
+    static func integer(_ key: String, _ field: WritableKeyPath<Configuration, Int> & Sendable, _ allowed: AllowedValues) -> Setting {
+        Setting(key: key, allowed: allowed, read: { c, f, k in
+            c[keyPath: field] = try f.int(k)!
+            try allowed.check(Double(c[keyPath: field]), name: k, source: f.path(of: k))
+        }, show: { "\($0[keyPath: field])" })
+    }
+
+    static func number(_ key: String, _ field: WritableKeyPath<Configuration, Float> & Sendable, _ allowed: AllowedValues) -> Setting {
+        Setting(key: key, allowed: allowed, read: { c, f, k in c[keyPath: field] = Float(try value(f, k, allowed)) },
+                show: { "\($0[keyPath: field])" })
+    }
+
+    static func double(_ key: String, _ field: WritableKeyPath<Configuration, Double> & Sendable, _ allowed: AllowedValues) -> Setting {
+        Setting(key: key, allowed: allowed, read: { c, f, k in c[keyPath: field] = try value(f, k, allowed) }, show: { "\($0[keyPath: field])" })
     }
 
     static func flag(_ key: String, _ field: WritableKeyPath<Configuration, Bool> & Sendable) -> Setting {
         Setting(key: key, read: { c, f, k in c[keyPath: field] = try f.bool(k)! }, show: { "\($0[keyPath: field])" })
     }
 
-    static func integers(_ key: String, _ field: WritableKeyPath<Configuration, [Int]> & Sendable, count: Int? = nil) -> Setting {
-        Setting(key: key, read: { c, f, k in
+    static func integers(_ key: String, _ field: WritableKeyPath<Configuration, [Int]> & Sendable, _ allowed: AllowedValues,
+                         count: Int? = nil) -> Setting {
+        Setting(key: key, allowed: allowed, read: { c, f, k in
             let values = try f.ints(k)!
-            if let count, values.count != count { throw CommandError("\(f.path(of: k)): \(k) needs \(count) values, got \(values)") }
+            if let count, values.count != count { throw CommandError("\(f.path(of: k)): \(k) needs \(count) values, got \(values.count)") }
+            guard values.count <= 1000 else { throw CommandError("\(f.path(of: k)): \(k) has \(values.count) values, expected at most 1000") }
+            for value in values { try allowed.check(Double(value), name: "each of \(k)", source: f.path(of: k)) }
             c[keyPath: field] = values
         }, show: { "[" + $0[keyPath: field].map(String.init).joined(separator: ", ") + "]" })
     }
@@ -45,46 +65,49 @@ enum DistillationSettings {
 
     /// In the order `show-config` prints them: loop, generator, student, loss terms.
     static let all: [Setting] = [
-        integer("epochs", \.epochs),
-        integer("iterations", \.iterationsPerEpoch),
-        integer("generator-steps", \.generatorSteps),
-        integer("student-steps", \.studentSteps),
+        integer("epochs", \.epochs, .counts),
+        integer("iterations", \.iterationsPerEpoch, .integers(1...100_000_000)),
+        integer("generator-steps", \.generatorSteps, .integers(0...1000)),
+        integer("student-steps", \.studentSteps, .integers(0...1000)),
         flag("reuse-generator-batch", \.studentReusesGeneratorBatch),
-        Setting(key: "real-passes", read: { c, f, k in c.realPasses = try f.double(k)! }, show: { "\($0.realPasses)" }),
-        integer("real-batch", \.realBatchSize),
-        integer("batch", \.batchSize),
-        Setting(key: "seed", read: { c, f, k in c.seed = UInt64(try f.int(k)!) }, show: { "\($0.seed)" }),
-        integer("noise", \.noise),
-        integers("generator-widths", \.generatorWidths, count: 3),
+        double("real-passes", \.realPasses, .numbers(from: 0, below: 1000)),
+        integer("real-batch", \.realBatchSize, .integers(1...65536)),
+        integer("batch", \.batchSize, .integers(1...65536)),
+        Setting(key: "seed", allowed: .seeds, read: { c, f, k in
+            let seed = try f.int(k)!
+            try AllowedValues.seeds.check(Double(seed), name: k, source: f.path(of: k))
+            c.seed = UInt64(seed)
+        }, show: { "\($0.seed)" }),
+        integer("noise", \.noise, .integers(1...65536)),
+        integers("generator-widths", \.generatorWidths, .integers(1...4096), count: 3),
         choice("embeddings", \.embeddings),
-        number("generator-lr", \.generatorLearningRate),
-        number("generator-beta1", \.generatorBeta1),
-        number("generator-beta2", \.generatorBeta2),
-        integers("generator-milestones", \.generatorMilestones),
-        number("generator-gamma", \.generatorGamma),
+        number("generator-lr", \.generatorLearningRate, .positive),
+        number("generator-beta1", \.generatorBeta1, .decayFactor),
+        number("generator-beta2", \.generatorBeta2, .decayFactor),
+        integers("generator-milestones", \.generatorMilestones, .integers(0...1_000_000)),
+        number("generator-gamma", \.generatorGamma, .nonNegative),
         choice("student-optimizer", \.studentOptimizer),
-        number("student-lr", \.studentLearningRate),
-        number("student-momentum", \.studentMomentum),
+        number("student-lr", \.studentLearningRate, .positive),
+        number("student-momentum", \.studentMomentum, .decayFactor),
         flag("student-nesterov", \.studentNesterov),
-        number("student-weight-decay", \.studentWeightDecay),
+        number("student-weight-decay", \.studentWeightDecay, .nonNegative),
         choice("student-schedule", \.studentSchedule),
-        Setting(key: "student-warmup-epochs", read: { c, f, k in c.studentWarmupEpochs = try f.double(k)! },
-                show: { "\($0.studentWarmupEpochs)" }),
-        integers("student-milestones", \.studentMilestones),
-        number("kd", \.kdWeight),
-        number("kd-temperature", \.kdTemperature),
-        number("log-l2", \.logL2Weight),
-        number("l1", \.l1Weight),
+        double("student-warmup-epochs", \.studentWarmupEpochs, .nonNegative),
+        integers("student-milestones", \.studentMilestones, .integers(0...1_000_000)),
+        number("kd", \.kdWeight, .nonNegative),
+        number("kd-temperature", \.kdTemperature, .numbers(from: 0, including: false, below: 1e4)),
+        number("log-l2", \.logL2Weight, .nonNegative),
+        number("l1", \.l1Weight, .nonNegative),
         flag("adversarial", \.adversarial),
-        number("ce-generator", \.generatorCrossEntropyWeight),
-        number("ce-student", \.studentCrossEntropyWeight),
-        number("bns", \.statisticsWeight),
+        number("ce-generator", \.generatorCrossEntropyWeight, .nonNegative),
+        number("ce-student", \.studentCrossEntropyWeight, .nonNegative),
+        number("bns", \.statisticsWeight, .nonNegative),
         choice("bns-form", \.statisticsForm),
-        number("contrast", \.contrastWeight),
-        number("contrast-temperature", \.contrastTemperature),
-        number("one-hot", \.oneHotWeight),
-        number("entropy", \.entropyWeight),
-        number("activation", \.activationWeight),
+        number("contrast", \.contrastWeight, .nonNegative),
+        number("contrast-temperature", \.contrastTemperature, .numbers(from: 0, including: false, below: 1e4)),
+        number("one-hot", \.oneHotWeight, .nonNegative),
+        number("entropy", \.entropyWeight, .nonNegative),
+        number("activation", \.activationWeight, .nonNegative),
     ]
 
     /// The keys a distillation config file may hold: the method, the dataset and every setting.
@@ -107,6 +130,16 @@ enum DistillationSettings {
             try setting.read(&configuration, file, setting.key)
         }
         return configuration
+    }
+
+    /// The allowed values of the numeric setting `key`, for the command-line options that
+    /// override it.
+    static func allowed(_ key: String) -> AllowedValues { all.first { $0.key == key }!.allowed! }
+
+    /// Throws one error listing every combination of settings that cannot run.
+    static func requireRunnable(_ configuration: Configuration, teacherHasBatchNorms: Bool?, ranks: Int = 1) throws {
+        let problems = configuration.inconsistencies(teacherHasBatchNorms: teacherHasBatchNorms, ranks: ranks)
+        guard problems.isEmpty else { throw CommandError("the settings cannot run:\n  " + problems.joined(separator: "\n  ")) }
     }
 
     /// Every setting as YAML that `configuration(method:file:)` reads back to `configuration`.

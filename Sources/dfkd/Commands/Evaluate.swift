@@ -23,6 +23,10 @@ struct Evaluate: ParsableCommand {
     @Option(help: "YAML file of dataset options.") var config: String?
     @Flag(help: "Print one JSON object as the last line.") var json = false
 
+    func validate() throws {
+        try CommandLineValues.check([(Double(batch), "--batch", .integers(1...65536))])
+    }
+
     func run() throws {
         try JobRanks.run(Self.self, evaluate)
     }

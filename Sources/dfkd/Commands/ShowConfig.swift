@@ -14,6 +14,8 @@ struct ShowConfig: ParsableCommand {
 
     func run() throws {
         let file = try ConfigFile(paths: config, allowedKeys: DistillationSettings.fileKeys)
-        print(DistillationSettings.yaml(try DistillationSettings.configuration(method: try DistillationSettings.method(method, file: file), file: file)), terminator: "")
+        let settings = try DistillationSettings.configuration(method: try DistillationSettings.method(method, file: file), file: file)
+        try DistillationSettings.requireRunnable(settings, teacherHasBatchNorms: nil)
+        print(DistillationSettings.yaml(settings), terminator: "")
     }
 }

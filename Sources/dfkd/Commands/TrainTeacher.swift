@@ -55,6 +55,16 @@ struct TrainTeacher: ParsableCommand {
         "warmup-epochs", "milestones", "gamma", "seed", "kd-weight", "kd-temperature",
     ]
 
+    func validate() throws {
+        try CommandLineValues.check([
+            (Double(checkpointEvery), "--checkpoint-every", .integers(0...100_000_000)),
+            (checkpointMinutes, "--checkpoint-minutes", .nonNegative),
+            (Double(keepCheckpoints), "--keep-checkpoints", .integers(1...1000)),
+        ])
+        try CommandLineValues.requireRegularFileOrAbsent(out)
+        if let metrics { try CommandLineValues.requireRegularFileOrAbsent(metrics) }
+    }
+
     func run() throws {
         try JobRanks.run(Self.self, train)
     }
@@ -182,11 +192,20 @@ struct TrainTeacher: ParsableCommand {
         c.warmupEpochs = try warmupEpochs ?? file.double("warmup-epochs") ?? 0
         c.milestones = try milestones.isEmpty ? (file.ints("milestones") ?? []) : milestones
         c.gamma = Float(try gamma ?? file.double("gamma") ?? 0.1)
-        c.seed = UInt64(try seed ?? file.int("seed") ?? 0)
+        c.seed = UInt64(clamping: try seed ?? file.int("seed") ?? 0)
         c.kdWeight = Float(try kdWeight ?? file.double("kd-weight") ?? 0.9)
         c.kdTemperature = Float(try kdTemperature ?? file.double("kd-temperature") ?? 4)
-        guard c.epochs >= 1, c.batchSize >= 1, c.learningRate > 0 else {
-            throw CommandError("epochs, batch and lr must be positive (got \(c.epochs), \(c.batchSize), \(c.learningRate))")
+        let checks: [(value: Double, key: String, option: Any?, allowed: AllowedValues)] = [
+            (Double(c.epochs), "epochs", epochs, .counts), (Double(c.batchSize), "batch", batch, .integers(1...65536)),
+            (Double(c.learningRate), "lr", lr, .positive), (Double(c.momentum), "momentum", momentum, .decayFactor),
+            (Double(c.weightDecay), "weight-decay", weightDecay, .nonNegative), (c.warmupEpochs, "warmup-epochs", warmupEpochs, .nonNegative),
+            (Double(c.gamma), "gamma", gamma, .nonNegative), (Double(try seed ?? file.int("seed") ?? 0), "seed", seed, .seeds),
+            (Double(c.kdWeight), "kd-weight", kdWeight, .nonNegative),
+            (Double(c.kdTemperature), "kd-temperature", kdTemperature, .numbers(from: 0, including: false, below: 1e4)),
+        ] + c.milestones.map { (Double($0), "milestones", milestones.isEmpty ? nil : milestones, .integers(0...1_000_000)) }
+        for check in checks {
+            try check.allowed.check(check.value, name: check.option == nil ? check.key : "--" + check.key,
+                                    source: check.option == nil ? file.path(of: check.key) : "")
         }
         return c
     }
