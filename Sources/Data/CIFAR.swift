@@ -7,7 +7,8 @@ public enum CIFAR {
         let recordSize = labelBytes + imageSize
         var pixels: [UInt8] = [], labels: [Int] = []
         for path in paths {
-            let bytes = try FileBytes.read(path)
+            // CIFAR-100's training batch, the largest, is 155 MB.
+            let bytes = try FileBytes.read(path, limit: 1 << 30)
             guard !bytes.isEmpty, bytes.count % recordSize == 0 else {
                 throw DataError(file: path, "\(bytes.count) bytes is not a whole number of \(recordSize)-byte CIFAR-\(classes) records"
                                 + " (truncated, or a file of the other CIFAR)")

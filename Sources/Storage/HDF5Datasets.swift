@@ -42,6 +42,19 @@ extension HDF5Group {
         }
     }
 
+    /// The shape dataset `name` declares ([] for a scalar), read from its header alone: a
+    /// reader checks it before allocating what a damaged or hostile header claims.
+    public func datasetShape(_ name: String) throws -> [Int] {
+        try HDF5Library.call {
+            let dataset = H5Dopen2(id, name, dfkd_h5p_default())
+            guard dataset >= 0 else { throw StorageError(file: file, "\(child(name)) is not a dataset") }
+            defer { H5Dclose(dataset) }
+            let space = H5Dget_space(dataset)
+            defer { H5Sclose(space) }
+            return Self.extent(space)
+        }
+    }
+
     /// The type of dataset `name` as `describe` names it: "float32", "int64", ...
     public func datasetTypeName(_ name: String) throws -> String {
         try HDF5Library.call {

@@ -96,19 +96,66 @@ public enum ModelFile {
         if let expected, expected != description.architecture {
             throw StorageError(file: path, "holds a \(description.architecture.rawValue), expected a \(expected.rawValue)")
         }
-        guard description.inputShape.count == 3, description.classes > 0 else {
-            throw StorageError(file: path, "attributes input_shape \(description.inputShape) and classes \(description.classes) do not describe a classifier (expected [C, H, W] and a positive count)")
-        }
+        try requirePlausible(description, file: path)
         let model = description.architecture.make(inputChannels: description.inputShape[0], classes: description.classes)
         try loadState(into: model, from: file.group("state"))
+        try requireFinite(model, file: path)
         return (model, description)
+    }
+
+    /// The attributes must describe a classifier that can be built: bounded sizes (a damaged
+    /// header must not ask for terabytes) and one finite mean and positive deviation per channel.
+    static func requirePlausible(_ description: ModelDescription, file: String) throws {
+        let shape = description.inputShape
+        guard shape.count == 3, (1...64).contains(shape[0]), shape.dropFirst().allSatisfy({ (1...4096).contains($0) }) else {
+            throw StorageError(file: file, "attribute input_shape is \(shape), expected [C, H, W] with 1 to 64 channels and sides of 1 to 4096")
+        }
+        guard (1...100_000).contains(description.classes) else {
+            throw StorageError(file: file, "attribute classes is \(description.classes), expected 1 to 100000")
+        }
+        for (name, values) in [("normalization_mean", description.normalizationMean), ("normalization_std", description.normalizationStd)] {
+            guard values.count == shape[0] else {
+                throw StorageError(file: file, "attribute \(name) has \(values.count) values, expected one per input channel (\(shape[0]))")
+            }
+        }
+        guard description.normalizationMean.allSatisfy(\.isFinite), description.normalizationStd.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw StorageError(file: file, "attributes normalization_mean \(description.normalizationMean) and normalization_std "
+                               + "\(description.normalizationStd): expected finite means and positive finite deviations")
+        }
+    }
+
+    /// A model holding NaN or infinite weights (a diverged run's, or a damaged file) would
+    /// evaluate to chance and distil nothing; it is refused when loaded.
+    static func requireFinite(_ model: Module, file: String) throws {
+        let damaged = model.namedFloatState().compactMap { name, tensor -> String? in
+            let bad = tensor.toArray().count { !$0.isFinite }
+            return bad == 0 ? nil : "state/\(name) (\(bad) of \(tensor.count) values)"
+        }
+        guard damaged.isEmpty else {
+            throw StorageError(file: file, "holds non-finite weights (NaN or infinity) in " + damaged.prefix(5).joined(separator: ", ")
+                               + (damaged.count > 5 ? " and \(damaged.count - 5) more" : "") + ": the model diverged or the file is damaged")
+        }
     }
 
     /// Loads every parameter and buffer of `model` from `group`, checking names and shapes
     /// first; a mismatch changes nothing and names every dataset that does not fit.
     public static func loadState(into model: Module, from group: HDF5Group) throws {
         var archive = StateArchive()
+        let expectedCounts = Dictionary(uniqueKeysWithValues: model.namedFloatState().map { ($0.0, $0.1.count) }
+                                            + model.namedBuffers().compactMap { name, buffer in
+                                                if case .counter = buffer { (name, 1) } else { nil } })
         for name in try group.memberNames() {
+            // A header may declare any size: read a dataset only when it is near what the model
+            // has there (a wrong shape is then listed with the others), else refuse it at once.
+            let declared = try group.datasetShape(name)
+            let count = declared.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+            guard let expected = expectedCounts[name] else {
+                archive.add("state/" + name, .floats([]), shape: [0])
+                continue
+            }
+            guard count <= 16 * expected + 65536 else {
+                throw StorageError(file: group.file, "dataset state/\(name) declares shape \(declared), far more than the \(expected) values the model has there")
+            }
             if try group.datasetTypeName(name).hasPrefix("int") {
                 let (shape, values) = try group.read(name, as: Int64.self)
                 archive.add("state/" + name, .integers(values), shape: shape)
