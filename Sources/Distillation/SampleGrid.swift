@@ -20,15 +20,17 @@ public enum SampleGrid {
         let z = Tensor(shape: [count, generator.shape.noise], values: random.normal(count: count * generator.shape.noise))
         let drawnLabels = (0..<count).map { $0 / perClass }
         // The mode the student's samples come from: batch statistics, running ones left alone.
-        // The grid's batch is this process's alone, even in a run over ranks (one rank draws it).
+        // One rank draws the grid while the others wait: its batch is that rank's alone.
         generator.train()
         let norms = generator.batchNorms
-        let held = norms.map { ($0.updatesRunningStatistics, $0.momentsScope) }
-        for layer in norms { (layer.updatesRunningStatistics, layer.momentsScope) = (false, LocalBatch.shared) }
-        defer { for (layer, value) in zip(norms, held) { (layer.updatesRunningStatistics, layer.momentsScope) = value } }
-        let images = withoutGradient { generator(z, labels: drawnLabels) }
-        let rows = generator.isConditional ? drawnLabels : withoutGradient { Evaluation.predictedClasses(teacher(images)) }
-        return layout(images, rows: rows, classes: classes, perClass: perClass, normalization: normalization)
+        let held = norms.map(\.updatesRunningStatistics)
+        for layer in norms { layer.updatesRunningStatistics = false }
+        defer { for (layer, value) in zip(norms, held) { layer.updatesRunningStatistics = value } }
+        return RankLocalPass.run {
+            let images = withoutGradient { generator(z, labels: drawnLabels) }
+            let rows = generator.isConditional ? drawnLabels : withoutGradient { Evaluation.predictedClasses(teacher(images)) }
+            return layout(images, rows: rows, classes: classes, perClass: perClass, normalization: normalization)
+        }
     }
 
     /// Places image i in row rows[i] (at most `perClass` per row), undoing the normalisation.
@@ -47,7 +49,7 @@ public enum SampleGrid {
                 for y in 0..<height {
                     for x in 0..<width {
                         let value = values[((index * channels + c) * height + y) * width + x] * std + mean
-                        grid.pixels[((top + y) * grid.width + left + x) * outputChannels + c] = UInt8((min(max(value, 0), 1) * 255).rounded())
+                        grid.pixels[((top + y) * grid.width + left + x) * outputChannels + c] = UInt8((value.isNaN ? 0 : min(max(value, 0), 1) * 255).rounded())
                     }
                 }
             }

@@ -1,5 +1,6 @@
 import CMPI
 import Foundation
+import NeuralNetwork
 
 /// The ranks of an MPI job (Open MPI). A failed collective ends the whole job with the
 /// failing call and MPI's reason: a rank cannot continue alone.
@@ -55,22 +56,31 @@ public final class MPICommunicator: Communicator {
         exit(1)
     }
 
+    /// A collective inside a pass one rank runs alone would wait for ranks that never come:
+    /// a defect, stopped here with its place instead of hanging the job.
+    private func requireEveryRank() {
+        precondition(!RankLocalPass.isActive, "\(description): a collective inside a one-rank pass (RankLocalPass.run)")
+    }
+
     private static func count(_ n: Int) -> Int32 {
         precondition(n <= Int(Int32.max), "a collective of \(n) values exceeds MPI's count range")
         return Int32(n)
     }
 
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) {
+        requireEveryRank()
         check(MPI_Allreduce(dfkd_mpi_in_place(), values.baseAddress, Self.count(values.count), dfkd_mpi_float(), dfkd_mpi_sum(), world),
               "MPI_Allreduce(sum) of \(values.count) floats")
     }
 
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) {
+        requireEveryRank()
         check(MPI_Allreduce(dfkd_mpi_in_place(), values.baseAddress, Self.count(values.count), dfkd_mpi_double(), dfkd_mpi_sum(), world),
               "MPI_Allreduce(sum) of \(values.count) doubles")
     }
 
     public func allReduceMax(_ values: UnsafeMutableBufferPointer<Double>) {
+        requireEveryRank()
         check(MPI_Allreduce(dfkd_mpi_in_place(), values.baseAddress, Self.count(values.count), dfkd_mpi_double(), dfkd_mpi_max(), world),
               "MPI_Allreduce(max) of \(values.count) doubles")
     }
@@ -85,6 +95,7 @@ public final class MPICommunicator: Communicator {
     }
 
     public func allGather(_ values: [Float], counts: [Int]) -> [Float] {
+        requireEveryRank()
         precondition(counts.count == size && counts[rank] == values.count, "rank \(rank) gathers \(values.count) values, counts say \(counts)")
         var result = [Float](repeating: 0, count: counts.reduce(0, +))
         let counts32 = counts.map(Self.count), offsets = Self.displacements(counts)
@@ -94,6 +105,7 @@ public final class MPICommunicator: Communicator {
     }
 
     public func reduceScatterSum(_ values: [Float], counts: [Int]) -> [Float] {
+        requireEveryRank()
         precondition(counts.count == size && counts.reduce(0, +) == values.count, "rank \(rank) scatters \(values.count) values as \(counts)")
         var result = [Float](repeating: 0, count: counts[rank])
         check(MPI_Reduce_scatter(values, &result, counts.map(Self.count), dfkd_mpi_float(), dfkd_mpi_sum(), world),
@@ -102,14 +114,19 @@ public final class MPICommunicator: Communicator {
     }
 
     public func broadcast(_ values: UnsafeMutableBufferPointer<Float>, root: Int) {
+        requireEveryRank()
         check(MPI_Bcast(values.baseAddress, Self.count(values.count), dfkd_mpi_float(), Int32(root), world), "MPI_Bcast of \(values.count) floats")
     }
 
     public func broadcast(_ values: UnsafeMutableBufferPointer<Int64>, root: Int) {
+        requireEveryRank()
         check(MPI_Bcast(values.baseAddress, Self.count(values.count), dfkd_mpi_int64(), Int32(root), world), "MPI_Bcast of \(values.count) int64")
     }
 
-    public func barrier() { check(MPI_Barrier(world), "MPI_Barrier") }
+    public func barrier() {
+        requireEveryRank()
+        check(MPI_Barrier(world), "MPI_Barrier")
+    }
 
     public func abort(code: Int32) -> Never {
         MPI_Abort(world, code)

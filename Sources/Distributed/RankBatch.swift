@@ -5,13 +5,15 @@ import TensorEngine
 /// reduction over the batch spans all ranks. Backward follows BatchScope's contract: the
 /// gradient of a sum over ranks is all-reduced, that of gathered rows is reduce-scattered
 /// back to their rank, and parameter gradients are then averaged over ranks; together
-/// they give every rank the gradient one process would compute on the whole batch.
+/// they give every rank the gradient one process would compute on the whole batch. In a
+/// `RankLocalPass` it is the batch of this rank alone.
 public final class RankBatch: BatchScope {
     public let communicator: Communicator
 
     public init(_ communicator: Communicator) { self.communicator = communicator }
 
     public func sumOverRanks(_ partial: Tensor) -> Tensor {
+        if RankLocalPass.isActive { return partial }
         let communicator = communicator
         return partial.customOp("sum over ranks", outputShape: partial.shape, forward: { values in
             var values = values
@@ -25,6 +27,7 @@ public final class RankBatch: BatchScope {
     }
 
     public func gatherRows(_ local: Tensor) -> Tensor {
+        if RankLocalPass.isActive { return local }
         let rowSize = local.shape.dropFirst().reduce(1, *)
         let rows = communicator.allGatherCounts(local.shape[0])
         let counts = rows.map { $0 * rowSize }
@@ -34,9 +37,12 @@ public final class RankBatch: BatchScope {
                               backward: { communicator.reduceScatterSum($0, counts: counts) })
     }
 
-    public func globalCount(_ localCount: Int) -> Int { communicator.allGatherCounts(localCount).reduce(0, +) }
+    public func globalCount(_ localCount: Int) -> Int {
+        RankLocalPass.isActive ? localCount : communicator.allGatherCounts(localCount).reduce(0, +)
+    }
 
     public func sumOverRanks(_ values: [Double]) -> [Double] {
+        if RankLocalPass.isActive { return values }
         var values = values
         communicator.allReduceSum(&values)
         return values

@@ -8,9 +8,9 @@ import XCTest
 final class RankedCommandTests: XCTestCase {
     private static let split = "1000:300"
 
-    private func launch(ranks: Int, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    private func launch(ranks: Int, _ arguments: [String], timeout: Double? = nil) throws -> (status: Int32, output: String) {
         try Subprocess.run("/bin/bash", [TestFiles.repositoryRoot + "/launch/mpirun.sh", "--ranks", "\(ranks)", "--oversubscribe", "--",
-                                         DFKDCommand.binary] + arguments)
+                                         DFKDCommand.binary] + arguments, timeout: timeout)
     }
 
     private func occurrences(of text: String, in output: String) -> Int { output.components(separatedBy: text).count - 1 }
@@ -63,5 +63,24 @@ final class RankedCommandTests: XCTestCase {
         XCTAssertTrue(result.output.contains("MPI rank 0 of 2"), result.output)
         XCTAssertTrue(result.output.contains("missing.h5"), result.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/run/metrics.jsonl"))
+    }
+
+    /// Rank 0 draws the sample grid alone. With a teacher that has batch norms (recording
+    /// their statistics for GIP's BNS term) and an unconditional generator, the grid's teacher
+    /// pass once entered collectives the other ranks never joined: the job hung, or failed
+    /// when the next step's collectives crossed them.
+    func testGridsOfABatchNormTeacherOverRanksFinish() throws {
+        let directory = TestFiles.scratchDirectory()
+        let teacher = directory + "/wrn.h5"
+        let train = try DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--split", "200:100", "--model", "wrn-16-1",
+                                         "--epochs", "1", "--batch", "50", "--out", teacher])
+        XCTAssertEqual(train.status, 0, train.output)
+        let out = directory + "/run"
+        try "batch: 16\nreal-batch: 32\nnoise: 32\ngenerator-widths: [8, 8, 4]\n".write(toFile: directory + "/small.yaml", atomically: true, encoding: .utf8)
+        let distill = try launch(ranks: 2, ["distill", "--teacher", teacher, "--student", "lenet5-half", "--method", "gip",
+                                            "--dataset", "builtin", "--split", "200:100", "--config", directory + "/small.yaml",
+                                            "--epochs", "2", "--iterations", "2", "--grid-every", "1", "--out", out], timeout: 240)
+        XCTAssertEqual(distill.status, 0, "the job must end (124: it hung): \(distill.output)")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out + "/grids").sorted(), ["epoch-0001.png", "epoch-0002.png"])
     }
 }

@@ -4,11 +4,19 @@ import Foundation
 /// together. Inherited MPI variables are dropped, so a test run under mpirun still starts
 /// its own jobs.
 public enum Subprocess {
-    public static func run(_ executable: String, _ arguments: [String],
-                           environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    /// With `timeout`, a program still running after that many seconds is killed with its
+    /// whole process group (timeout(1) starts one: mpirun and its ranks go too) and the
+    /// status is 124, as timeout(1) gives.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                           timeout: Double? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        if let timeout {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["--signal=KILL", String(timeout), executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
         process.environment = Self.environment(adding: environment)
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -16,7 +24,8 @@ public enum Subprocess {
         try process.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return (process.terminationStatus, output)
+        // timeout(1) reports a KILLed program as 128 + 9.
+        return (timeout != nil && process.terminationStatus == 137 ? 124 : process.terminationStatus, output)
     }
 
     /// This process's environment without the MPI variables, plus `extra`.

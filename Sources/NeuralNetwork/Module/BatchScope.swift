@@ -18,6 +18,20 @@ public protocol BatchScope: AnyObject {
     func sumOverRanks(_ values: [Double]) -> [Double]
 }
 
+/// Work one rank does alone while the others go on (a sample grid, an evaluation or export
+/// on rank 0): inside `run`, every batch scope acts as this process's own, so no layer of any
+/// model can enter a collective the other ranks never join. It is a property of the pass,
+/// not of each model's layers, so nothing has to be reset layer by layer and remembered.
+public enum RankLocalPass {
+    @TaskLocal private static var active = false
+
+    public static var isActive: Bool { active }
+
+    public static func run<Result>(_ body: () throws -> Result) rethrows -> Result {
+        try $active.withValue(true) { try body() }
+    }
+}
+
 /// The scope of a single process.
 public final class LocalBatch: BatchScope, Sendable {
     public static let shared = LocalBatch()
