@@ -14,8 +14,9 @@
 #                         by itself here when ranks x threads exceed this machine's cores
 #
 # A lost host ends the job instead of hanging it: TCP keepalive on Open MPI's out-of-band
-# channel notices within about 15 s. The job's exit status is this script's. SIGTERM or
-# SIGUSR1 to this script stops a run after its iteration with a checkpoint (status 75).
+# channel notices within about 15 s. The job's exit status is this script's. SIGINT
+# (Ctrl-C), SIGTERM or SIGUSR1 to this script stops a run after its iteration with a
+# checkpoint (status 75).
 set -euo pipefail
 
 ranks="" per_node="" threads=1 hostfile="" agent="" network="" oversubscribe=0
@@ -66,15 +67,23 @@ fi
 [ "$(id -u)" = 0 ] && args+=(--allow-run-as-root)
 [ -n "$agent" ] && args+=(--mca plm_rsh_agent "$agent")
 [ -n "$network" ] && args+=(--mca oob_tcp_if_include "$network" --mca btl_tcp_if_include "$network")
+# Errors are dfkd's to report, once; mpirun's own banners (an abort, a rank's non-zero
+# status) would repeat them at length.
+args+=(--quiet)
 args+=(--mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 3)
 # Threads that wait passively leave a shared core to the rank that computes.
 args+=(-x OMP_NUM_THREADS="$threads" -x OPENBLAS_NUM_THREADS="$threads" -x OMP_WAIT_POLICY=PASSIVE)
 
-# mpirun ends the job at once on SIGTERM; a stop request to this script reaches the ranks
-# as SIGUSR1 instead (mpirun forwards it), so they checkpoint and exit 75 (resumable).
-mpirun "${args[@]}" "$@" &
+# mpirun ends the job at once on SIGINT and SIGTERM; a stop request to this script reaches
+# the ranks as SIGUSR1 instead (mpirun forwards it), so they checkpoint and exit 75
+# (resumable), as a single process does. mpirun runs in a process group of its own (job
+# control), so a Ctrl-C in the terminal reaches this script alone, and without stdin, which
+# a background group may not read.
+set -m
+mpirun "${args[@]}" "$@" </dev/null &
 job=$!
-trap 'kill -USR1 "$job" 2>/dev/null' TERM USR1
+set +m
+trap 'kill -USR1 "$job" 2>/dev/null' INT TERM USR1
 set +e
 while :; do
   wait "$job"; status=$?

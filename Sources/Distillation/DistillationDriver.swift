@@ -100,8 +100,9 @@ public final class DistillationDriver {
         if writes {
             try Directories.create(directory.path)
             checkpoints.removeInterruptedWrites()
+            directory.removeStaleTemporaries()
         }
-        log = try MetricsLog(path: writes ? directory.metrics : nil, continuingAfter: checkpoint == nil ? nil : progress.epoch)
+        log = MetricsLog(path: writes ? directory.metrics : nil, continuingAfter: checkpoint == nil ? nil : progress.epoch)
     }
 
     /// The epoch a run resumes in: at an epoch's end the checkpoint names the next epoch.
@@ -129,7 +130,7 @@ public final class DistillationDriver {
             let epoch = progress.epoch
             var stopAtEpochEnd = false
             while progress.iteration < c.iterationsPerEpoch {
-                run.runIteration(epoch: epoch, iteration: progress.iteration)
+                try run.runIteration(epoch: epoch, iteration: progress.iteration)
                 progress.iteration += 1
                 reporter?.update(epoch * c.iterationsPerEpoch + progress.iteration,
                                  status: String(format: "epoch %d, student %.2f%%", epoch + 1, progress.lastTop1))
@@ -166,7 +167,7 @@ public final class DistillationDriver {
     /// The real-data iterations, evaluation, metrics line and model files of an epoch
     /// whose iterations are done; the progress then names the next epoch.
     private func finishEpoch(_ epoch: Int, wallSeconds: () -> Double) throws {
-        var fields: [String: Any] = run.finishEpoch(epoch, real: real)
+        var fields: [String: Any] = try run.finishEpoch(epoch, real: real)
         let top1 = Evaluation.run(run.student, on: evaluationImages, normalization: normalization, communicator: communicator).top1
         progress.epoch = epoch + 1
         progress.iteration = 0
@@ -177,13 +178,15 @@ public final class DistillationDriver {
         fields["student_top1"] = top1
         fields["restored_ratio"] = 100 * top1 / teacherTop1
         fields["wall_seconds"] = progress.wallSeconds
-        log.log(fields)
         studentDescription.provenance["epochs"] = "\(epoch + 1)"
         studentDescription.provenance["eval_top1"] = String(format: "%.2f", top1)
         if communicator.isRoot {
-            try ModelFile.write(run.student, description: studentDescription, to: directory.student)
-            try GeneratorFile.write(run.generator, provenance: studentDescription.provenance, to: directory.generator)
+            // One set, then the metrics line: a reader sees the student, generator and metrics
+            // of one epoch, and a failed write (a full disk) replaces none of them.
+            try AtomicFile.writeSet([ModelFile.pending(run.student, description: studentDescription, to: directory.student),
+                                     GeneratorFile.pending(run.generator, provenance: studentDescription.provenance, to: directory.generator)])
         }
+        try log.log(fields)
     }
 
     /// Copies the state and hands it to the background writer (rank 0 only; the state is the

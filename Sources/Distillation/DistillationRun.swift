@@ -170,7 +170,8 @@ public final class DistillationRun {
     }
 
     /// One generator step; returns its loss terms, the images it generated and their pseudo-labels.
-    public func generatorStep() -> (terms: [String: Double], images: Tensor, labels: [Int]) {
+    /// A non-finite loss or gradient throws `Divergence` before any weight changes.
+    public func generatorStep() throws -> (terms: [String: Double], images: Tensor, labels: [Int]) {
         let c = configuration
         generator.train()
         student.train()
@@ -211,16 +212,19 @@ public final class DistillationRun {
         if c.entropyWeight > 0 { terms.add("g_entropy", c.entropyWeight, losses.informationEntropy(teacher: t)) }
         if c.activationWeight > 0 { terms.add("g_activation", c.activationWeight, losses.activation(features: teacherFeatures)) }
         let total = terms.total
+        let values = terms.values(total, totalName: "g_total")
+        try Divergence.check(values, in: "the generator step")
         generatorOptimizer.zeroGradients()
         total.backward()
         Replicas.averageGradients(generatorOptimizer.parameters, over: communicator)
+        try Divergence.check(gradientsOf: generatorOptimizer.parameters, in: "the generator step")
         generatorOptimizer.step()
-        return (terms.values(total, totalName: "g_total"), images.detached(), labels)
+        return (values, images.detached(), labels)
     }
 
     /// One student step on `batch`, or on a fresh draw of the generator (of noise images for
     /// the noise reference).
-    public func studentStep(on batch: (images: Tensor, labels: [Int])? = nil) -> [String: Double] {
+    public func studentStep(on batch: (images: Tensor, labels: [Int])? = nil) throws -> [String: Double] {
         let c = configuration
         // Labels known before the teacher sees the images; the others are the teacher's classes.
         let images: Tensor, knownLabels: [Int]?
@@ -244,53 +248,70 @@ public final class DistillationRun {
         if c.studentCrossEntropyWeight > 0 { terms.add("s_ce", c.studentCrossEntropyWeight, losses.crossEntropy(s, labels: labels)) }
         precondition(!terms.isEmpty, "the student step has no loss term switched on")
         let total = terms.total
+        let values = terms.values(total, totalName: "s_total")
+        try Divergence.check(values, in: "the student step")
         studentOptimizer.zeroGradients()
         total.backward()
         Replicas.averageGradients(studentOptimizer.parameters, over: communicator)
+        try Divergence.check(gradientsOf: studentOptimizer.parameters, in: "the student step")
         studentOptimizer.step()
-        return terms.values(total, totalName: "s_total")
+        return values
     }
 
     /// One supervised student step on real labelled images (GIP's real-data iterations);
     /// `batch` holds this rank's share.
-    func realStep(_ batch: Batch) -> [String: Double] {
+    func realStep(_ batch: Batch) throws -> [String: Double] {
         student.train()
         let loss = losses.crossEntropy(student(batch.images), labels: batch.labels)
+        let values = ["real_ce": Double(loss.item)]
+        try Divergence.check(values, in: "the real-data step")
         studentOptimizer.zeroGradients()
         loss.backward()
         Replicas.averageGradients(studentOptimizer.parameters, over: communicator)
+        try Divergence.check(gradientsOf: studentOptimizer.parameters, in: "the real-data step")
         studentOptimizer.step()
-        return ["real_ce": Double(loss.item)]
+        return values
     }
 
     /// The loss terms of the running epoch's iterations so far.
     public private(set) var epochTerms = TermAverages()
 
     /// Iteration `iteration` of epoch `epoch`: the generator steps, then the student steps.
-    public func runIteration(epoch: Int, iteration: Int) {
+    /// A diverging step throws `Divergence` naming the epoch and iteration (counted from 1).
+    public func runIteration(epoch: Int, iteration: Int) throws {
+        do { try steps(epoch: epoch, iteration: iteration) } catch let divergence as Divergence {
+            throw divergence.at("epoch \(epoch + 1), iteration \(iteration + 1)")
+        }
+    }
+
+    private func steps(epoch: Int, iteration: Int) throws {
         let c = configuration
         generatorOptimizer.learningRate = generatorSchedule.learningRate(atEpoch: Double(epoch))
         studentOptimizer.learningRate = studentSchedule.learningRate(atEpoch: Double(epoch) + Double(iteration) / Double(c.iterationsPerEpoch))
         var last: (images: Tensor, labels: [Int])?
         for _ in 0..<c.generatorSteps {
-            let (terms, images, labels) = generatorStep()
+            let (terms, images, labels) = try generatorStep()
             epochTerms.add(terms)
             last = (images, labels)
         }
         for _ in 0..<c.studentSteps {
-            epochTerms.add(studentStep(on: c.studentReusesGeneratorBatch ? last : nil))
+            epochTerms.add(try studentStep(on: c.studentReusesGeneratorBatch ? last : nil))
         }
     }
 
     /// Ends epoch `epoch` after its iterations: the real-data iterations on `real` (if any);
     /// returns the mean of every term of the epoch and the learning rates, and starts the
     /// next epoch's sums.
-    public func finishEpoch(_ epoch: Int, real: BatchSource? = nil) -> [String: Double] {
+    public func finishEpoch(_ epoch: Int, real: BatchSource? = nil) throws -> [String: Double] {
         if let real, configuration.realPasses > 0 {
             let order = real.order(epoch: epoch)
             for index in 0..<Int((configuration.realPasses * Double(real.batchesPerEpoch)).rounded(.up)) {
-                epochTerms.add(realStep(real.batch(index % real.batchesPerEpoch, epoch: epoch, order: order,
-                                                   rows: communicator.share(of: real.batchSize))))
+                do {
+                    epochTerms.add(try realStep(real.batch(index % real.batchesPerEpoch, epoch: epoch, order: order,
+                                                           rows: communicator.share(of: real.batchSize))))
+                } catch let divergence as Divergence {
+                    throw divergence.at("epoch \(epoch + 1), real-data iteration \(index + 1)")
+                }
             }
         }
         checkReplicas()
@@ -302,9 +323,9 @@ public final class DistillationRun {
     }
 
     /// One whole epoch: every iteration, then `finishEpoch`. Returns the mean of every term.
-    public func runEpoch(_ epoch: Int, real: BatchSource? = nil) -> [String: Double] {
-        for iteration in 0..<configuration.iterationsPerEpoch { runIteration(epoch: epoch, iteration: iteration) }
-        return finishEpoch(epoch, real: real)
+    public func runEpoch(_ epoch: Int, real: BatchSource? = nil) throws -> [String: Double] {
+        for iteration in 0..<configuration.iterationsPerEpoch { try runIteration(epoch: epoch, iteration: iteration) }
+        return try finishEpoch(epoch, real: real)
     }
 
     // MARK: State

@@ -8,7 +8,12 @@ public enum GeneratorFile {
     public static let format = "dfkd-generator"
 
     public static func write(_ generator: Generator, provenance: [String: String], to path: String) throws {
-        try AtomicFile.write(path) { temporary in
+        try AtomicFile.writeSet([pending(generator, provenance: provenance, to: path)])
+    }
+
+    /// The write of `generator` to `path`, for a set of files written together.
+    public static func pending(_ generator: Generator, provenance: [String: String], to path: String) -> AtomicFile.Pending {
+        AtomicFile.Pending(path) { temporary in
             let file = try HDF5Group.create(temporary)
             try file.setAttribute("format", format)
             try file.setAttribute("format_version", Int64(1))

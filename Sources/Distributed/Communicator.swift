@@ -25,6 +25,11 @@ public protocol Communicator: AnyObject {
     func barrier()
     /// Ends every rank of the job with `code`.
     func abort(code: Int32) -> Never
+    /// Called by a rank that failed: whether every rank fails too and says so within
+    /// `seconds` (the same bad input reaches them all), so that one of them reports it and
+    /// all exit alike. False means the others are still working; the caller then aborts.
+    /// It never touches the collectives of the work, which the others may be inside.
+    func everyRankFails(waitingAtMost seconds: Double) -> Bool
 }
 
 public extension Communicator {

@@ -8,6 +8,9 @@ public final class MPICommunicator: Communicator {
     public let rank: Int, size: Int, localRank: Int
     public let host: String
     private let world: MPI_Comm
+    /// A copy of the world for the failure agreement alone, so that it cannot match a
+    /// collective of the work that other ranks are waiting in.
+    private let failures: MPI_Comm
 
     /// Initialises MPI once for the process (only the main thread calls MPI) and finalises
     /// it at exit.
@@ -27,6 +30,9 @@ public final class MPICommunicator: Communicator {
 
     private init() {
         world = dfkd_mpi_comm_world()
+        var copy: MPI_Comm? = dfkd_mpi_comm_null()
+        MPI_Comm_dup(world, &copy)
+        failures = copy!
         var value: Int32 = 0
         MPI_Comm_rank(world, &value)
         rank = Int(value)
@@ -126,6 +132,10 @@ public final class MPICommunicator: Communicator {
     public func barrier() {
         requireEveryRank()
         check(MPI_Barrier(world), "MPI_Barrier")
+    }
+
+    public func everyRankFails(waitingAtMost seconds: Double) -> Bool {
+        dfkd_mpi_barrier_within(failures, seconds) != 0
     }
 
     public func abort(code: Int32) -> Never {

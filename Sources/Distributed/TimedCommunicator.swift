@@ -34,4 +34,5 @@ public final class TimedCommunicator: Communicator {
     public func broadcast(_ values: UnsafeMutableBufferPointer<Int64>, root: Int) { timed { base.broadcast(values, root: root) } }
     public func barrier() { timed { base.barrier() } }
     public func abort(code: Int32) -> Never { base.abort(code: code) }
+    public func everyRankFails(waitingAtMost seconds: Double) -> Bool { base.everyRankFails(waitingAtMost: seconds) }
 }

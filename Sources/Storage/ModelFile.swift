@@ -35,7 +35,12 @@ public enum ModelFile {
 
     /// Writes `model` and its description to `path` atomically.
     public static func write(_ model: Module, description: ModelDescription, to path: String) throws {
-        try AtomicFile.write(path) { temporary in
+        try AtomicFile.writeSet([pending(model, description: description, to: path)])
+    }
+
+    /// The write of `model` to `path`, for a set of files written together.
+    public static func pending(_ model: Module, description: ModelDescription, to path: String) -> AtomicFile.Pending {
+        AtomicFile.Pending(path) { temporary in
             let file = try HDF5Group.create(temporary)
             try file.setAttribute("format", format)
             try file.setAttribute("format_version", formatVersion)

@@ -2,30 +2,27 @@ import Foundation
 import Storage
 
 /// Metrics as JSON lines: one object per line, appended and flushed as each is logged, so a
-/// run that dies keeps every line it wrote.
+/// run that dies keeps every line it wrote. The file is left alone until the run has a
+/// first line to write: a run that fails at its start keeps the previous run's metrics.
 public final class MetricsLog {
-    private let handle: FileHandle?
+    private var handle: FileHandle?
     public let path: String?
+    /// The lines the first write starts the file with: none for a new run, the kept lines
+    /// of the run a resumed one continues.
+    private var kept: String?
 
-    /// Logs to `path` (created or truncated); nil logs nowhere. With `continuingAfter` the
-    /// file instead keeps its lines of epochs up to that one (a resumed run's checkpoint)
-    /// and continues after them, so no epoch is missing or listed twice.
-    public init(path: String?, continuingAfter epoch: Int? = nil) throws {
+    /// Logs to `path` (replaced at the first line); nil logs nowhere. With `continuingAfter`
+    /// the file instead keeps its lines of epochs up to that one (a resumed run's
+    /// checkpoint) and continues after them, so no epoch is missing or listed twice.
+    public init(path: String?, continuingAfter epoch: Int? = nil) {
         self.path = path
-        guard let path else { handle = nil; return }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try Directories.create(directory) }
-        let kept = try epoch.map { try Self.lines(of: path, throughEpoch: $0) } ?? ""
-        guard FileManager.default.createFile(atPath: path, contents: Data(kept.utf8)), let handle = FileHandle(forWritingAtPath: path) else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-        }
-        handle.seekToEndOfFile()
-        self.handle = handle
+        guard let path else { return }
+        kept = epoch.map { Self.lines(of: path, throughEpoch: $0) } ?? ""
     }
 
     /// The lines of `path` whose epoch is at most `epoch`; a line cut short by a kill, or of
     /// a later epoch, is dropped.
-    private static func lines(of path: String, throughEpoch epoch: Int) throws -> String {
+    private static func lines(of path: String, throughEpoch epoch: Int) -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "" }
         return text.split(separator: "\n").filter { line in
             let fields = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
@@ -33,9 +30,24 @@ public final class MetricsLog {
         }.map { $0 + "\n" }.joined()
     }
 
-    public func log(_ fields: [String: Any]) {
-        guard let handle else { return }
-        handle.write(Data((MetricsLog.jsonLine(fields) + "\n").utf8))
+    /// Appends one line; a failed write (a full disk) is an error naming the file.
+    public func log(_ fields: [String: Any]) throws {
+        guard let path else { return }
+        let line = MetricsLog.jsonLine(fields) + "\n"
+        if let kept {
+            // The first line replaces the file whole, so a reader never sees it half rewritten.
+            try AtomicFile.write(path) { temporary in try Data((kept + line).utf8).write(to: URL(fileURLWithPath: temporary)) }
+            self.kept = nil
+            guard let opened = FileHandle(forWritingAtPath: path) else {
+                throw StorageError(file: path, "cannot be opened to append: \(String(cString: strerror(errno)))")
+            }
+            opened.seekToEndOfFile()
+            handle = opened
+            return
+        }
+        do { try handle?.write(contentsOf: Data(line.utf8)) } catch {
+            throw StorageError(file: path, "a metrics line was not written: \(error.localizedDescription)")
+        }
     }
 
     /// One JSON object, keys sorted; non-finite numbers become null (JSON has no NaN).

@@ -29,6 +29,12 @@ public struct RunDirectory: Sendable {
         return aside
     }
 
+    /// Removes what killed writes of the outputs left behind (`.student.h5.tmp-PID`, ...).
+    public func removeStaleTemporaries() {
+        [student, generator, metrics].forEach(AtomicFile.removeStaleTemporaries(of:))
+        AtomicFile.removeStaleTemporaries(in: grids) { $0.hasPrefix("epoch-") && $0.hasSuffix(".png") }
+    }
+
     /// A checkpoint's file name for the position it resumes at (epoch and iteration done
     /// within it); the names sort as the positions do.
     public static func checkpointName(epoch: Int, iteration: Int) -> String {

@@ -141,11 +141,15 @@ public enum SupervisedTraining {
                     let kd = Loss.kdDivergence(student: logits, teacher: teacherLogits, temperature: configuration.kdTemperature, scope: scope)
                     loss = loss * (1 - configuration.kdWeight) + kd * configuration.kdWeight
                 }
+                let lossValue = Double(loss.item)
+                let position = "epoch \(epoch + 1), step \(index + 1)"
+                try Divergence.check(["loss": lossValue], in: "the training step", at: position)
                 loss.backward()
                 Replicas.averageGradients(optimizer.parameters, over: communicator)
+                try Divergence.check(gradientsOf: optimizer.parameters, in: "the training step", at: position)
                 optimizer.step()
                 // The loss is the whole batch's already; the correct count is this rank's.
-                progress.lossSum += Double(loss.item) * Double(configuration.batchSize)
+                progress.lossSum += lossValue * Double(configuration.batchSize)
                 progress.seen += configuration.batchSize
                 progress.correct += zip(Evaluation.predictedClasses(logits.detached()), batch.labels).filter { $0 == $1 }.count
                 progress.step += 1
@@ -179,13 +183,14 @@ public enum SupervisedTraining {
                 summary.bestEvalTop1 = evaluation.top1
                 summary.bestEpoch = epoch + 1
             }
-            metrics.log([
+            Replicas.assertIdentical(model, "model", over: communicator)
+            // The model file first: a metrics line never names an epoch whose model was not saved.
+            try afterEpoch(epoch + 1, summary)
+            try metrics.log([
                 "epoch": epoch + 1, "train_loss": summary.lastTrainLoss, "train_top1": 100 * Double(correct) / Double(max(progress.seen, 1)),
                 "eval_top1": evaluation.top1, "learning_rate": Double(optimizer.learningRate),
                 "wall_seconds": wallAtStart + Date().timeIntervalSince(start),
             ])
-            Replicas.assertIdentical(model, "model", over: communicator)
-            try afterEpoch(epoch + 1, summary)
             progress.finishEpoch(summary)
             try checkpoint(waiting: stopAtEpochEnd || progress.epoch == configuration.epochs)
             if stopAtEpochEnd && progress.epoch < configuration.epochs {

@@ -137,7 +137,7 @@ final class CheckpointFaultTests: XCTestCase {
 
         let run = try Runs.run(Runs.distill(["--out", disk + "/run", "--keep-checkpoints", "2"]))
         XCTAssertEqual(run.status, 1, run.output)
-        XCTAssertTrue(run.output.contains("checkpoint-e00002-i000000.h5: not written, the disk holding \(disk)/run/checkpoints is full"), run.output)
+        XCTAssertTrue(run.output.contains("checkpoint-e00002-i000000.h5: not written: no space left on device (the disk holding \(disk)/run/checkpoints has"), run.output)
         let left = CheckpointSeries(directory: disk + "/run/checkpoints").files()
         XCTAssertEqual(left.map { ($0 as NSString).lastPathComponent }, ["checkpoint-e00001-i000000.h5"])
         XCTAssertNoThrow(try CheckpointFile.read(left[0]))

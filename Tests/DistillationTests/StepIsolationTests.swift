@@ -16,7 +16,7 @@ final class StepIsolationTests: XCTestCase {
         Set(module.namedFloatState().filter { before[$0.0] != $0.1.toArray() }.map(\.0))
     }
 
-    func testCPSCStepsUpdateOnlyTheirModules() {
+    func testCPSCStepsUpdateOnlyTheirModules() throws {
         var configuration = DistillationConfiguration(method: .cpsc)
         configuration.batchSize = 8
         configuration.noise = 16
@@ -28,7 +28,7 @@ final class StepIsolationTests: XCTestCase {
 
         let teacherBefore = snapshot(teacher), studentBefore = snapshot(student)
         let generatorBefore = snapshot(run.generator), projectorBefore = snapshot(run.projector!)
-        let (terms, _, _) = run.generatorStep()
+        let (terms, _, _) = try run.generatorStep()
         for term in ["g_kd", "g_log_l2", "g_ce", "g_bns", "g_contrast"] { XCTAssertNotNil(terms[term], term) }
         XCTAssertTrue(changed(teacherBefore, teacher).isEmpty)
         XCTAssertTrue(changed(studentBefore, student).isEmpty, "the generator step must not move the student")
@@ -37,7 +37,7 @@ final class StepIsolationTests: XCTestCase {
         XCTAssertEqual(changed(projectorBefore, run.projector!).count, run.projector!.namedFloatState().count, "the projector is trained")
 
         let generatorAfter = snapshot(run.generator)
-        let studentTerms = run.studentStep()
+        let studentTerms = try run.studentStep()
         for term in ["s_kd", "s_log_l2", "s_ce"] { XCTAssertNotNil(studentTerms[term], term) }
         XCTAssertTrue(changed(teacherBefore, teacher).isEmpty)
         XCTAssertEqual(changed(studentBefore, student), Set(student.namedParameters().map(\.0)))
@@ -49,7 +49,7 @@ final class StepIsolationTests: XCTestCase {
 
     /// An unconditional generator ignores the drawn labels, so its pseudo-labels are the
     /// teacher's classes of the generated images.
-    func testUnconditionalPseudoLabelsAreTheTeachersClasses() {
+    func testUnconditionalPseudoLabelsAreTheTeachersClasses() throws {
         var configuration = DistillationConfiguration(method: .cpsc)
         configuration.embeddings = .none
         configuration.batchSize = 16
@@ -58,12 +58,12 @@ final class StepIsolationTests: XCTestCase {
         let teacher = LeNet5(inputChannels: 1, classes: 5).initialize(seed: 1)
         let student = LeNet5(inputChannels: 1, classes: 5, half: true).initialize(seed: 2)
         let run = DistillationRun(teacher: teacher, student: student, imageShape: [1, 32, 32], classes: 5, configuration: configuration)
-        let (_, images, labels) = run.generatorStep()
+        let (_, images, labels) = try run.generatorStep()
         XCTAssertEqual(labels, Evaluation.predictedClasses(withoutGradient { teacher(images) }))
     }
 
     /// The noise reference trains the student on noise images; the generator stays as drawn.
-    func testNoiseReferenceTrainsOnlyTheStudent() {
+    func testNoiseReferenceTrainsOnlyTheStudent() throws {
         var configuration = DistillationConfiguration(method: .noise)
         configuration.batchSize = 8
         configuration.iterationsPerEpoch = 2
@@ -71,7 +71,7 @@ final class StepIsolationTests: XCTestCase {
         let student = LeNet5(inputChannels: 1, classes: 5, half: true).initialize(seed: 2)
         let run = DistillationRun(teacher: teacher, student: student, imageShape: [1, 32, 32], classes: 5, configuration: configuration)
         let teacherBefore = snapshot(teacher), studentBefore = snapshot(student), generatorBefore = snapshot(run.generator)
-        let terms = run.runEpoch(0)
+        let terms = try run.runEpoch(0)
         XCTAssertNotNil(terms["s_kd"])
         XCTAssertNil(terms["g_total"], "no generator step")
         XCTAssertTrue(changed(teacherBefore, teacher).isEmpty)
@@ -80,7 +80,7 @@ final class StepIsolationTests: XCTestCase {
     }
 
     /// A CFE scales and shifts each sample by its own class's embedding.
-    func testConditionalGeneratorFollowsItsLabels() {
+    func testConditionalGeneratorFollowsItsLabels() throws {
         let generator = Generator(shape: .init(noise: 8, widths: [8, 8, 4], channels: 1, classes: 3), placement: .all).initialize(seed: 1)
         let cfe = generator.norms[3] as! CategoricalFeatureEmbedding
         // Class 2 doubles and shifts its output; class 0 keeps the identity embedding.

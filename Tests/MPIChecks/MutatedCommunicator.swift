@@ -48,4 +48,5 @@ final class MutatedCommunicator: Communicator {
     func broadcast(_ values: UnsafeMutableBufferPointer<Int64>, root: Int) { base.broadcast(values, root: root) }
     func barrier() { base.barrier() }
     func abort(code: Int32) -> Never { base.abort(code: code) }
+    func everyRankFails(waitingAtMost seconds: Double) -> Bool { base.everyRankFails(waitingAtMost: seconds) }
 }

@@ -70,7 +70,7 @@ enum TrajectoryRuns {
                                                                normalization: DatasetKind.builtin.normalization,
                                                                augmentation: DatasetKind.builtin.augmentation, seed: 4, training: true) : nil
         var trajectory = Trajectory()
-        for epoch in 0..<steps { trajectory.losses.append(run.runEpoch(epoch, real: real)) }
+        for epoch in 0..<steps { trajectory.losses.append(try! run.runEpoch(epoch, real: real)) }
         trajectory.weights = student.namedFloatState().map { ("student.\($0.0)", $0.1.toArray()) }
             + run.generator.namedFloatState().map { ("generator.\($0.0)", $0.1.toArray()) }
         return trajectory
@@ -87,7 +87,7 @@ enum TrajectoryRuns {
         configuration.weightDecay = 5e-4
         let model = WideResNet(depth: 16, widen: 1, classes: dataset.train.classes).initialize(seed: 5)
         var trajectory = Trajectory()
-        _ = try! SupervisedTraining.run(model, dataset: dataset, configuration: configuration, metrics: try! MetricsLog(path: nil),
+        _ = try! SupervisedTraining.run(model, dataset: dataset, configuration: configuration, metrics: MetricsLog(path: nil),
                                    showProgress: false, communicator: communicator) { _, summary in
             trajectory.losses.append(["train_loss": summary.lastTrainLoss, "eval_top1": summary.lastEvalTop1])
         }

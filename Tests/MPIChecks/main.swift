@@ -136,8 +136,8 @@ var failures = 0
     }
     let whole = makeRun(SingleProcess()), split = makeRun(communicator)
     let steps: [(String, (DistillationRun) -> [String: Double], (DistillationRun) -> FlatParameters)] =
-        [("generator step", { $0.generatorStep().terms }, { $0.generatorParameters })]
-        + Array(repeating: ("student step", { $0.studentStep() }, { $0.studentParameters }), count: configuration.studentSteps)
+        [("generator step", { try! $0.generatorStep().terms }, { $0.generatorParameters })]
+        + Array(repeating: ("student step", { try! $0.studentStep() }, { $0.studentParameters }), count: configuration.studentSteps)
     var lossDifferences: [Double] = [], gradientDistances: [Double] = []
     for iteration in 0..<3 {
         for (index, (what, step, parameters)) in steps.enumerated() {

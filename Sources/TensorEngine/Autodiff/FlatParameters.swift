@@ -1,3 +1,5 @@
+import CBLAS
+
 /// A set of parameters whose values live in one contiguous buffer and whose gradients live in
 /// another, each parameter a named window into both, in a fixed order. An optimizer step is
 /// one loop and a gradient all-reduce one call over these buffers.
@@ -43,6 +45,10 @@ public final class FlatParameters {
     public var valueBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: values.pointer, count: count) }
     /// All gradients, in entry order.
     public var gradientBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: gradients.pointer, count: count) }
+
+    /// The sum of the gradients' magnitudes: not finite exactly when a gradient is NaN or
+    /// infinite (or so large that the sum overflows). One BLAS pass, cheap next to a step.
+    public var gradientMagnitude: Float { count == 0 ? 0 : cblas_sasum(Int32(count), gradients.pointer, 1) }
 
     public func zeroGradients() {
         for entry in entries { entry.tensor.zeroGradient() }

@@ -84,7 +84,7 @@ struct BenchDistill: ParsableCommand {
         var epoch = 0
         let start = Timing.now()
         let seconds = Timing.secondsPerIteration(repeats: options.repeats, iterations: options.iterations) {
-            _ = run.runEpoch(epoch)
+            _ = try! run.runEpoch(epoch)
             epoch += 1
         }
         let elapsed = Timing.now() - start

@@ -93,11 +93,12 @@ struct TrainTeacher: ParsableCommand {
         } else if communicator.isRoot {
             checkpointing.series.removeInterruptedWrites()
         }
+        let metricsPath = metrics ?? ModelChecks.sibling(of: out, suffix: ".metrics.jsonl")
+        if communicator.isRoot { [out, metricsPath].forEach(AtomicFile.removeStaleTemporaries(of:)) }
         checkpointing.identity = ["settings": .text(settingsText), "provenance_dfkd_version": .text(DataFreeKD.version),
                                   "provenance_command": .text(CommandLine.arguments.joined(separator: " ")),
                                   "provenance_host": .text(ProcessInfo.processInfo.hostName)]
-        let metricsPath = metrics ?? ModelChecks.sibling(of: out, suffix: ".metrics.jsonl")
-        let log = try MetricsLog(path: communicator.isRoot ? metricsPath : nil, continuingAfter: checkpointing.epochsDone)
+        let log = MetricsLog(path: communicator.isRoot ? metricsPath : nil, continuingAfter: checkpointing.epochsDone)
         var description = ModelDescription(
             architecture: architecture, classes: dataset.train.classes, inputShape: dataset.train.imageShape,
             normalizationMean: dataset.normalization.mean, normalizationStd: dataset.normalization.std,
