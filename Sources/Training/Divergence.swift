@@ -18,7 +18,7 @@ public struct Divergence: Error, CustomStringConvertible {
     public var position = ""
 
     public var description: String {
-        "diverged\(position.isEmpty ? "" : " at " + position): \(step)'s \(quantity) is \(value)"
+        "diverged\(position.isEmpty ? "" : " at " + position): \(step)'s \(quantity) is \(value.isNaN ? "NaN" : "\(value)")"
     }
 
     /// Throws unless every named loss value is finite.

@@ -132,7 +132,7 @@ final class CheckpointFaultTests: XCTestCase {
         let outputs = try size(sizes + "/student.h5") + size(sizes + "/generator.h5") + 65536
         let checkpoint = try size(files[0])
         // Room for the outputs twice (their atomic rewrites) and one and a half checkpoints.
-        guard let disk = try mountTmpfs("size=\(2 * outputs + 3 * checkpoint / 2)") else { return }
+        guard let disk = try TestFiles.mountTmpfs("size=\(2 * outputs + 3 * checkpoint / 2)") else { return }
         defer { _ = try? Subprocess.run("/bin/umount", [disk]) }
 
         let run = try Runs.run(Runs.distill(["--out", disk + "/run", "--keep-checkpoints", "2"]))
@@ -146,21 +146,11 @@ final class CheckpointFaultTests: XCTestCase {
     /// An output directory on a read-only file system is refused before the run trains,
     /// naming it and the reason.
     func testUnwritableOutputIsAClearError() throws {
-        guard let disk = try mountTmpfs("size=1m,ro") else { return }
+        guard let disk = try TestFiles.mountTmpfs("size=1m,ro") else { return }
         defer { _ = try? Subprocess.run("/bin/umount", [disk]) }
         let run = try Runs.run(Runs.distill(["--out", disk + "/run"]))
         XCTAssertEqual(run.status, 1, run.output)
         XCTAssertTrue(run.output.contains("\(disk)/run: cannot be created as a directory: Read-only file system"), run.output)
-    }
-
-    /// A new tmpfs with `options` as a small or read-only disk (mounting needs root; a
-    /// failure fails the test), nil when it could not be mounted.
-    private func mountTmpfs(_ options: String) throws -> String? {
-        let disk = TestFiles.scratchDirectory() + "/disk"
-        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
-        let mount = try Subprocess.run("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", disk])
-        XCTAssertEqual(mount.status, 0, "a tmpfs is needed as the disk (run as root): \(mount.output)")
-        return mount.status == 0 ? disk : nil
     }
 
     /// h5py (Debian's python3-h5py) reads a checkpoint and checks its CRC-32s and manifest

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import TestSupport
 import XCTest
 
@@ -54,15 +55,48 @@ final class RankedCommandTests: XCTestCase {
                        accuracy: 1e-9, "student.h5 holds the reported student")
     }
 
-    /// An error on the ranks ends the whole job with status 1 and says which rank failed.
-    func testAnErrorEndsEveryRank() throws {
+    /// An error every rank meets (a missing teacher) is printed once, without mpirun's
+    /// banners, and the job exits with status 1; a diverging run exits with 3, said once.
+    func testAnErrorOfEveryRankIsPrintedOnce() throws {
         let directory = TestFiles.scratchDirectory()
         let result = try launch(ranks: 2, ["distill", "--teacher", directory + "/missing.h5", "--student", "lenet5-half",
                                            "--method", "cpsc", "--dataset", "builtin", "--out", directory + "/run"])
         XCTAssertEqual(result.status, 1, result.output)
-        XCTAssertTrue(result.output.contains("MPI rank 0 of 2"), result.output)
-        XCTAssertTrue(result.output.contains("missing.h5"), result.output)
+        XCTAssertEqual(occurrences(of: "Error:", in: result.output), 1, result.output)
+        XCTAssertEqual(occurrences(of: "missing.h5", in: result.output), 1, result.output)
+        XCTAssertFalse(result.output.contains("MPI_ABORT") || result.output.contains("-----"), result.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/run/metrics.jsonl"))
+
+        try "student-lr: 1e20\n".write(toFile: directory + "/diverging.yaml", atomically: true, encoding: .utf8)
+        let diverged = try launch(ranks: 2, ShortDistillation.distill(["--out", directory + "/run", "--config", directory + "/diverging.yaml"]))
+        XCTAssertEqual(diverged.status, 3, diverged.output)
+        XCTAssertEqual(occurrences(of: "diverged at epoch 1", in: diverged.output), 1, diverged.output)
+    }
+
+    /// An error on one rank alone (rank 0 writes the files, and its disk is full) is
+    /// printed once, naming the rank, and ends the ranks still waiting in their collectives.
+    func testAnErrorOfOneRankEndsTheJob() throws {
+        guard let disk = try TestFiles.mountTmpfs("size=64k") else { return }
+        defer { _ = try? Subprocess.run("/bin/umount", [disk]) }
+        let result = try launch(ranks: 2, ShortDistillation.distill(["--out", disk + "/run"]), timeout: 300)
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertEqual(occurrences(of: "Error: MPI rank 0 of 2", in: result.output), 1, result.output)
+        XCTAssertTrue(result.output.contains("no space left on device"), result.output)
+        XCTAssertFalse(result.output.contains("MPI_ABORT"), result.output)
+    }
+
+    /// SIGINT to the launcher (as Ctrl-C sends it) stops every rank after its iteration with
+    /// a checkpoint, as it stops a single process: status 75, reported once, resumable.
+    func testSIGINTToTheLauncherStopsTheRanksWithACheckpoint() throws {
+        let directory = TestFiles.scratchDirectory() + "/run"
+        let job = try RunningProcess("/bin/bash", [ShortDistillation.launcher, "--ranks", "2", "--oversubscribe", "--", DFKDCommand.binary]
+                                     + ShortDistillation.distill(["--out", directory], epochs: 200))
+        XCTAssertTrue(job.wait(for: "iterations/s"), job.output)
+        job.signal(SIGINT)
+        let (status, output) = job.finish()
+        XCTAssertEqual(status, 75, output)
+        XCTAssertEqual(occurrences(of: "stopped on request", in: output), 1, output)
+        XCTAssertFalse(CheckpointSeries(directory: directory + "/checkpoints").files().isEmpty, "a checkpoint to resume from")
     }
 
     /// Rank 0 draws the sample grid alone. With a teacher that has batch norms (recording

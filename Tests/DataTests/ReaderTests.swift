@@ -81,6 +81,36 @@ final class ReaderTests: XCTestCase {
         assertError(try IDX.read(images: directory + "/absent", labels: labels, classes: 10), mentions: ["absent", "does not exist"])
     }
 
+    /// Sizes come from headers a damaged or hostile file controls: they are checked for
+    /// overflow and bounds, and nothing is read or inflated past what the header declares.
+    func testHeadersBoundWhatIsReadAndInflated() throws {
+        let directory = TestFiles.scratchDirectory()
+        let images = directory + "/images", labels = directory + "/labels"
+        TestFiles.write(idxLabels([0, 1]), to: labels)
+        // count x rows x columns would overflow 64 bits.
+        TestFiles.write(bigEndian(2051) + bigEndian(UInt32.max) + bigEndian(UInt32.max) + bigEndian(UInt32.max), to: images)
+        assertError(try IDX.read(images: images, labels: labels, classes: 10), mentions: [images, "header declares", "sides of 1 to 4096"])
+        TestFiles.write(bigEndian(2051) + bigEndian(UInt32.max) + bigEndian(4096) + bigEndian(4096), to: images)
+        assertError(try IDX.read(images: images, labels: labels, classes: 10), mentions: [images, "header declares 4294967295 images"])
+
+        // Longer than declared, raw and as a gzip bomb (2 images declared, 64 MiB inflated).
+        TestFiles.write(idxImages(count: 2) + [UInt8](repeating: 0, count: 100), to: images)
+        assertError(try IDX.read(images: images, labels: labels, classes: 10), mentions: [images, "more than the 24 bytes its header declares"])
+        let bomb = directory + "/bomb"
+        FileManager.default.createFile(atPath: bomb, contents: Data(idxImages(count: 2) + [UInt8](repeating: 0, count: 64 << 20)))
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = [bomb]
+        try gzip.run()
+        gzip.waitUntilExit()
+        XCTAssertLessThan(try XCTUnwrap(FileManager.default.attributesOfItem(atPath: bomb + ".gz")[.size] as? Int), 1 << 20)
+        assertError(try IDX.read(images: bomb + ".gz", labels: labels, classes: 10), mentions: ["bomb.gz", "more than the 24 bytes its header declares"])
+        // A label file whose count disagrees is refused from its header, before its body.
+        TestFiles.write(idxImages(count: 2), to: images)
+        TestFiles.write(bigEndian(2049) + bigEndian(UInt32.max), to: labels)
+        assertError(try IDX.read(images: images, labels: labels, classes: 10), mentions: [labels, "4294967295 labels, expected 2"])
+    }
+
     func testCIFARRecordsAndErrors() throws {
         let directory = TestFiles.scratchDirectory()
         func record(_ labels: [UInt8], fill: UInt8) -> [UInt8] { labels + [UInt8](repeating: fill, count: 3072) }

@@ -47,6 +47,33 @@ final class StepIsolationTests: XCTestCase {
         XCTAssertTrue(changed(generatorAfter, run.generator).isDisjoint(with: generatorParameters))
     }
 
+    /// A step whose loss or gradient is not finite throws Divergence before its optimizer
+    /// moves anything: the generator and student keep their weights.
+    func testDivergingStepsThrowBeforeAnyWeightChanges() throws {
+        var configuration = DistillationConfiguration(method: .cpsc)
+        configuration.batchSize = 8
+        configuration.noise = 16
+        configuration.generatorWidths = [16, 16, 8]
+        let teacher = LeNet5(inputChannels: 3, classes: 4).initialize(seed: 1)
+        let student = LeNet5(inputChannels: 3, classes: 4, half: true).initialize(seed: 2)
+        let run = DistillationRun(teacher: teacher, student: student, imageShape: [3, 32, 32], classes: 4, configuration: configuration)
+        try run.runIteration(epoch: 0, iteration: 0)
+        // A teacher weight turned infinite: every loss that reads the teacher is NaN.
+        teacher.namedParameters().last!.1.pointer[0] = .infinity
+        let generatorBefore = snapshot(run.generator), studentBefore = snapshot(student)
+        XCTAssertThrowsError(try run.runIteration(epoch: 0, iteration: 1)) { error in
+            let divergence = error as? Divergence
+            XCTAssertEqual(divergence?.position, "epoch 1, iteration 2")
+            XCTAssertEqual(divergence?.step, "the generator step")
+            XCTAssertFalse(divergence?.value.isFinite ?? true, "\(error)")
+        }
+        let generatorParameters = Set(run.generator.namedParameters().map(\.0))
+        XCTAssertTrue(changed(generatorBefore, run.generator).isDisjoint(with: generatorParameters))
+        XCTAssertTrue(changed(studentBefore, student).isEmpty)
+        XCTAssertThrowsError(try run.studentStep()) { XCTAssertEqual(($0 as? Divergence)?.step, "the student step") }
+        XCTAssertTrue(changed(studentBefore, student).isEmpty)
+    }
+
     /// An unconditional generator ignores the drawn labels, so its pseudo-labels are the
     /// teacher's classes of the generated images.
     func testUnconditionalPseudoLabelsAreTheTeachersClasses() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 
 /// Scratch directories and repository paths for tests.
 public enum TestFiles {
@@ -25,5 +26,15 @@ public enum TestFiles {
 
     public static func write(_ bytes: [UInt8], to path: String) {
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    }
+
+    /// A new tmpfs with `options` as a small or read-only disk (mounting needs root; a
+    /// failure fails the test), nil when it could not be mounted. Unmount it when done.
+    public static func mountTmpfs(_ options: String, file: StaticString = #filePath, line: UInt = #line) throws -> String? {
+        let disk = scratchDirectory() + "/disk"
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        let mount = try Subprocess.run("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", disk])
+        XCTAssertEqual(mount.status, 0, "a tmpfs is needed as the disk (run as root): \(mount.output)", file: file, line: line)
+        return mount.status == 0 ? disk : nil
     }
 }

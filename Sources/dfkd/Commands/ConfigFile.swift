@@ -23,6 +23,7 @@ struct ConfigFile {
     /// Layers YAML texts, each named (a file's path) for error messages; later ones win.
     init(texts: [(name: String, text: String)], allowedKeys: [String]) throws {
         for (path, text) in texts {
+            names.append(path)
             let parsed = try BoundedYAML.load(text, name: path)
             guard let mapping = (parsed ?? [String: Any]()) as? [String: Any] else {
                 throw CommandError("\(path): expected a mapping of option names to values at the top level")
@@ -37,6 +38,9 @@ struct ConfigFile {
             for (key, value) in mapping { values[key] = (value, path) }
         }
     }
+
+    /// The names of the texts layered, in order (files' paths), for error messages.
+    private(set) var names: [String] = []
 
     /// The file `key` was read from, for error messages.
     func path(of key: String) -> String { values[key]?.path ?? "" }

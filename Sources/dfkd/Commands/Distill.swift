@@ -97,7 +97,7 @@ struct Distill: ParsableCommand {
         let dataset = try datasetChoice.load()
         let (teacherModel, teacherDescription) = try ModelFile.load(teacherPath)
         try ModelChecks.requireInputs(teacherDescription, file: teacherPath, match: dataset)
-        try DistillationSettings.requireRunnable(settings, teacherHasBatchNorms: !teacherModel.batchNorms.isEmpty, ranks: communicator.size)
+        try DistillationSettings.requireRunnable(settings, file: file, teacherHasBatchNorms: !teacherModel.batchNorms.isEmpty, ranks: communicator.size)
         let side = teacherDescription.inputShape[1]
         guard side == teacherDescription.inputShape[2], side % 4 == 0 else {
             throw CommandError("\(teacherPath): the teacher takes \(teacherDescription.inputShape) images; the generator makes square ones "

@@ -136,10 +136,12 @@ enum DistillationSettings {
     /// override it.
     static func allowed(_ key: String) -> AllowedValues { all.first { $0.key == key }!.allowed! }
 
-    /// Throws one error listing every combination of settings that cannot run.
-    static func requireRunnable(_ configuration: Configuration, teacherHasBatchNorms: Bool?, ranks: Int = 1) throws {
+    /// Throws one error listing every combination of settings that cannot run; `file` names
+    /// where the settings came from.
+    static func requireRunnable(_ configuration: Configuration, file: ConfigFile, teacherHasBatchNorms: Bool?, ranks: Int = 1) throws {
         let problems = configuration.inconsistencies(teacherHasBatchNorms: teacherHasBatchNorms, ranks: ranks)
-        guard problems.isEmpty else { throw CommandError("the settings cannot run:\n  " + problems.joined(separator: "\n  ")) }
+        let sources = file.names.isEmpty ? "" : " (the method's defaults with \(file.names.joined(separator: ", ")))"
+        guard problems.isEmpty else { throw CommandError("the settings\(sources) cannot run:\n  " + problems.joined(separator: "\n  ")) }
     }
 
     /// Every setting as YAML that `configuration(method:file:)` reads back to `configuration`.

@@ -15,7 +15,7 @@ struct ShowConfig: ParsableCommand {
     func run() throws {
         let file = try ConfigFile(paths: config, allowedKeys: DistillationSettings.fileKeys)
         let settings = try DistillationSettings.configuration(method: try DistillationSettings.method(method, file: file), file: file)
-        try DistillationSettings.requireRunnable(settings, teacherHasBatchNorms: nil)
+        try DistillationSettings.requireRunnable(settings, file: file, teacherHasBatchNorms: nil)
         print(DistillationSettings.yaml(settings), terminator: "")
     }
 }
