@@ -20,4 +20,12 @@ static inline unsigned dfkd_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 static inline unsigned dfkd_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned dfkd_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
 static inline hsize_t dfkd_h5s_unlimited(void) { return H5S_UNLIMITED; }
+/* File access for new files in the HDF5 1.10 format, whose metadata (superblock, object
+   headers, attributes, B-trees) carries checksums: a damaged file is then an error when
+   read, where the original format's unchecked metadata can crash the library. */
+static inline hid_t dfkd_h5p_file_access_checksummed(void) {
+    hid_t access = H5Pcreate(H5P_FILE_ACCESS);
+    if (access >= 0) H5Pset_libver_bounds(access, H5F_LIBVER_V110, H5F_LIBVER_V110);
+    return access;
+}
 #endif

@@ -121,9 +121,16 @@ public enum CheckpointFile {
                                    .joined(separator: "; "))
         }
         var state = StateArchive(), crcs: [String: UInt32] = [:]
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? Int.max
         for entryPath in present {
             let (groupPath, name) = split(entryPath)
             let group = groupPath.isEmpty ? file : try file.group(atPath: groupPath)
+            // Checkpoints store their datasets uncompressed: a header declaring more than the
+            // file holds is damaged, and is refused before its size is allocated.
+            let declared = try group.datasetShape(name)
+            guard HDF5Group.elementCount(of: declared) <= fileBytes / 4 else {
+                throw StorageError(file: path, "dataset /\(entryPath) declares shape \(declared), more than the file's \(fileBytes) bytes hold")
+            }
             let values: StateArchive.Values, shape: [Int], crc: UInt32
             switch try group.datasetTypeName(name) {
             case "float32":

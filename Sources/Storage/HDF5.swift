@@ -61,10 +61,13 @@ public final class HDF5Group {
         }
     }
 
-    /// Creates (truncating) the file at `path`.
+    /// Creates (truncating) the file at `path`, in the HDF5 1.10 format: its metadata carries
+    /// checksums, so a damaged file reads as an error, never as a crash of the library.
     public static func create(_ path: String) throws -> HDF5Group {
         try HDF5Library.call {
-            let id = H5Fcreate(path, dfkd_h5f_acc_trunc(), dfkd_h5p_default(), dfkd_h5p_default())
+            let access = dfkd_h5p_file_access_checksummed()
+            defer { H5Pclose(access) }
+            let id = H5Fcreate(path, dfkd_h5f_acc_trunc(), dfkd_h5p_default(), access)
             guard id >= 0 else { throw StorageError(file: path, "cannot be created as an HDF5 file") }
             return HDF5Group(id: id, path: "/", file: path, isFile: true)
         }

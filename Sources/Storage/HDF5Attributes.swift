@@ -74,6 +74,7 @@ extension HDF5Group {
                 defer { H5free_memory(pointer) }
                 return String(cString: pointer)
             }
+            guard H5Tget_size(type) <= 1 << 24 else { throw StorageError(file: file, "attribute \(name) of \(path) declares a string of \(H5Tget_size(type)) bytes, a damaged header") }
             var buffer = [CChar](repeating: 0, count: H5Tget_size(type) + 1)
             guard H5Aread(attribute, type, &buffer) >= 0 else { throw StorageError(file: file, "cannot read attribute \(name) of \(path)") }
             return String(nulTerminated: buffer)
@@ -92,7 +93,10 @@ extension HDF5Group {
             }
             let space = H5Aget_space(attribute)
             defer { H5Sclose(space) }
-            var values = [T](repeating: T(), count: Self.extent(space).reduce(1, *))
+            // Attributes are small; a header declaring more is damaged.
+            let count = Self.elementCount(of: Self.extent(space))
+            guard count <= 1 << 20 else { throw StorageError(file: file, "attribute \(name) of \(path) declares \(count) values, a damaged header") }
+            var values = [T](repeating: T(), count: count)
             let status = values.withUnsafeMutableBytes { H5Aread(attribute, T.memoryType, $0.baseAddress) }
             guard status >= 0 else { throw StorageError(file: file, "cannot read attribute \(name) of \(path)") }
             return values

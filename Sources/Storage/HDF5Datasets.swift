@@ -33,7 +33,9 @@ extension HDF5Group {
             let space = H5Dget_space(dataset)
             defer { H5Sclose(space) }
             let shape = Self.extent(space)
-            var values = [T](repeating: T(), count: shape.reduce(1, *))
+            let count = Self.elementCount(of: shape)
+            guard count < Int.max / 16 else { throw StorageError(file: file, "dataset \(path)/\(name) declares shape \(shape), a damaged header") }
+            var values = [T](repeating: T(), count: count)
             let status = values.withUnsafeMutableBytes {
                 H5Dread(dataset, T.memoryType, dfkd_h5s_all(), dfkd_h5s_all(), dfkd_h5p_default(), $0.baseAddress)
             }
@@ -52,6 +54,15 @@ extension HDF5Group {
             let space = H5Dget_space(dataset)
             defer { H5Sclose(space) }
             return Self.extent(space)
+        }
+    }
+
+    /// The number of elements of `shape`, Int.max when the product would overflow (a damaged
+    /// header's dimensions).
+    public static func elementCount(of shape: [Int]) -> Int {
+        shape.reduce(1) { count, dimension in
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            return overflow || dimension < 0 ? Int.max : product
         }
     }
 
@@ -77,7 +88,7 @@ extension HDF5Group {
         let rank = Int(H5Sget_simple_extent_ndims(space))
         var dims = [hsize_t](repeating: 0, count: rank)
         H5Sget_simple_extent_dims(space, &dims, nil)
-        return dims.map { Int($0) }
+        return dims.map { Int(clamping: $0) }
     }
 
     static func describe(_ type: hid_t) -> String {

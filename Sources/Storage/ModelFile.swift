@@ -153,7 +153,7 @@ public enum ModelFile {
             // A header may declare any size: read a dataset only when it is near what the model
             // has there (a wrong shape is then listed with the others), else refuse it at once.
             let declared = try group.datasetShape(name)
-            let count = declared.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+            let count = HDF5Group.elementCount(of: declared)
             guard let expected = expectedCounts[name] else {
                 archive.add("state/" + name, .floats([]), shape: [0])
                 continue

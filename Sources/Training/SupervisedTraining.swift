@@ -8,8 +8,8 @@ import TensorEngine
 /// How a classifier is trained on labelled images (a teacher, a student from scratch, or a
 /// student distilled from a teacher on real data).
 public struct SupervisedConfiguration: Sendable, Equatable {
-    public enum OptimizerKind: String, Sendable { case adam, sgd }
-    public enum ScheduleKind: String, Sendable { case cosine, multistep, constant }
+    public enum OptimizerKind: String, Sendable, CaseIterable { case adam, sgd }
+    public enum ScheduleKind: String, Sendable, CaseIterable { case cosine, multistep, constant }
 
     public var epochs = 30
     public var batchSize = 128

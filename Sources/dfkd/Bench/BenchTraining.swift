@@ -3,7 +3,7 @@ import Foundation
 import NeuralNetwork
 import TensorEngine
 
-extension Architecture: ExpressibleByArgument {
+extension Architecture {
     /// One input image of the benchmark: digits for LeNet, CIFAR-sized colour for the rest.
     var benchImageShape: [Int] { self == .lenet5 || self == .lenet5Half ? [1, 32, 32] : [3, 32, 32] }
 }

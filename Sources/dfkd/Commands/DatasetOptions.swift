@@ -3,8 +3,7 @@ import Data
 
 /// Where the images come from; shared by the commands that read a dataset.
 struct DatasetOptions: ParsableArguments {
-    @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var dataset: String?
+    @Option(help: "Dataset (or the config file's 'dataset').") var dataset: DatasetKind?
 
     @Option(help: "Directory of the dataset's files (IDX or CIFAR binary, raw or .gz).")
     var dataDir: String?
@@ -19,7 +18,7 @@ struct DatasetOptions: ParsableArguments {
 
     /// Which dataset, data directory (absolute) and split the options and `config` name.
     func choice(config: ConfigFile) throws -> DatasetChoice {
-        try DatasetChoice(config: config, dataset: dataset, dataDirectory: dataDir, split: split)
+        try DatasetChoice(config: config, dataset: dataset?.rawValue, dataDirectory: dataDir, split: split)
     }
 }
 

@@ -23,10 +23,8 @@ struct Distill: ParsableCommand {
         """)
 
     @Option(help: "The teacher model file (taken from the checkpoint when resuming).") var teacher: String?
-    @Option(help: "Student architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")) (taken from the checkpoint when resuming).")
-    var student: String?
-    @Option(help: "Method: \(DistillationConfiguration.Method.allCases.map(\.rawValue).joined(separator: ", ")) (or the config file's 'method').")
-    var method: String?
+    @Option(help: "Student architecture (taken from the checkpoint when resuming).") var student: Architecture?
+    @Option(help: "Method (or the config file's 'method').") var method: DistillationConfiguration.Method?
     @OptionGroup var data: DatasetOptions
     @Option(help: "YAML file of settings; repeat to layer files, later ones winning (a method's, then an ablation's).")
     var config: [String] = []
@@ -78,7 +76,7 @@ struct Distill: ParsableCommand {
         let stored = try checkpoint.map(StoredRun.init)
         let file = try ConfigFile(texts: (stored.map { [($0.path, $0.settings)] } ?? []) + config.map(ConfigFile.read),
                                   allowedKeys: DistillationSettings.fileKeys)
-        let methodKind = try DistillationSettings.method(method, file: file)
+        let methodKind = try DistillationSettings.method(method?.rawValue, file: file)
         var settings = try DistillationSettings.configuration(method: methodKind, file: file)
         if let epochs { settings.epochs = epochs }
         if let iterations { settings.iterationsPerEpoch = iterations }
@@ -86,7 +84,7 @@ struct Distill: ParsableCommand {
         let datasetChoice = try data.choice(config: file)
         let teacherPath = try (teacher ?? stored?.teacher).map(StoredRun.absolute) ?? { throw CommandError("--teacher is required") }()
         let teacherCRC = try Checksum.crc32(ofFile: teacherPath)
-        guard let studentName = student ?? stored?.student else { throw CommandError("--student is required") }
+        guard let studentName = student?.rawValue ?? stored?.student else { throw CommandError("--student is required") }
         if let stored {
             try stored.requireAgreement(settings: settings, dataset: datasetChoice, teacher: teacherPath, teacherCRC: teacherCRC, student: studentName)
         }

@@ -7,14 +7,13 @@ struct ShowConfig: ParsableCommand {
         abstract: "Print every setting a distillation would use, as a YAML config file.",
         discussion: "The method's published defaults with the config file's keys applied; the output is itself a valid --config file.")
 
-    @Option(help: "Method: \(DistillationConfiguration.Method.allCases.map(\.rawValue).joined(separator: ", ")) (or the config file's 'method').")
-    var method: String?
+    @Option(help: "Method (or the config file's 'method').") var method: DistillationConfiguration.Method?
     @Option(help: "YAML file of settings; repeat to layer files, later ones winning (a method's, then an ablation's).")
     var config: [String] = []
 
     func run() throws {
         let file = try ConfigFile(paths: config, allowedKeys: DistillationSettings.fileKeys)
-        let settings = try DistillationSettings.configuration(method: try DistillationSettings.method(method, file: file), file: file)
+        let settings = try DistillationSettings.configuration(method: try DistillationSettings.method(method?.rawValue, file: file), file: file)
         try DistillationSettings.requireRunnable(settings, file: file, teacherHasBatchNorms: nil)
         print(DistillationSettings.yaml(settings), terminator: "")
     }

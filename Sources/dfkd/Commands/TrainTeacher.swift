@@ -24,15 +24,15 @@ struct TrainTeacher: ParsableCommand {
         """)
 
     @OptionGroup var data: DatasetOptions
-    @Option(help: "Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).") var model: String?
+    @Option(help: "Architecture (or the config file's 'model').") var model: Architecture?
     @Option(help: "Epochs (default 30).") var epochs: Int?
     @Option(help: "Batch size (default 128).") var batch: Int?
-    @Option(help: "Optimizer: adam or sgd (default adam).") var optimizer: String?
+    @Option(help: "Optimizer (default adam).") var optimizer: SupervisedConfiguration.OptimizerKind?
     @Option(help: "Learning rate (default 0.001 for adam, 0.1 for sgd).") var lr: Double?
     @Option(help: "SGD momentum (default 0.9).") var momentum: Double?
     @Flag(help: "Nesterov momentum for SGD.") var nesterov = false
     @Option(help: "Weight decay (default 0 for adam, 5e-4 for sgd).") var weightDecay: Double?
-    @Option(help: "Schedule: cosine, multistep or constant (default cosine).") var schedule: String?
+    @Option(help: "Schedule (default cosine).") var schedule: SupervisedConfiguration.ScheduleKind?
     @Option(help: "Warm-up epochs of the cosine schedule (default 0).") var warmupEpochs: Double?
     @Option(parsing: .upToNextOption, help: "Multi-step schedule: epochs where the rate is multiplied by --gamma.") var milestones: [Int] = []
     @Option(help: "Multi-step schedule: the factor at each milestone (default 0.1).") var gamma: Double?
@@ -73,7 +73,7 @@ struct TrainTeacher: ParsableCommand {
         StopRequest.install()
         let file = try ConfigFile(path: config, allowedKeys: Self.configKeys)
         let settings = try trainingConfiguration(file)
-        guard let modelName = try model ?? file.string("model") else { throw CommandError("--model is required") }
+        guard let modelName = try model?.rawValue ?? file.string("model") else { throw CommandError("--model is required") }
         let architecture = try Architecture(named: modelName)
         let dataset = try data.load(config: file)
         let net = architecture.make(inputChannels: dataset.train.channels, classes: dataset.train.classes).initialize(seed: settings.seed)
@@ -174,8 +174,8 @@ struct TrainTeacher: ParsableCommand {
 
     private func trainingConfiguration(_ file: ConfigFile) throws -> SupervisedConfiguration {
         var c = SupervisedConfiguration()
-        if let name = try optimizer ?? file.string("optimizer") {
-            guard let kind = SupervisedConfiguration.OptimizerKind(rawValue: name) else { throw CommandError("--optimizer '\(name)': expected adam or sgd") }
+        if let name = try optimizer?.rawValue ?? file.string("optimizer") {
+            guard let kind = SupervisedConfiguration.OptimizerKind(rawValue: name) else { throw CommandError("\(file.path(of: "optimizer")): optimizer '\(name)': expected adam or sgd") }
             c.optimizer = kind
         }
         c.learningRate = Float(try lr ?? file.double("lr") ?? (c.optimizer == .adam ? 1e-3 : 0.1))
@@ -184,9 +184,9 @@ struct TrainTeacher: ParsableCommand {
         c.nesterov = try nesterov || (file.bool("nesterov") ?? false)
         c.epochs = try epochs ?? file.int("epochs") ?? 30
         c.batchSize = try batch ?? file.int("batch") ?? 128
-        if let name = try schedule ?? file.string("schedule") {
+        if let name = try schedule?.rawValue ?? file.string("schedule") {
             guard let kind = SupervisedConfiguration.ScheduleKind(rawValue: name) else {
-                throw CommandError("--schedule '\(name)': expected cosine, multistep or constant")
+                throw CommandError("\(file.path(of: "schedule")): schedule '\(name)': expected cosine, multistep or constant")
             }
             c.schedule = kind
         }
