@@ -73,6 +73,8 @@ args+=(--quiet)
 args+=(--mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 3)
 # Threads that wait passively leave a shared core to the rank that computes.
 args+=(-x OMP_NUM_THREADS="$threads" -x OPENBLAS_NUM_THREADS="$threads" -x OMP_WAIT_POLICY=PASSIVE)
+# A rank that crashes (a defect) prints Swift's backtrace; in plain text, for job logs.
+args+=(-x SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-color=no}")
 
 # mpirun ends the job at once on SIGINT and SIGTERM; a stop request to this script reaches
 # the ranks as SIGUSR1 instead (mpirun forwards it), so they checkpoint and exit 75

@@ -28,4 +28,21 @@ static inline hid_t dfkd_h5p_file_access_checksummed(void) {
     if (access >= 0) H5Pset_libver_bounds(access, H5F_LIBVER_V110, H5F_LIBVER_V110);
     return access;
 }
+/* Links and attributes kept in their object header (checksummed) however many there are:
+   past 8 HDF5 would move them to a fractal heap, whose blocks carry no checksum, and a
+   damaged heap block can crash the library. */
+static inline void dfkd_h5p_keep_compact(hid_t list) {
+    H5Pset_link_phase_change(list, 65535, 65535);
+    H5Pset_attr_phase_change(list, 65535, 65535);
+}
+static inline hid_t dfkd_h5p_file_create_compact(void) {
+    hid_t list = H5Pcreate(H5P_FILE_CREATE);
+    if (list >= 0) dfkd_h5p_keep_compact(list);
+    return list;
+}
+static inline hid_t dfkd_h5p_group_create_compact(void) {
+    hid_t list = H5Pcreate(H5P_GROUP_CREATE);
+    if (list >= 0) dfkd_h5p_keep_compact(list);
+    return list;
+}
 #endif

@@ -61,13 +61,14 @@ public final class HDF5Group {
         }
     }
 
-    /// Creates (truncating) the file at `path`, in the HDF5 1.10 format: its metadata carries
-    /// checksums, so a damaged file reads as an error, never as a crash of the library.
+    /// Creates (truncating) the file at `path`, in the HDF5 1.10 format with every link and
+    /// attribute in a checksummed object header, so that a damaged file reads as an error,
+    /// not as a crash of the library.
     public static func create(_ path: String) throws -> HDF5Group {
         try HDF5Library.call {
-            let access = dfkd_h5p_file_access_checksummed()
-            defer { H5Pclose(access) }
-            let id = H5Fcreate(path, dfkd_h5f_acc_trunc(), dfkd_h5p_default(), access)
+            let (creation, access) = (dfkd_h5p_file_create_compact(), dfkd_h5p_file_access_checksummed())
+            defer { H5Pclose(creation); H5Pclose(access) }
+            let id = H5Fcreate(path, dfkd_h5f_acc_trunc(), creation, access)
             guard id >= 0 else { throw StorageError(file: path, "cannot be created as an HDF5 file") }
             return HDF5Group(id: id, path: "/", file: path, isFile: true)
         }
@@ -94,7 +95,9 @@ public final class HDF5Group {
 
     public func createGroup(_ name: String) throws -> HDF5Group {
         try HDF5Library.call {
-            let gid = H5Gcreate2(id, name, dfkd_h5p_default(), dfkd_h5p_default(), dfkd_h5p_default())
+            let creation = dfkd_h5p_group_create_compact()
+            defer { H5Pclose(creation) }
+            let gid = H5Gcreate2(id, name, dfkd_h5p_default(), creation, dfkd_h5p_default())
             guard gid >= 0 else { throw StorageError(file: file, "cannot create group \(child(name))") }
             return HDF5Group(id: gid, path: child(name), file: file, isFile: false)
         }
