@@ -20,29 +20,20 @@ static inline unsigned dfkd_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 static inline unsigned dfkd_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned dfkd_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
 static inline hsize_t dfkd_h5s_unlimited(void) { return H5S_UNLIMITED; }
-/* File access for new files in the HDF5 1.10 format, whose metadata (superblock, object
-   headers, attributes, B-trees) carries checksums: a damaged file is then an error when
-   read, where the original format's unchecked metadata can crash the library. */
-static inline hid_t dfkd_h5p_file_access_checksummed(void) {
-    hid_t access = H5Pcreate(H5P_FILE_ACCESS);
-    if (access >= 0) H5Pset_libver_bounds(access, H5F_LIBVER_V110, H5F_LIBVER_V110);
-    return access;
-}
-/* Links and attributes kept in their object header (checksummed) however many there are:
-   past 8 HDF5 would move them to a fractal heap, whose blocks carry no checksum, and a
-   damaged heap block can crash the library. */
-static inline void dfkd_h5p_keep_compact(hid_t list) {
-    H5Pset_link_phase_change(list, 65535, 65535);
-    H5Pset_attr_phase_change(list, 65535, 65535);
-}
-static inline hid_t dfkd_h5p_file_create_compact(void) {
+/* New files: the HDF5 1.10 format (its object headers and B-trees carry checksums), a
+   512-byte user block in front for DataFreeKD's whole-file checksum, and a strong close,
+   so that closing the file closes every object in it and the bytes are final. */
+static inline hid_t dfkd_h5p_file_create_sealed(void) {
     hid_t list = H5Pcreate(H5P_FILE_CREATE);
-    if (list >= 0) dfkd_h5p_keep_compact(list);
+    if (list >= 0) H5Pset_userblock(list, 512);
     return list;
 }
-static inline hid_t dfkd_h5p_group_create_compact(void) {
-    hid_t list = H5Pcreate(H5P_GROUP_CREATE);
-    if (list >= 0) dfkd_h5p_keep_compact(list);
-    return list;
+static inline hid_t dfkd_h5p_file_access_new(void) {
+    hid_t access = H5Pcreate(H5P_FILE_ACCESS);
+    if (access >= 0) {
+        H5Pset_libver_bounds(access, H5F_LIBVER_V110, H5F_LIBVER_V110);
+        H5Pset_fclose_degree(access, H5F_CLOSE_STRONG);
+    }
+    return access;
 }
 #endif

@@ -25,7 +25,7 @@ public enum GeneratorFile {
             try file.setAttribute("embeddings", generator.placement.rawValue)
             for (key, value) in provenance.sorted(by: { $0.key < $1.key }) { try file.setAttribute("provenance_" + key, value) }
             try ModelFile.writeState(of: generator, into: file.createGroup("state"))
-            try file.flush()
+            try file.close()
         }
     }
 

@@ -10,17 +10,23 @@ public enum Checksum {
         }
     }
 
-    /// The CRC-32 of a whole file's contents, read in blocks.
-    public static func crc32(ofFile path: String) throws -> UInt32 {
+    /// The CRC-32 of a whole file's contents from byte `offset` on, read in blocks, and the
+    /// number of bytes it covers.
+    public static func crc32(ofFile path: String, from offset: UInt64 = 0) throws -> (crc: UInt32, bytes: Int) {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw StorageError(file: path, "cannot be read") }
         defer { try? handle.close() }
-        var crc: UInt32 = 0
+        try handle.seek(toOffset: offset)
+        var crc: UInt32 = 0, bytes = 0
         while true {
             let block = try handle.read(upToCount: 1 << 22) ?? Data()
-            if block.isEmpty { return crc }
+            if block.isEmpty { return (crc, bytes) }
             crc = crc32([UInt8](block), continuing: crc)
+            bytes += block.count
         }
     }
+
+    /// The CRC-32 of a whole file's contents.
+    public static func crc32(ofFile path: String) throws -> UInt32 { try crc32(ofFile: path, from: 0).crc }
 
     public static func hex(_ crc: UInt32) -> String { String(format: "%08x", crc) }
 }

@@ -38,45 +38,51 @@ public final class HDF5Group {
     public let file: String
     private let isFile: Bool
     private var isOpen = true
+    /// A file this process created: closing it records its checksum block.
+    private let seals: Bool
 
-    fileprivate init(id: hid_t, path: String, file: String, isFile: Bool) {
+    fileprivate init(id: hid_t, path: String, file: String, isFile: Bool, seals: Bool = false) {
         self.id = id
         self.path = path
         self.file = file
         self.isFile = isFile
+        self.seals = seals
     }
 
     deinit {
         if isOpen { HDF5Library.call { _ = isFile ? H5Fclose(id) : H5Gclose(id) } }
     }
 
-    /// Closes the file, writing what the library still buffers, and reports a failure (a
-    /// full disk shows here) that closing at deinit would lose. Groups opened from the file
-    /// must be released first.
+    /// Closes the file (and every group and dataset open in it), writing what the library
+    /// still buffers, and for a file created here records its checksum block; reports a
+    /// failure (a full disk shows here) that closing at deinit would lose. A created file
+    /// left to deinit has no checksum and reads as damaged.
     public func close() throws {
         precondition(isFile && isOpen, "close() is for an open file")
         isOpen = false
         try HDF5Library.call {
             guard H5Fclose(id) >= 0 else { throw StorageError(file: file, "closing the file failed (the disk may be full)") }
         }
+        if seals { try ChecksumBlock.seal(file) }
     }
 
-    /// Creates (truncating) the file at `path`, in the HDF5 1.10 format with every link and
-    /// attribute in a checksummed object header, so that a damaged file reads as an error,
-    /// not as a crash of the library.
+    /// Creates (truncating) the file at `path`, in the HDF5 1.10 format, with a checksum
+    /// block that `close()` fills (ChecksumBlock).
     public static func create(_ path: String) throws -> HDF5Group {
         try HDF5Library.call {
-            let (creation, access) = (dfkd_h5p_file_create_compact(), dfkd_h5p_file_access_checksummed())
+            let (creation, access) = (dfkd_h5p_file_create_sealed(), dfkd_h5p_file_access_new())
             defer { H5Pclose(creation); H5Pclose(access) }
             let id = H5Fcreate(path, dfkd_h5f_acc_trunc(), creation, access)
             guard id >= 0 else { throw StorageError(file: path, "cannot be created as an HDF5 file") }
-            return HDF5Group(id: id, path: "/", file: path, isFile: true)
+            return HDF5Group(id: id, path: "/", file: path, isFile: true, seals: true)
         }
     }
 
-    /// Opens the file at `path`, read-only unless `writable`.
+    /// Opens the file at `path`, read-only unless `writable`, after checking it against its
+    /// checksum block (a file of another writer has none).
     public static func open(_ path: String, writable: Bool = false) throws -> HDF5Group {
         guard FileManager.default.fileExists(atPath: path) else { throw StorageError(file: path, "does not exist") }
+        try ChecksumBlock.verify(path)
         return try HDF5Library.call {
             let id = H5Fopen(path, writable ? dfkd_h5f_acc_rdwr() : dfkd_h5f_acc_rdonly(), dfkd_h5p_default())
             guard id >= 0 else { throw StorageError(file: path, "is not a readable HDF5 file (truncated or of another format)") }
@@ -95,9 +101,7 @@ public final class HDF5Group {
 
     public func createGroup(_ name: String) throws -> HDF5Group {
         try HDF5Library.call {
-            let creation = dfkd_h5p_group_create_compact()
-            defer { H5Pclose(creation) }
-            let gid = H5Gcreate2(id, name, dfkd_h5p_default(), creation, dfkd_h5p_default())
+            let gid = H5Gcreate2(id, name, dfkd_h5p_default(), dfkd_h5p_default(), dfkd_h5p_default())
             guard gid >= 0 else { throw StorageError(file: file, "cannot create group \(child(name))") }
             return HDF5Group(id: gid, path: child(name), file: file, isFile: false)
         }

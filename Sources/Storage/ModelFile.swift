@@ -54,7 +54,7 @@ public enum ModelFile {
             }
             let state = try file.createGroup("state")
             try writeState(of: model, into: state)
-            try file.flush()
+            try file.close()
         }
     }
 

@@ -40,8 +40,14 @@ final class CommandTests: XCTestCase {
         XCTAssertTrue(typo.output.contains("unknown key epoch"), typo.output)
 
         let architecture = try DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--model", "resnet50", "--out", directory + "/m.h5"])
-        XCTAssertEqual(architecture.status, 1)
-        XCTAssertTrue(architecture.output.contains("unknown architecture 'resnet50'"), architecture.output)
+        XCTAssertEqual(architecture.status, 64, "a usage error")
+        XCTAssertTrue(architecture.output.contains("'resnet50' is invalid for '--model") && architecture.output.contains("wrn-16-1"),
+                      architecture.output)
+        let fileArchitecture = directory + "/architecture.yaml"
+        try "model: resnet50\n".write(toFile: fileArchitecture, atomically: true, encoding: .utf8)
+        let fromFile = try DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--config", fileArchitecture, "--out", directory + "/m.h5"])
+        XCTAssertEqual(fromFile.status, 1)
+        XCTAssertTrue(fromFile.output.contains("unknown architecture 'resnet50'"), fromFile.output)
 
         let notModel = directory + "/notes.h5"
         TestFiles.write(Array("text".utf8), to: notModel)

@@ -83,8 +83,11 @@ final class DistillCommandTests: XCTestCase {
         let base = ["distill", "--teacher", teacher, "--student", "lenet5-half", "--dataset", "builtin", "--out", directory + "/run"]
 
         let method = try DFKDCommand.run(base + ["--method", "dfkd"])
-        XCTAssertEqual(method.status, 1)
-        XCTAssertTrue(method.output.contains("--method 'dfkd'") && method.output.contains("cpsc"), method.output)
+        XCTAssertEqual(method.status, 64, "a usage error")
+        XCTAssertTrue(method.output.contains("'dfkd' is invalid for '--method") && method.output.contains("cpsc"), method.output)
+        let fileMethod = try DFKDCommand.run(base + ["--config", try write("method: dfkd\n", to: directory + "/method.yaml")])
+        XCTAssertEqual(fileMethod.status, 1)
+        XCTAssertTrue(fileMethod.output.contains("method.yaml: method 'dfkd'") && fileMethod.output.contains("cpsc"), fileMethod.output)
 
         let noMethod = try DFKDCommand.run(base)
         XCTAssertEqual(noMethod.status, 1)
@@ -108,7 +111,7 @@ final class DistillCommandTests: XCTestCase {
         XCTAssertTrue(missing.output.contains(directory + "/absent.h5"), missing.output)
 
         let student = try DFKDCommand.run(base + ["--method", "cpsc", "--student", "lenet7"])
-        XCTAssertEqual(student.status, 1)
+        XCTAssertEqual(student.status, 64)
         XCTAssertTrue(student.output.contains("lenet7"), student.output)
     }
 
