@@ -44,28 +44,31 @@ final class CheckpointFaultTests: XCTestCase {
     }
 
     /// Flipped bytes inside a stored dataset, a deleted dataset, an edited attribute, a
-    /// truncated file: each is an error (status 1) naming the file and what is wrong.
+    /// truncated file: each is an error (status 1) naming the file and what is wrong. The
+    /// file's checksum block catches each before the HDF5 library reads the file; the
+    /// datasets' own CRC-32s and the manifest checksum, for readers of the datasets alone,
+    /// are tested in StorageTests.
     func testDamagedCheckpointsAreRefusedWithTheirReason() throws {
         let (directory, files) = try finishedRun(options: ["--keep-checkpoints", "1"])
         let checkpoint = try XCTUnwrap(files.last)
         let weights = try CheckpointFile.read(checkpoint).state.floats("student/conv1.weight")
         let damages: [(String, String, (String) throws -> Void)] = [
-            ("flipped bytes", "dataset /student/conv1.weight is damaged: its values' CRC-32 is", { path in
+            ("flipped bytes", "is damaged: the CRC-32 of its HDF5 data is", { path in
                 var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
                 let pattern = weights.withUnsafeBytes { Array($0) }
                 let at = try XCTUnwrap(Self.find(pattern, in: bytes), "the weights' bytes are not in the file")
                 bytes[at + pattern.count / 2] ^= 0x5a
                 try Data(bytes).write(to: URL(fileURLWithPath: path))
             }),
-            ("a deleted dataset", "dataset /student/conv1.weight is missing", { path in
+            ("a deleted dataset", "is damaged: the CRC-32 of its HDF5 data is", { path in
                 let deleted = try self.python("import h5py, sys\nf = h5py.File(sys.argv[1], 'r+')\ndel f['student/conv1.weight']\n", [path])
                 XCTAssertEqual(deleted.status, 0, deleted.output)
             }),
-            ("an edited attribute", "root attribute 'checksum' is", { path in
+            ("an edited attribute", "is damaged: the CRC-32 of its HDF5 data is", { path in
                 let edited = try self.python("import h5py, sys\nf = h5py.File(sys.argv[1], 'r+')\nf.attrs['epoch'] = 1\n", [path])
                 XCTAssertEqual(edited.status, 0, edited.output)
             }),
-            ("truncation", "is not a readable HDF5 file", { path in
+            ("truncation", "holds 3584 bytes of HDF5 data, its checksum block records", { path in
                 XCTAssertEqual(truncate(path, 4096), 0)
             }),
         ]
