@@ -211,6 +211,7 @@ public final class DistillationRun {
         if c.oneHotWeight > 0 { terms.add("g_one_hot", c.oneHotWeight, losses.oneHot(teacher: t)) }
         if c.entropyWeight > 0 { terms.add("g_entropy", c.entropyWeight, losses.informationEntropy(teacher: t)) }
         if c.activationWeight > 0 { terms.add("g_activation", c.activationWeight, losses.activation(features: teacherFeatures)) }
+        precondition(!terms.isEmpty, "the generator step has no loss term switched on (DistillationConfiguration.inconsistencies)")
         let total = terms.total
         let values = terms.values(total, totalName: "g_total")
         try Divergence.check(values, in: "the generator step")

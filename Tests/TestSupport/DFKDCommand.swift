@@ -3,7 +3,9 @@ import XCTest
 
 /// The built `dfkd` command, run as users run it: a real process, its output and status.
 public enum DFKDCommand {
-    public static let binary = TestFiles.repositoryRoot + "/.build/release/dfkd"
+    /// The release build of this checkout, or the one DFKD_BINARY names (to fuzz or compare
+    /// another build).
+    public static let binary = ProcessInfo.processInfo.environment["DFKD_BINARY"] ?? TestFiles.repositoryRoot + "/.build/release/dfkd"
 
     /// Runs `dfkd arguments`; stdout and stderr together.
     public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
