@@ -19,6 +19,8 @@ public struct DriverOptions: Sendable {
     public var checkpointMinutes = 10.0
     /// How many checkpoints to keep.
     public var keepCheckpoints = 2
+    /// Keep the generated batch of every this many iterations in the sample shards (0: off).
+    public var saveSamplesEvery = 0
 
     public init() {}
 }
@@ -73,6 +75,8 @@ public final class DistillationDriver {
     /// checkpoint beside the driver's own progress.
     private let identity: [String: CheckpointFile.Attribute]
     private let log: MetricsLog
+    /// This rank's sample shards, when batches are kept.
+    private let shards: SampleShardWriter?
     private var communicator: Communicator { run.communicator }
 
     /// A run that starts at `progress` (a fresh one, or one restored from a checkpoint by
@@ -103,6 +107,25 @@ public final class DistillationDriver {
             directory.removeStaleTemporaries()
         }
         log = MetricsLog(path: writes ? directory.metrics : nil, continuingAfter: checkpoint == nil ? nil : progress.epoch)
+        if options.saveSamplesEvery > 0 {
+            let c = run.configuration
+            var attributes = identity.filter { ["method", "teacher", "teacher_crc32", "provenance_started"].contains($0.key) }
+            attributes["seed"] = .integer(Int64(c.seed))
+            attributes["world_size"] = .integer(Int64(run.communicator.size))
+            attributes["batch"] = .integer(Int64(c.batchSize))
+            attributes["normalization_mean"] = .text(normalization.mean.map { "\($0)" }.joined(separator: " "))
+            attributes["normalization_std"] = .text(normalization.std.map { "\($0)" }.joined(separator: " "))
+            shards = SampleShardWriter(directory: directory.samples, rank: run.communicator.rank, imageShape: run.generatorImageShape,
+                                       classes: run.generator.shape.classes, attributes: attributes)
+            if writes {
+                try Directories.create(directory.samples)
+                // A resumed run makes the iterations after its checkpoint again.
+                SampleShardWriter.removeShards(in: directory.samples, from: progress.epoch * c.iterationsPerEpoch + progress.iteration)
+            }
+            run.communicator.barrier()
+        } else {
+            shards = nil
+        }
     }
 
     /// The epoch a run resumes in: at an epoch's end the checkpoint names the next epoch.
@@ -131,6 +154,10 @@ public final class DistillationDriver {
             var stopAtEpochEnd = false
             while progress.iteration < c.iterationsPerEpoch {
                 try run.runIteration(epoch: epoch, iteration: progress.iteration)
+                if let shards, (epoch * c.iterationsPerEpoch + progress.iteration) % options.saveSamplesEvery == 0,
+                   let batch = run.lastGeneratedBatch(epoch: epoch, iteration: progress.iteration) {
+                    try shards.append(batch)
+                }
                 progress.iteration += 1
                 reporter?.update(epoch * c.iterationsPerEpoch + progress.iteration,
                                  status: String(format: "epoch %d, student %.2f%%", epoch + 1, progress.lastTop1))
@@ -193,6 +220,11 @@ public final class DistillationDriver {
     /// same on every rank). With `waiting` every rank returns only once the file is durable:
     /// the run is about to exit, and a rank that exits first can make mpirun end the others.
     private func writeCheckpoint(waiting: Bool) throws {
+        if let shards {
+            // Every rank's shards up to this point are on disk before the checkpoint that covers them.
+            try shards.commit()
+            communicator.barrier()
+        }
         if communicator.isRoot {
             var state = StateArchive()
             run.archive(into: &state)
@@ -201,7 +233,7 @@ public final class DistillationDriver {
             attributes["epoch"] = .integer(Int64(progress.epoch))
             attributes["iteration"] = .integer(Int64(progress.iteration))
             attributes["iterations_per_epoch"] = .integer(Int64(run.configuration.iterationsPerEpoch))
-            attributes["world_size"] = .integer(Int64(communicator.size))
+            attributes["world_size"] = .integer(Int64(run.communicator.size))
             attributes["last_top1"] = .number(progress.lastTop1)
             attributes["best_top1"] = .number(progress.bestTop1)
             attributes["best_epoch"] = .integer(Int64(progress.bestEpoch))

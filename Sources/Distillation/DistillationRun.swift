@@ -81,6 +81,8 @@ public final class DistillationRun {
     /// The ranks of the run; this rank holds its share of every batch.
     public let communicator: Communicator
     private let imageShape: [Int]
+    /// C, H, W of the generated images.
+    public var generatorImageShape: [Int] { imageShape }
 
     public init(teacher: any Classifier, student: any Classifier, imageShape: [Int], classes: Int,
                 configuration c: DistillationConfiguration, communicator: Communicator = SingleProcess()) {
@@ -169,6 +171,19 @@ public final class DistillationRun {
         generator.isConditional ? drawn : Evaluation.predictedClasses(logits)
     }
 
+    /// The last generator step's draw, images, conditional labels (nil for a generator
+    /// without them) and teacher logits: what the sample shards keep.
+    public private(set) var lastGenerated: (draw: UInt64, images: Tensor, labels: [Int]?, logits: Tensor)?
+
+    /// This rank's rows of the last generator step's batch, for the sample shards.
+    public func lastGeneratedBatch(epoch: Int, iteration: Int) -> GeneratedBatch? {
+        guard let (draw, images, labels, logits) = lastGenerated else { return nil }
+        let rows = communicator.share(of: configuration.batchSize)
+        return GeneratedBatch(globalIteration: epoch * configuration.iterationsPerEpoch + iteration, epoch: epoch, iteration: iteration,
+                              indices: rows.map { Int64(draw) * Int64(configuration.batchSize) + Int64($0) }, images: images.toArray(),
+                              labels: labels?.map(Int64.init), logits: logits.toArray())
+    }
+
     /// One generator step; returns its loss terms, the images it generated and their pseudo-labels.
     /// A non-finite loss or gradient throws `Divergence` before any weight changes.
     public func generatorStep() throws -> (terms: [String: Double], images: Tensor, labels: [Int]) {
@@ -182,10 +197,12 @@ public final class DistillationRun {
             student.freeze(false)
             for layer in studentNorms { layer.updatesRunningStatistics = true }
         }
+        let drawIndex = draws
         let (z, drawn) = draw()
         let images = generator(z, labels: drawn)
         let teacherFeatures = teacher.features(images)
         let t = teacher.logits(fromFeatures: teacherFeatures)
+        lastGenerated = (drawIndex, images.detached(), generator.isConditional ? drawn : nil, t.detached())
         let labels = pseudoLabels(drawn: drawn, teacher: t)
         let discrepancy = c.adversarial && (c.kdWeight > 0 || c.logL2Weight > 0 || c.l1Weight > 0)
         var studentFeatures: Tensor?, s: Tensor?

@@ -15,6 +15,28 @@ extension HDF5Group {
         }
     }
 
+    /// Writes `values` as a new dataset of `shape` that can grow along its first axis, in
+    /// chunks of `chunkRows` rows, shuffled, deflated and checksummed (Fletcher-32) per chunk.
+    public func writeAppendable<T: HDF5Element>(_ name: String, _ values: [T], shape: [Int], chunkRows: Int) throws {
+        precondition(!shape.isEmpty && values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        try HDF5Library.call {
+            let dims = shape.map { hsize_t($0) }
+            var maximum = dims
+            maximum[0] = dfkd_h5s_unlimited()
+            let space = H5Screate_simple(Int32(dims.count), dims, maximum)
+            defer { H5Sclose(space) }
+            var chunk = dims
+            chunk[0] = hsize_t(max(1, min(chunkRows, shape[0])))
+            let creation = dfkd_h5p_chunked(Int32(chunk.count), chunk)
+            defer { H5Pclose(creation) }
+            let dataset = H5Dcreate2(id, name, T.memoryType, space, dfkd_h5p_default(), creation, dfkd_h5p_default())
+            guard dataset >= 0 else { throw StorageError(file: file, "cannot create dataset \(path)/\(name)") }
+            defer { H5Dclose(dataset) }
+            let status = values.withUnsafeBytes { H5Dwrite(dataset, T.memoryType, dfkd_h5s_all(), dfkd_h5s_all(), dfkd_h5p_default(), $0.baseAddress) }
+            guard status >= 0 else { throw StorageError(file: file, "cannot write dataset \(path)/\(name)") }
+        }
+    }
+
     /// Reads a whole dataset as `T` (HDF5 converts between sizes of one class: float64 to
     /// float32, int32 to int64); a dataset of another class is an error naming both.
     public func read<T: HDF5Element>(_ name: String, as: T.Type = T.self) throws -> (shape: [Int], values: [T]) {

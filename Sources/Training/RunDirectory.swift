@@ -16,17 +16,26 @@ public struct RunDirectory: Sendable {
     public var grids: String { path + "/grids" }
     public func grid(epoch: Int) -> String { grids + String(format: "/epoch-%04d.png", epoch) }
     public var checkpoints: String { path + "/checkpoints" }
+    /// The sample shards, one set of files per rank.
+    public var samples: String { path + "/samples" }
 
-    /// Moves the checkpoints of a previous run in this directory to `checkpoints.before-TIME`
-    /// and returns where, nil when there are none. A new run's checkpoints mixed with the old
-    /// run's could leave an old one newest for a later resume; they are moved, not deleted.
-    public func setAsidePreviousCheckpoints() throws -> String? {
-        guard !CheckpointSeries(directory: checkpoints).files().isEmpty else { return nil }
-        let aside = checkpoints + ".before-" + ISO8601DateFormatter().string(from: Date())
-        guard rename(checkpoints, aside) == 0 else {
-            throw StorageError(file: checkpoints, "a previous run's checkpoints cannot be moved to \(aside): \(String(cString: strerror(errno)))")
+    /// Moves the checkpoints and sample shards of a previous run in this directory to
+    /// `checkpoints.before-TIME` and `samples.before-TIME` and returns where, empty when
+    /// there are none. A new run's files mixed with the old run's could leave an old
+    /// checkpoint newest for a later resume, or old samples among the new; they are moved,
+    /// not deleted.
+    public func setAsidePreviousRun() throws -> [String] {
+        let time = ISO8601DateFormatter().string(from: Date())
+        var moved: [String] = []
+        for (place, holdsFiles) in [(checkpoints, !CheckpointSeries(directory: checkpoints).files().isEmpty),
+                                    (samples, !((try? FileManager.default.contentsOfDirectory(atPath: samples)) ?? []).isEmpty)] where holdsFiles {
+            let aside = place + ".before-" + time
+            guard rename(place, aside) == 0 else {
+                throw StorageError(file: place, "a previous run's files cannot be moved to \(aside): \(String(cString: strerror(errno)))")
+            }
+            moved.append(aside)
         }
-        return aside
+        return moved
     }
 
     /// Removes what killed writes of the outputs left behind (`.student.h5.tmp-PID`, ...).

@@ -42,6 +42,7 @@ struct Distill: ParsableCommand {
     var checkpointEvery = 0
     @Option(help: "Also write a checkpoint when this many minutes passed since the last (0: off).") var checkpointMinutes = 10.0
     @Option(help: "How many checkpoints to keep.") var keepCheckpoints = 2
+    @Option(help: "Keep the generated batch of every N-th iteration in sample shards under DIR/samples/ (0: off).") var saveSamples = 0
     @Flag(help: "Print one JSON object as the last line.") var json = false
 
     func validate() throws {
@@ -58,6 +59,7 @@ struct Distill: ParsableCommand {
             (Double(checkpointEvery), "--checkpoint-every", .integers(0...100_000_000)),
             (checkpointMinutes, "--checkpoint-minutes", .nonNegative),
             (Double(keepCheckpoints), "--keep-checkpoints", .integers(1...1000)),
+            (Double(saveSamples), "--save-samples", .integers(0...100_000_000)),
         ])
         for path in [out, resume].compactMap({ $0 }) { try CommandLineValues.requireDirectoryOrAbsent(path) }
     }
@@ -69,8 +71,10 @@ struct Distill: ParsableCommand {
     private func distill(over communicator: Communicator) throws {
         StopRequest.install()
         let directory = RunDirectory(resume ?? out!)
-        if resume == nil, communicator.isRoot, let aside = try directory.setAsidePreviousCheckpoints() {
-            print("note: \(directory.checkpoints) held a previous run's checkpoints, now in \(aside) (--resume \(directory.path) continues a run)")
+        if resume == nil, communicator.isRoot {
+            for aside in try directory.setAsidePreviousRun() {
+                print("note: a previous run's files are now in \(aside) (--resume \(directory.path) continues a run)")
+            }
         }
         let checkpoint = resume == nil ? nil : try ResumeCheckpoint.find(in: directory.checkpoints, over: communicator) { print($0) }
         let stored = try checkpoint.map(StoredRun.init)
@@ -128,7 +132,7 @@ struct Distill: ParsableCommand {
         ]
         var options = DriverOptions()
         (options.minutes, options.gridEvery, options.checkpointEvery) = (minutes, gridEvery, checkpointEvery)
-        (options.checkpointMinutes, options.keepCheckpoints) = (checkpointMinutes, keepCheckpoints)
+        (options.checkpointMinutes, options.keepCheckpoints, options.saveSamplesEvery) = (checkpointMinutes, keepCheckpoints, saveSamples)
         let driver = try DistillationDriver(run: run, teacherTop1: teacherTop1, evaluationImages: dataset.eval, normalization: normalization,
                                             real: real, directory: directory, studentDescription: studentDescription, identity: identity,
                                             options: options, resumingFrom: checkpoint?.contents)

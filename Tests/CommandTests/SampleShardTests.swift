@@ -1,0 +1,91 @@
+import Foundation
+import NeuralNetwork
+import Storage
+import TensorEngine
+import TestSupport
+import XCTest
+
+/// Sample shards (`--save-samples N`): what the generator made, with the teacher's logits,
+/// readable by h5py, and exactly the iterations of the run once each across a resume.
+final class SampleShardTests: XCTestCase {
+    private typealias Runs = ShortDistillation
+
+    private struct Shard {
+        let indices: [Int64], images: [Float], logits: [Float], labels: [Int64]
+    }
+
+    private func shards(in directory: String) throws -> [String: Shard] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory + "/samples").filter { $0.hasSuffix(".h5") }.sorted()
+        return try Dictionary(uniqueKeysWithValues: names.map { name in
+            let file = try HDF5Group.open(directory + "/samples/" + name)
+            XCTAssertEqual(try file.stringAttribute("format"), "dfkd-samples")
+            return (name, Shard(indices: try file.read("index", as: Int64.self).values, images: try file.read("images", as: Float.self).values,
+                                logits: try file.read("logits", as: Float.self).values, labels: try file.read("labels", as: Int64.self).values))
+        })
+    }
+
+    func testShardsHoldTheBatchesAndTheTeachersLogits() throws {
+        let directory = TestFiles.scratchDirectory() + "/run"
+        let run = try Runs.run(Runs.distill(["--out", directory, "--save-samples", "2"], epochs: 2))
+        XCTAssertEqual(run.status, 0, run.output)
+        let found = try shards(in: directory)
+        // Iterations 0, 2, 4, ... of 2 x 8, written at each epoch's checkpoint.
+        XCTAssertEqual(found.keys.sorted(), ["samples-g000000000-g000000006-r0000.h5", "samples-g000000008-g000000014-r0000.h5"])
+        let all = found.keys.sorted().map { found[$0]! }
+        let indices = all.flatMap(\.indices)
+        XCTAssertEqual(indices.count, 8 * 32, "8 kept batches of 32")
+        XCTAssertEqual(Set(indices).count, indices.count, "each sample once")
+        XCTAssertTrue(all.flatMap(\.labels).allSatisfy { (0..<10).contains($0) })
+
+        // The stored logits are the teacher's on the stored images.
+        let (teacher, _) = try ModelFile.load(Runs.teacher)
+        teacher.eval()
+        let first = all[0]
+        let rows = first.indices.count
+        let logits = withoutGradient { teacher(Tensor(shape: [rows, 3, 32, 32], values: first.images)) }.toArray()
+        let scale = first.logits.map(abs).max()!
+        XCTAssertLessThan(zip(logits, first.logits).map { abs($0 - $1) }.max()!, 1e-3 * max(1, scale))
+
+        // h5py reads a shard: its shapes, its chunked, shuffled, deflated and checksummed datasets.
+        let script = """
+            import sys, h5py
+            f = h5py.File(sys.argv[1], "r")
+            images, logits = f["images"], f["logits"]
+            assert images.shape[1:] == (3, 32, 32) and logits.shape[1] == 10 and images.shape[0] == logits.shape[0] == f["index"].shape[0]
+            assert images.compression == "gzip" and images.shuffle and images.fletcher32 and images.maxshape[0] is None
+            assert f.attrs["format"] == "dfkd-samples" and f.attrs["method"] == "cpsc"
+            """
+        let python = try Subprocess.run("/usr/bin/python3", ["-c", script, directory + "/samples/" + found.keys.sorted()[0]])
+        XCTAssertEqual(python.status, 0, python.output)
+    }
+
+    /// A run stopped after one epoch, whose later shard a kill left behind, and resumed to
+    /// two, holds exactly the uninterrupted run's samples, each once.
+    func testAResumedRunHoldsEachSampleOnce() throws {
+        let whole = TestFiles.scratchDirectory() + "/whole"
+        XCTAssertEqual(try Runs.run(Runs.distill(["--out", whole, "--save-samples", "1"], epochs: 2)).status, 0)
+        let pieces = TestFiles.scratchDirectory() + "/pieces"
+        XCTAssertEqual(try Runs.run(Runs.distill(["--out", pieces, "--save-samples", "1"], epochs: 1)).status, 0)
+        // As if a kill came after a shard of epoch 2 was written but before its checkpoint.
+        let stale = pieces + "/samples/samples-g000000008-g000000011-r0001.h5"
+        try FileManager.default.copyItem(atPath: pieces + "/samples/samples-g000000000-g000000007-r0000.h5", toPath: stale)
+        let resumed = try Runs.run(Runs.distill(["--resume", pieces, "--save-samples", "1"], epochs: 2))
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale), "the shard beyond the checkpoint is removed")
+        func samples(_ directory: String) throws -> [Int64: ArraySlice<Float>] {
+            var byIndex: [Int64: ArraySlice<Float>] = [:]
+            for shard in try shards(in: directory).values {
+                let size = shard.images.count / shard.indices.count
+                for (row, index) in shard.indices.enumerated() {
+                    XCTAssertNil(byIndex[index], "sample \(index) stored twice")
+                    byIndex[index] = shard.images[(row * size)..<((row + 1) * size)]
+                }
+            }
+            return byIndex
+        }
+        let (expected, found) = (try samples(whole), try samples(pieces))
+        XCTAssertEqual(found.count, 16 * 32)
+        XCTAssertEqual(Set(found.keys), Set(expected.keys))
+        for (index, images) in expected { XCTAssertEqual(found[index].map(Array.init), Array(images), "sample \(index)") }
+    }
+}
