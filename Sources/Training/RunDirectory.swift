@@ -20,20 +20,22 @@ public struct RunDirectory: Sendable {
     public var samples: String { path + "/samples" }
 
     /// Moves the checkpoints and sample shards of a previous run in this directory to
-    /// `checkpoints.before-TIME` and `samples.before-TIME` and returns where, empty when
-    /// there are none. A new run's files mixed with the old run's could leave an old
+    /// `checkpoints.before-TIME` and `samples.before-TIME` and returns what moved where,
+    /// empty when there are none. A new run's files mixed with the old run's could leave an old
     /// checkpoint newest for a later resume, or old samples among the new; they are moved,
     /// not deleted.
-    public func setAsidePreviousRun() throws -> [String] {
+    public func setAsidePreviousRun() throws -> [(place: String, holding: String, aside: String)] {
         let time = ISO8601DateFormatter().string(from: Date())
-        var moved: [String] = []
-        for (place, holdsFiles) in [(checkpoints, !CheckpointSeries(directory: checkpoints).files().isEmpty),
-                                    (samples, !((try? FileManager.default.contentsOfDirectory(atPath: samples)) ?? []).isEmpty)] where holdsFiles {
+        var moved: [(place: String, holding: String, aside: String)] = []
+        for (place, holding, holdsFiles) in [
+            (checkpoints, "checkpoints", !CheckpointSeries(directory: checkpoints).files().isEmpty),
+            (samples, "sample shards", !((try? FileManager.default.contentsOfDirectory(atPath: samples)) ?? []).isEmpty),
+        ] where holdsFiles {
             let aside = place + ".before-" + time
             guard rename(place, aside) == 0 else {
-                throw StorageError(file: place, "a previous run's files cannot be moved to \(aside): \(String(cString: strerror(errno)))")
+                throw StorageError(file: place, "a previous run's \(holding) cannot be moved to \(aside): \(String(cString: strerror(errno)))")
             }
-            moved.append(aside)
+            moved.append((place, holding, aside))
         }
         return moved
     }
@@ -42,6 +44,7 @@ public struct RunDirectory: Sendable {
     public func removeStaleTemporaries() {
         [student, generator, metrics].forEach(AtomicFile.removeStaleTemporaries(of:))
         AtomicFile.removeStaleTemporaries(in: grids) { $0.hasPrefix("epoch-") && $0.hasSuffix(".png") }
+        AtomicFile.removeStaleTemporaries(in: samples) { $0.hasPrefix("samples-") && $0.hasSuffix(".h5") }
     }
 
     /// A checkpoint's file name for the position it resumes at (epoch and iteration done

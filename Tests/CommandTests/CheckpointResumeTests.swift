@@ -158,7 +158,7 @@ final class CheckpointResumeTests: XCTestCase {
     func testKilledRunsResumeToTheUninterruptedResult() throws {
         let trials = Int(ProcessInfo.processInfo.environment["DFKD_KILL_TRIALS"] ?? "") ?? 5
         let directory = TestFiles.scratchDirectory()
-        let options = ["--checkpoint-every", "1"]
+        let options = ["--checkpoint-every", "1", "--save-samples", "1"]
         let reference = try ShortDistillation.run(ShortDistillation.distill(["--out", directory + "/reference", "--json"] + options))
         XCTAssertEqual(reference.status, 0, reference.output)
         let window = try Self.iterationSeconds(reference.output)
@@ -176,8 +176,12 @@ final class CheckpointResumeTests: XCTestCase {
             XCTAssertEqual(resumed.status, 0, resumed.output)
             if let newest { XCTAssertTrue(resumed.output.contains("resuming \(newest) "), "did not resume from \(newest): \(resumed.output)") }
             try assertSameRun(run, directory + "/reference")
-            XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: run + "/checkpoints").allSatisfy { !$0.contains(".tmp-") },
-                          "an interrupted write's temporary file was left behind")
+            // The sample shards hold the uninterrupted run's samples, each once.
+            XCTAssertEqual(try ShortDistillation.keptSamples(of: run), try ShortDistillation.keptSamples(of: directory + "/reference"))
+            for place in ["/checkpoints", "/samples"] {
+                XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: run + place).allSatisfy { !$0.contains(".tmp-") },
+                              "an interrupted write's temporary file was left in \(place)")
+            }
         }
         print("kill trials: \(trials), \(killedWithCheckpoints) killed after their first checkpoint")
         XCTAssertGreaterThan(killedWithCheckpoints, 0, "no trial was killed after a checkpoint was written")

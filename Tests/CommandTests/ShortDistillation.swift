@@ -59,4 +59,21 @@ enum ShortDistillation {
         }
         return (try CheckpointFile.read(newest).state, metrics, newest)
     }
+
+    /// Every sample a run's shards hold, by global index, each row's image values; a
+    /// sample stored twice fails the test.
+    static func keptSamples(of directory: String, file: StaticString = #filePath, line: UInt = #line) throws -> [Int64: [Float]] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/samples")) ?? []).filter { $0.hasSuffix(".h5") }
+        var byIndex: [Int64: [Float]] = [:]
+        for name in names {
+            let shard = try HDF5Group.open(directory + "/samples/" + name)
+            let indices = try shard.read("index", as: Int64.self).values, images = try shard.read("images", as: Float.self).values
+            let size = images.count / max(1, indices.count)
+            for (row, index) in indices.enumerated() {
+                XCTAssertNil(byIndex[index], "sample \(index) is stored twice (\(name))", file: file, line: line)
+                byIndex[index] = Array(images[(row * size)..<((row + 1) * size)])
+            }
+        }
+        return byIndex
+    }
 }

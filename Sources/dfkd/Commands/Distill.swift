@@ -72,8 +72,8 @@ struct Distill: ParsableCommand {
         StopRequest.install()
         let directory = RunDirectory(resume ?? out!)
         if resume == nil, communicator.isRoot {
-            for aside in try directory.setAsidePreviousRun() {
-                print("note: a previous run's files are now in \(aside) (--resume \(directory.path) continues a run)")
+            for moved in try directory.setAsidePreviousRun() {
+                print("note: \(moved.place) held a previous run's \(moved.holding), now in \(moved.aside) (--resume \(directory.path) continues a run)")
             }
         }
         let checkpoint = resume == nil ? nil : try ResumeCheckpoint.find(in: directory.checkpoints, over: communicator) { print($0) }
