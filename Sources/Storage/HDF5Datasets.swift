@@ -69,13 +69,20 @@ extension HDF5Group {
     /// The shape dataset `name` declares ([] for a scalar), read from its header alone: a
     /// reader checks it before allocating what a damaged or hostile header claims.
     public func datasetShape(_ name: String) throws -> [Int] {
+        try withDataset(name) { dataset in
+            let space = H5Dget_space(dataset)
+            defer { H5Sclose(space) }
+            return Self.extent(space)
+        }
+    }
+
+    /// `body` with dataset `name` open.
+    private func withDataset<Result>(_ name: String, _ body: (hid_t) throws -> Result) throws -> Result {
         try HDF5Library.call {
             let dataset = H5Dopen2(id, name, dfkd_h5p_default())
             guard dataset >= 0 else { throw StorageError(file: file, "\(child(name)) is not a dataset") }
             defer { H5Dclose(dataset) }
-            let space = H5Dget_space(dataset)
-            defer { H5Sclose(space) }
-            return Self.extent(space)
+            return try body(dataset)
         }
     }
 
@@ -90,10 +97,7 @@ extension HDF5Group {
 
     /// The type of dataset `name` as `describe` names it: "float32", "int64", ...
     public func datasetTypeName(_ name: String) throws -> String {
-        try HDF5Library.call {
-            let dataset = H5Dopen2(id, name, dfkd_h5p_default())
-            guard dataset >= 0 else { throw StorageError(file: file, "\(child(name)) is not a dataset") }
-            defer { H5Dclose(dataset) }
+        try withDataset(name) { dataset in
             let type = H5Dget_type(dataset)
             defer { H5Tclose(type) }
             return Self.describe(type)
