@@ -35,14 +35,7 @@ public struct BatchSource {
     /// The image order of `epoch`.
     public func order(epoch: Int) -> [Int] {
         guard training else { return Array(0..<set.count) }
-        var order = Array(0..<set.count)
-        let random = Philox(seed: seed, stream: UInt64(epoch)).uniform(count: set.count)
-        // Fisher-Yates with the epoch's uniforms.
-        for i in stride(from: set.count - 1, to: 0, by: -1) {
-            let j = min(i, Int(random[i] * Float(i + 1)))
-            order.swapAt(i, j)
-        }
-        return order
+        return Philox(seed: seed, stream: UInt64(epoch)).permutation(of: set.count)
     }
 
     /// Batch `index` of `epoch`, given that epoch's order; only its members `rows` when given

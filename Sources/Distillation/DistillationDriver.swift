@@ -179,7 +179,7 @@ public final class DistillationDriver {
             let agreed = StopRequest.agreed(on: communicator, budgetSpent: options.minutes.map { Date().timeIntervalSince(start) >= $0 * 60 } ?? false)
             let stop = stopAtEpochEnd || agreed.stop
             let ending: DistillationOutcome.Ending? = stop ? .stopped : agreed.budgetSpent ? .budgetSpent : progress.epoch == c.epochs ? .finished : nil
-            if communicator.isRoot && (ending != nil || (options.gridEvery > 0 && progress.epoch % options.gridEvery == 0)) {
+            if communicator.isRoot && run.storedSamples == nil && (ending != nil || (options.gridEvery > 0 && progress.epoch % options.gridEvery == 0)) {
                 let grid = SampleGrid.render(run.generator, teacher: run.teacher, perClass: 8, seed: c.seed, normalization: normalization)
                 try PNGFile.write(grid, to: directory.grid(epoch: progress.epoch))
             }
@@ -210,8 +210,10 @@ public final class DistillationDriver {
         if communicator.isRoot {
             // One set, then the metrics line: a reader sees the student, generator and metrics
             // of one epoch, and a failed write (a full disk) replaces none of them.
-            try AtomicFile.writeSet([ModelFile.pending(run.student, description: studentDescription, to: directory.student),
-                                     GeneratorFile.pending(run.generator, provenance: studentDescription.provenance, to: directory.generator)])
+            // A run on stored samples trains no generator.
+            let generator = run.storedSamples == nil
+                ? [GeneratorFile.pending(run.generator, provenance: studentDescription.provenance, to: directory.generator)] : []
+            try AtomicFile.writeSet([ModelFile.pending(run.student, description: studentDescription, to: directory.student)] + generator)
         }
         try log.log(fields)
     }

@@ -241,8 +241,9 @@ public final class DistillationRun {
     }
 
     /// One student step on `batch`, or on a fresh draw of the generator (of noise images for
-    /// the noise reference).
-    public func studentStep(on batch: (images: Tensor, labels: [Int])? = nil) throws -> [String: Double] {
+    /// the noise reference); with `storedLogits` (the teacher's logits on `batch`, kept in
+    /// sample shards) the teacher is not run.
+    public func studentStep(on batch: (images: Tensor, labels: [Int])? = nil, storedLogits: Tensor? = nil) throws -> [String: Double] {
         let c = configuration
         // Labels known before the teacher sees the images; the others are the teacher's classes.
         let images: Tensor, knownLabels: [Int]?
@@ -255,7 +256,7 @@ public final class DistillationRun {
             generator.train()
             (images, knownLabels) = (withoutGradient { generator(z, labels: drawn) }, generator.isConditional ? drawn : nil)
         }
-        let t = withoutGradient { teacher(images) }
+        let t = storedLogits ?? withoutGradient { teacher(images) }
         let labels = knownLabels ?? Evaluation.predictedClasses(t)
         student.train()
         let s = student(images)
@@ -302,10 +303,22 @@ public final class DistillationRun {
         }
     }
 
+    /// Samples kept by an earlier run: with them every iteration is student steps on their
+    /// batches and stored teacher logits, and the generator is not used.
+    public var storedSamples: StoredSamples?
+
     private func steps(epoch: Int, iteration: Int) throws {
         let c = configuration
         generatorOptimizer.learningRate = generatorSchedule.learningRate(atEpoch: Double(epoch))
         studentOptimizer.learningRate = studentSchedule.learningRate(atEpoch: Double(epoch) + Double(iteration) / Double(c.iterationsPerEpoch))
+        if let storedSamples {
+            for step in 0..<c.studentSteps {
+                let position = (epoch * c.iterationsPerEpoch + iteration) * c.studentSteps + step
+                let batch = storedSamples.batch(position, batchSize: c.batchSize, rows: communicator.share(of: c.batchSize))
+                epochTerms.add(try studentStep(on: (batch.images, batch.labels), storedLogits: batch.logits))
+            }
+            return
+        }
         var last: (images: Tensor, labels: [Int])?
         for _ in 0..<c.generatorSteps {
             let (terms, images, labels) = try generatorStep()

@@ -30,11 +30,13 @@ enum ChecksumBlock {
 
     /// Throws unless the file at `path` is whole: a file with the block must match it; a
     /// file of another writer (the HDF5 signature at byte 0) has none and is not checked.
-    static func verify(_ path: String) throws {
+    /// Returns what the block records, nil for a file without one.
+    @discardableResult
+    static func verify(_ path: String) throws -> (crc: UInt32, bytes: Int)? {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw StorageError(file: path, "cannot be read") }
         let head = [UInt8]((try? handle.read(upToCount: size + hdf5Signature.count)) ?? Data())
         try? handle.close()
-        if head.starts(with: hdf5Signature) { return }
+        if head.starts(with: hdf5Signature) { return nil }
         guard head.count == size + hdf5Signature.count, Array(head[size...]) == hdf5Signature else {
             throw StorageError(file: path, "is not a readable HDF5 file (no HDF5 signature at byte 0 or \(size): truncated or of another format)")
         }
@@ -58,5 +60,6 @@ enum ChecksumBlock {
                                + "records \(Checksum.hex(recorded)) (or another tool changed it: `h5unjam -i FILE -o PLAIN.h5` "
                                + "gives a copy read without the check)")
         }
+        return (crc, bytes)
     }
 }

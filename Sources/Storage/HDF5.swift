@@ -79,10 +79,12 @@ public final class HDF5Group {
     }
 
     /// Opens the file at `path`, read-only unless `writable`, after checking it against its
-    /// checksum block (a file of another writer has none).
-    public static func open(_ path: String, writable: Bool = false) throws -> HDF5Group {
+    /// checksum block (a file of another writer has none). `checkingBlock: false` skips the
+    /// check, to find what is damaged in a file that failed it: the HDF5 library may crash
+    /// on damaged metadata, so only a process that can afford to crash does that.
+    public static func open(_ path: String, writable: Bool = false, checkingBlock: Bool = true) throws -> HDF5Group {
         guard FileManager.default.fileExists(atPath: path) else { throw StorageError(file: path, "does not exist") }
-        try ChecksumBlock.verify(path)
+        if checkingBlock { try ChecksumBlock.verify(path) }
         return try HDF5Library.call {
             let id = H5Fopen(path, writable ? dfkd_h5f_acc_rdwr() : dfkd_h5f_acc_rdonly(), dfkd_h5p_default())
             guard id >= 0 else { throw StorageError(file: path, "is not a readable HDF5 file (truncated or of another format)") }
@@ -206,5 +208,13 @@ extension HDF5Group {
             }
         }
         return paths
+    }
+}
+
+extension HDF5Group {
+    /// What the checksum block of the file at `path` records (nil for a file of another
+    /// writer, which has none); throws when the file does not match it.
+    public static func checksumBlock(of path: String) throws -> (crc: UInt32, bytes: Int)? {
+        try ChecksumBlock.verify(path)
     }
 }

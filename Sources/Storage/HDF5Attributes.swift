@@ -5,7 +5,7 @@ import CHDF5
 extension HDF5Group {
     public func setAttribute(_ name: String, _ value: String) throws {
         try HDF5Library.call {
-            let type = Self.stringType()
+            let type = Self.variableStringType()
             defer { H5Tclose(type) }
             let space = H5Screate(H5S_SCALAR)
             defer { H5Sclose(space) }
@@ -64,20 +64,8 @@ extension HDF5Group {
             guard H5Tget_class(type) == H5T_STRING else {
                 throw StorageError(file: file, "attribute \(name) of \(path) holds \(Self.describe(type)), expected a string")
             }
-            if H5Tis_variable_str(type) > 0 {
-                let memory = Self.stringType()
-                defer { H5Tclose(memory) }
-                var pointer: UnsafeMutablePointer<CChar>?
-                guard H5Aread(attribute, memory, &pointer) >= 0, let pointer else {
-                    throw StorageError(file: file, "cannot read attribute \(name) of \(path)")
-                }
-                defer { H5free_memory(pointer) }
-                return String(cString: pointer)
-            }
-            guard H5Tget_size(type) <= 1 << 24 else { throw StorageError(file: file, "attribute \(name) of \(path) declares a string of \(H5Tget_size(type)) bytes, a damaged header") }
-            var buffer = [CChar](repeating: 0, count: H5Tget_size(type) + 1)
-            guard H5Aread(attribute, type, &buffer) >= 0 else { throw StorageError(file: file, "cannot read attribute \(name) of \(path)") }
-            return String(nulTerminated: buffer)
+            let failure = StorageError(file: file, "cannot read attribute \(name) of \(path)")
+            return try Self.readStrings(attribute, type: type, count: 1, failure: failure)[0]
         }
     }
 
@@ -128,7 +116,7 @@ extension HDF5Group {
         }
     }
 
-    private static func stringType() -> hid_t {
+    static func variableStringType() -> hid_t {
         let type = H5Tcopy(dfkd_h5t_c_s1())
         H5Tset_size(type, Int(bitPattern: UInt(bitPattern: -1)))  // H5T_VARIABLE
         H5Tset_cset(type, H5T_CSET_UTF8)

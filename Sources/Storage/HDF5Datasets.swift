@@ -61,7 +61,7 @@ extension HDF5Group {
             let status = values.withUnsafeMutableBytes {
                 H5Dread(dataset, T.memoryType, dfkd_h5s_all(), dfkd_h5s_all(), dfkd_h5p_default(), $0.baseAddress)
             }
-            guard status >= 0 else { throw StorageError(file: file, "cannot read dataset \(path)/\(name) (truncated file?)") }
+            guard status >= 0 else { throw StorageError(file: file, "cannot read dataset \(child(name)) (a damaged chunk or a truncated file)") }
             return (shape, values)
         }
     }
@@ -121,8 +121,15 @@ extension HDF5Group {
         let size = H5Tget_size(type) * 8
         switch H5Tget_class(type) {
         case H5T_FLOAT: return "float\(size)"
-        case H5T_INTEGER: return "int\(size)"
+        case H5T_INTEGER: return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + "\(size)"
         case H5T_STRING: return "strings"
+        case H5T_COMPOUND: return "a compound type"
+        case H5T_ENUM: return "an enumeration"
+        case H5T_ARRAY: return "an array type"
+        case H5T_VLEN: return "variable-length sequences"
+        case H5T_OPAQUE: return "opaque bytes"
+        case H5T_BITFIELD: return "a bit field"
+        case H5T_REFERENCE: return "references"
         default: return "a non-numeric type"
         }
     }

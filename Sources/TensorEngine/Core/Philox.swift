@@ -59,6 +59,16 @@ public struct Philox: Sendable {
         }
     }
 
+    /// A random order of 0..<count (Fisher-Yates on this stream's uniforms).
+    public func permutation(of count: Int) -> [Int] {
+        var order = Array(0..<count)
+        let random = uniform(count: count)
+        for i in stride(from: count - 1, to: 0, by: -1) {
+            order.swapAt(i, min(i, Int(random[i] * Float(i + 1))))
+        }
+        return order
+    }
+
     /// Standard normal floats by Box–Muller on pairs of uniforms (computed in Double).
     public func normal(count: Int, offset: UInt64 = 0) -> [Float] {
         (0..<count).map { i in

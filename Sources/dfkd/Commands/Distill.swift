@@ -43,6 +43,9 @@ struct Distill: ParsableCommand {
     @Option(help: "Also write a checkpoint when this many minutes passed since the last (0: off).") var checkpointMinutes = 10.0
     @Option(help: "How many checkpoints to keep.") var keepCheckpoints = 2
     @Option(help: "Keep the generated batch of every N-th iteration in sample shards under DIR/samples/ (0: off).") var saveSamples = 0
+    @Option(parsing: .upToNextOption,
+            help: "Train the student on sample shards of an earlier run (files or a quoted glob, 'RUN/samples/*.h5') and their stored teacher logits, without a generator.")
+    var fromSamples: [String] = []
     @Flag(help: "Print one JSON object as the last line.") var json = false
 
     func validate() throws {
@@ -61,6 +64,9 @@ struct Distill: ParsableCommand {
             (Double(keepCheckpoints), "--keep-checkpoints", .integers(1...1000)),
             (Double(saveSamples), "--save-samples", .integers(0...100_000_000)),
         ])
+        guard fromSamples.isEmpty || saveSamples == 0 else {
+            throw ValidationError("--save-samples keeps generated samples; a run --from-samples generates none")
+        }
         for path in [out, resume].compactMap({ $0 }) { try CommandLineValues.requireDirectoryOrAbsent(path) }
     }
 
@@ -86,11 +92,15 @@ struct Distill: ParsableCommand {
         if let iterations { settings.iterationsPerEpoch = iterations }
         if let seed { settings.seed = UInt64(seed) }
         let datasetChoice = try data.choice(config: file)
-        let teacherPath = try (teacher ?? stored?.teacher).map(StoredRun.absolute) ?? { throw CommandError("--teacher is required") }()
+        let samplePaths = fromSamples.isEmpty ? stored?.fromSamples ?? [] : try SampleShardSet.expand(fromSamples).map(StoredRun.absolute)
+        let sampleSet = try samplePaths.isEmpty ? nil : DamageLocator.naming { try SampleShardSet(paths: samplePaths) }
+        let teacherPath = try (teacher ?? stored?.teacher ?? sampleSet?.shards[0].teacher).map(StoredRun.absolute)
+            ?? { throw CommandError("--teacher is required") }()
         let teacherCRC = try Checksum.crc32(ofFile: teacherPath)
         guard let studentName = student?.rawValue ?? stored?.student else { throw CommandError("--student is required") }
         if let stored {
-            try stored.requireAgreement(settings: settings, dataset: datasetChoice, teacher: teacherPath, teacherCRC: teacherCRC, student: studentName)
+            try stored.requireAgreement(settings: settings, dataset: datasetChoice, teacher: teacherPath, teacherCRC: teacherCRC, student: studentName,
+                                         fromSamples: samplePaths)
         }
         if settings.effectiveStudentWarmupEpochs != settings.studentWarmupEpochs {
             print("note: student-warmup-epochs \(settings.studentWarmupEpochs) is not shorter than the \(settings.epochs) epochs; using \(settings.effectiveStudentWarmupEpochs)")
@@ -110,26 +120,33 @@ struct Distill: ParsableCommand {
             .initialize(seed: settings.seed)
         let normalization = Normalization(mean: teacherDescription.normalizationMean, std: teacherDescription.normalizationStd)
         let teacherTop1 = Evaluation.run(teacherModel, on: dataset.eval, normalization: normalization, communicator: communicator).top1
+        if let sampleSet { try Self.requireSamples(sampleSet, of: teacherPath, teacherCRC: teacherCRC, teacherDescription) }
         let run = DistillationRun(teacher: teacherModel, student: studentModel, imageShape: teacherDescription.inputShape,
                                   classes: teacherDescription.classes, configuration: settings, communicator: communicator)
+        run.storedSamples = try sampleSet.map { set in try DamageLocator.naming { try StoredSamples(set, seed: settings.seed) } }
         let real = settings.realPasses > 0
             ? BatchSource(dataset.train, batchSize: settings.realBatchSize, normalization: normalization,
                           augmentation: dataset.kind.augmentation, seed: settings.seed, training: true)
             : nil
         let command = CommandLine.arguments.joined(separator: " ")
         let started = stored?.started ?? ISO8601DateFormatter().string(from: Date())
-        let studentDescription = ModelDescription(
+        var studentDescription = ModelDescription(
             architecture: studentArchitecture, classes: teacherDescription.classes, inputShape: teacherDescription.inputShape,
             normalizationMean: teacherDescription.normalizationMean, normalizationStd: teacherDescription.normalizationStd,
             provenance: ["command": command, "teacher": teacherPath, "method": methodKind.rawValue, "seed": "\(settings.seed)",
                          "dfkd_version": DataFreeKD.version, "created": started])
-        let identity: [String: CheckpointFile.Attribute] = [
+        if let samples = run.storedSamples {
+            studentDescription.provenance["from_samples"] = "\(samples.count) samples of \(samplePaths.count) shard(s) in "
+                + Set(samplePaths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }).sorted().joined(separator: ", ")
+        }
+        var identity: [String: CheckpointFile.Attribute] = [
             "method": .text(methodKind.rawValue), "student": .text(studentName), "teacher": .text(teacherPath),
             "teacher_crc32": .integer(Int64(teacherCRC)), "teacher_top1": .number(teacherTop1),
             "settings": .text(DistillationSettings.yaml(settings) + datasetChoice.yaml),
             "provenance_dfkd_version": .text(DataFreeKD.version), "provenance_command": .text(command),
             "provenance_host": .text(ProcessInfo.processInfo.hostName), "provenance_started": .text(started),
         ]
+        if !samplePaths.isEmpty { identity["from_samples"] = .text(samplePaths.joined(separator: "\n")) }
         var options = DriverOptions()
         (options.minutes, options.gridEvery, options.checkpointEvery) = (minutes, gridEvery, checkpointEvery)
         (options.checkpointMinutes, options.keepCheckpoints, options.saveSamplesEvery) = (checkpointMinutes, keepCheckpoints, saveSamples)
@@ -142,15 +159,33 @@ struct Distill: ParsableCommand {
                   + "and \(driver.progress.iteration) of the next's \(settings.iterationsPerEpoch) iterations")
         }
         print("distill: \(methodKind.rawValue), teacher \(teacherDescription.architecture.rawValue) (\(String(format: "%.2f", teacherTop1))% on "
-              + "\(dataset.eval.count) \(dataset.kind.rawValue) images) -> student \(studentArchitecture.rawValue), "
-              + "\(settings.epochs) epochs of \(settings.iterationsPerEpoch) iterations, batch \(settings.batchSize)"
+              + "\(dataset.eval.count) \(dataset.kind.rawValue) images) -> student \(studentArchitecture.rawValue)"
+              + (run.storedSamples.map { " on \($0.count) stored samples of \(samplePaths.count) shard(s)," } ?? "")
+              + " \(settings.epochs) epochs of \(settings.iterationsPerEpoch) iterations, batch \(settings.batchSize)"
               + (communicator.size > 1 ? " over \(communicator.size) ranks" : ""))
         let outcome = try driver.runToEnd()
-        report(outcome, teacherTop1: teacherTop1, epochs: settings.epochs, method: methodKind.rawValue, directory: directory)
+        report(outcome, teacherTop1: teacherTop1, epochs: settings.epochs, method: methodKind.rawValue, directory: directory,
+               generated: sampleSet == nil)
         if outcome.ending == .stopped { throw ExitCode(StopRequest.resumableStatus) }
     }
 
-    private func report(_ outcome: DistillationOutcome, teacherTop1: Double, epochs: Int, method: String, directory: RunDirectory) {
+    /// Throws unless the shards of `set` were made by this teacher, for its input.
+    private static func requireSamples(_ set: SampleShardSet, of teacherPath: String, teacherCRC: UInt32, _ teacher: ModelDescription) throws {
+        let shard = set.shards[0]
+        guard set.teacherCRC == teacherCRC else {
+            throw CommandError("\(shard.path): its samples are of the teacher \(shard.teacher) with CRC-32 \(Checksum.hex(set.teacherCRC)); "
+                               + "\(teacherPath) has CRC-32 \(Checksum.hex(teacherCRC))")
+        }
+        guard set.imageShape == teacher.inputShape, set.classes == teacher.classes,
+              shard.normalizationMean == teacher.normalizationMean, shard.normalizationStd == teacher.normalizationStd else {
+            throw CommandError("\(shard.path): its samples are \(set.imageShape) images of \(set.classes) classes normalised by "
+                               + "\(shard.normalizationMean) / \(shard.normalizationStd); \(teacherPath) takes \(teacher.inputShape) images of "
+                               + "\(teacher.classes) classes normalised by \(teacher.normalizationMean) / \(teacher.normalizationStd)")
+        }
+    }
+
+    private func report(_ outcome: DistillationOutcome, teacherTop1: Double, epochs: Int, method: String, directory: RunDirectory,
+                        generated: Bool) {
         let p = outcome.progress
         let restored = 100 * p.lastTop1 / teacherTop1
         print(String(format: "teacher %.2f%%, student %.2f%% after %d epochs (best %.2f%% at epoch %d), restored ratio %.2f%%, %.0f s",
@@ -162,8 +197,8 @@ struct Distill: ParsableCommand {
             print("stopped on request after \(p.epoch) epoch(s) and \(p.iteration) iteration(s) of the next, with a checkpoint; "
                   + "continue with --resume \(directory.path) (exit status \(StopRequest.resumableStatus))")
         }
-        print("student: \(directory.student)\ngenerator: \(directory.generator)\nmetrics: \(directory.metrics)\n"
-              + "sample grids: \(directory.grids)/\ncheckpoints: \(directory.checkpoints)/")
+        print("student: \(directory.student)\n" + (generated ? "generator: \(directory.generator)\n" : "") + "metrics: \(directory.metrics)\n"
+              + (generated ? "sample grids: \(directory.grids)/\n" : "") + "checkpoints: \(directory.checkpoints)/")
         if json {
             print(MetricsLog.jsonLine([
                 "student_top1": p.lastTop1, "teacher_top1": teacherTop1, "restored_ratio": restored, "wall_seconds": p.wallSeconds,

@@ -152,10 +152,12 @@ enum DistillationSettings {
     /// Each setting that differs between `stored` and `given`, as "key: the checkpoint has A,
     /// given B"; the keys in `mayChange` may differ.
     static func conflicts(stored: Configuration, given: Configuration, mayChange: Set<String>) -> [String] {
-        var conflicts = stored.method == given.method ? [] : ["method: the checkpoint has \(stored.method.rawValue), given \(given.method.rawValue)"]
-        for setting in all where !mayChange.contains(setting.key) && setting.show(stored) != setting.show(given) {
-            conflicts.append("\(setting.key): the checkpoint has \(setting.show(stored)), given \(setting.show(given))")
-        }
-        return conflicts
+        differences(stored, given).filter { !mayChange.contains($0.key) }.map { "\($0.key): the checkpoint has \($0.first), given \($0.second)" }
+    }
+
+    /// Every key (the method too) whose value differs between `first` and `second`, with both values.
+    static func differences(_ first: Configuration, _ second: Configuration) -> [(key: String, first: String, second: String)] {
+        (first.method == second.method ? [] : [("method", first.method.rawValue, second.method.rawValue)])
+            + all.filter { $0.show(first) != $0.show(second) }.map { ($0.key, $0.show(first), $0.show(second)) }
     }
 }

@@ -15,6 +15,8 @@ struct StoredRun {
     let student: String
     let worldSize: Int
     let started: String
+    /// The sample shards a run on stored samples trains on (none for a data-free run).
+    let fromSamples: [String]
 
     init(_ checkpoint: ResumeCheckpoint.Found) throws {
         path = checkpoint.path
@@ -29,17 +31,23 @@ struct StoredRun {
         student = try contents.text("student", in: path)
         worldSize = try contents.integer("world_size", in: path)
         started = try contents.text("provenance_started", in: path)
+        fromSamples = contents.attributes["from_samples"] == nil ? []
+            : try contents.text("from_samples", in: path).split(separator: "\n").map(String.init)
     }
 
     /// Throws one error listing every option of this invocation that disagrees with the
     /// checkpoint, with both values.
     func requireAgreement(settings given: DistillationConfiguration, dataset: DatasetChoice, teacher teacherPath: String,
-                          teacherCRC crc: UInt32, student studentName: String) throws {
+                          teacherCRC crc: UInt32, student studentName: String, fromSamples samples: [String]) throws {
         let file = try ConfigFile(texts: [(path, settings)], allowedKeys: DistillationSettings.fileKeys)
         let stored = try DistillationSettings.configuration(method: try DistillationSettings.method(nil, file: file), file: file)
         var conflicts = DistillationSettings.conflicts(stored: stored, given: given, mayChange: ["epochs"])
         let storedDataset = try DatasetChoice(config: file)
         if storedDataset != dataset { conflicts.append("dataset: the checkpoint has \(storedDataset.description), given \(dataset.description)") }
+        if samples != fromSamples {
+            conflicts.append("from-samples: the checkpoint's run trained on \(fromSamples.isEmpty ? "generated samples" : "\(fromSamples.count) shard(s)"), "
+                             + "given \(samples.isEmpty ? "none" : "\(samples.count) shard(s)")")
+        }
         if studentName != student { conflicts.append("student: the checkpoint has \(student), given \(studentName)") }
         if crc != teacherCRC {
             conflicts.append("teacher: \(teacherPath) has CRC-32 \(Checksum.hex(crc)); the checkpoint's teacher \(teacher) had \(Checksum.hex(teacherCRC))")
