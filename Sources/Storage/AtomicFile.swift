@@ -27,9 +27,8 @@ public enum AtomicFile {
         var written: [(temporary: String, path: String)] = []
         do {
             for file in files {
-                let directory = directory(of: file.path)
-                try Directories.create(directory)
-                let temporary = directory + "/." + (file.path as NSString).lastPathComponent + temporarySuffix + "\(getpid())"
+                try Directories.create(directory(of: file.path))
+                let temporary = temporaryPath(for: file.path)
                 written.append((temporary, file.path))
                 try file.write(temporary)
                 try fsync(path: temporary, what: "the new file")
@@ -58,6 +57,19 @@ public enum AtomicFile {
 
     /// What sets a temporary file's name apart: `.NAME.tmp-PID`.
     static let temporarySuffix = ".tmp-"
+
+    /// The temporary file beside `path` that this process writes before it replaces `path`.
+    public static func temporaryPath(for path: String) -> String {
+        directory(of: path) + "/." + (path as NSString).lastPathComponent + temporarySuffix + "\(getpid())"
+    }
+
+    /// Makes the whole, closed file at `temporary` the file at `path`: fsynced, renamed over
+    /// it, the rename made durable. For a file written over time rather than in one `write`.
+    public static func publish(_ temporary: String, as path: String) throws {
+        try fsync(path: temporary, what: "the new file")
+        guard rename(temporary, path) == 0 else { throw StorageError(file: path, "cannot rename \(temporary) over it: \(String(cString: strerror(errno)))") }
+        try fsync(path: directory(of: path), what: "its directory")
+    }
 
     /// Removes the temporary files that writes of processes no longer running on this host
     /// left in `directory` (a kill during a write) for targets whose name `isOurs` accepts;

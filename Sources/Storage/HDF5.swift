@@ -124,16 +124,7 @@ public final class HDF5Group {
 
     /// Names of the links in this group, in name order.
     public func memberNames() throws -> [String] {
-        try HDF5Library.call {
-            var info = H5G_info_t()
-            guard H5Gget_info(id, &info) >= 0 else { throw StorageError(file: file, "cannot list \(path)") }
-            return (0..<info.nlinks).map { index in
-                let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, dfkd_h5p_default())
-                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-                H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, dfkd_h5p_default())
-                return String(nulTerminated: buffer)
-            }
-        }
+        try HDF5Library.call { try Self.memberNames(of: id, path: path, file: file) }
     }
 }
 

@@ -15,8 +15,9 @@ extension HDF5Group {
         }
     }
 
-    /// Writes `values` as a new dataset of `shape` that can grow along its first axis, in
-    /// chunks of `chunkRows` rows, shuffled, deflated and checksummed (Fletcher-32) per chunk.
+    /// Writes `values` as a new dataset of `shape` that can grow along its first axis
+    /// (`appendRows`), in chunks of `chunkRows` rows, shuffled, deflated and checksummed
+    /// (Fletcher-32) per chunk.
     public func writeAppendable<T: HDF5Element>(_ name: String, _ values: [T], shape: [Int], chunkRows: Int) throws {
         precondition(!shape.isEmpty && values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
         try HDF5Library.call {
@@ -25,8 +26,8 @@ extension HDF5Group {
             maximum[0] = dfkd_h5s_unlimited()
             let space = H5Screate_simple(Int32(dims.count), dims, maximum)
             defer { H5Sclose(space) }
-            var chunk = dims
-            chunk[0] = hsize_t(max(1, min(chunkRows, shape[0])))
+            var chunk = dims.map { max(1, $0) }
+            chunk[0] = hsize_t(max(1, chunkRows))
             let creation = dfkd_h5p_chunked(Int32(chunk.count), chunk)
             defer { H5Pclose(creation) }
             let dataset = H5Dcreate2(id, name, T.memoryType, space, dfkd_h5p_default(), creation, dfkd_h5p_default())
@@ -34,6 +35,26 @@ extension HDF5Group {
             defer { H5Dclose(dataset) }
             let status = values.withUnsafeBytes { H5Dwrite(dataset, T.memoryType, dfkd_h5s_all(), dfkd_h5s_all(), dfkd_h5p_default(), $0.baseAddress) }
             guard status >= 0 else { throw StorageError(file: file, "cannot write dataset \(path)/\(name)") }
+        }
+    }
+
+    /// Appends `values`, whole rows, to the extendable dataset `name` (`writeAppendable`).
+    public func appendRows<T: HDF5Element>(_ name: String, _ values: [T]) throws {
+        try withDataset(name) { dataset in
+            let space = H5Dget_space(dataset)
+            let shape = Self.extent(space)
+            H5Sclose(space)
+            let rowSize = Self.elementCount(of: Array(shape.dropFirst()))
+            precondition(!shape.isEmpty && rowSize > 0 && values.count % rowSize == 0, "\(values.count) values are not whole rows of \(shape)")
+            var grown = shape.map { hsize_t($0) }, start = [hsize_t](repeating: 0, count: shape.count), count = grown
+            (start[0], count[0]) = (grown[0], hsize_t(values.count / rowSize))
+            grown[0] += count[0]
+            guard H5Dset_extent(dataset, grown) >= 0 else { throw StorageError(file: file, "cannot extend dataset \(child(name))") }
+            let fileSpace = H5Dget_space(dataset), memorySpace = H5Screate_simple(Int32(count.count), count, nil)
+            defer { H5Sclose(fileSpace); H5Sclose(memorySpace) }
+            H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nil, count, nil)
+            let status = values.withUnsafeBytes { H5Dwrite(dataset, T.memoryType, memorySpace, fileSpace, dfkd_h5p_default(), $0.baseAddress) }
+            guard status >= 0 else { throw StorageError(file: file, "cannot append to dataset \(child(name))") }
         }
     }
 

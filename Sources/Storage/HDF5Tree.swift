@@ -84,7 +84,7 @@ extension HDF5Group {
         }
     }
 
-    private static func memberNames(of group: hid_t, path: String, file: String) throws -> [String] {
+    static func memberNames(of group: hid_t, path: String, file: String) throws -> [String] {
         var info = H5G_info_t()
         guard H5Gget_info(group, &info) >= 0 else { throw StorageError(file: file, "cannot list \(path)") }
         return (0..<info.nlinks).map { index in

@@ -41,4 +41,14 @@ final class BenchDistillTests: XCTestCase {
             XCTAssertGreaterThan(summary[key] as? Double ?? 0, 0, key)
         }
     }
+
+    func testSamplesComparesIterationsWithAndWithoutShards() throws {
+        let result = try DFKDCommand.run(["bench", "distill", "--samples"] + quick)
+        XCTAssertEqual(result.status, 0, result.output)
+        let summary = try DFKDCommand.lastJSON(result.output)
+        for key in ["shards_iteration_ms", "no_shards_iteration_ms", "shards_ratio", "shards_mib_per_iteration"] {
+            XCTAssertGreaterThan(summary[key] as? Double ?? 0, 0, key)
+        }
+        XCTAssertTrue(result.output.contains("sample shards of every batch"), result.output)
+    }
 }

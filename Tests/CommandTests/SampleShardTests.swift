@@ -2,6 +2,7 @@ import Foundation
 import NeuralNetwork
 import Storage
 import TensorEngine
+import Training
 import TestSupport
 import XCTest
 
@@ -75,5 +76,67 @@ final class SampleShardTests: XCTestCase {
         let (expected, found) = (try Runs.keptSamples(of: whole), try Runs.keptSamples(of: pieces))
         XCTAssertEqual(found.count, 16 * 32)
         XCTAssertEqual(found, expected)
+    }
+
+    /// A student trained on stored samples: the same on one rank and on two, resumed from
+    /// a checkpoint in an epoch's middle bit for bit, and without a generator.
+    func testAStudentTrainsFromStoredSamplesOnAnyNumberOfRanks() throws {
+        let directory = TestFiles.scratchDirectory()
+        let written = directory + "/written"
+        XCTAssertEqual(try Runs.run(Runs.distill(["--out", written, "--save-samples", "1"], epochs: 1)).status, 0)
+        let samples = ["--from-samples", written + "/samples/*.h5"]
+        let alone = directory + "/alone"
+        let run = try Runs.run(Runs.distill(["--out", alone, "--checkpoint-every", "4", "--keep-checkpoints", "100"] + samples, epochs: 2))
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertTrue(run.output.contains("on 256 stored samples of 1 shard(s)"), run.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: alone + "/generator.h5"), "no generator is trained")
+        let expected = try Runs.result(of: alone)
+        let losses = expected.metrics.map { $0["s_total"] as? Double ?? .nan }
+        XCTAssertLessThan(losses[1], losses[0], "the student learns from the stored logits: \(losses)")
+        XCTAssertNil(expected.metrics[0]["g_total"], "no generator step")
+
+        // Resumed from the middle of epoch 2: the same run bit for bit.
+        let resumed = directory + "/resumed"
+        let middle = RunDirectory.checkpointName(epoch: 1, iteration: 4)
+        try FileManager.default.createDirectory(atPath: resumed + "/checkpoints", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: alone + "/checkpoints/" + middle, toPath: resumed + "/checkpoints/" + middle)
+        try FileManager.default.copyItem(atPath: alone + "/metrics.jsonl", toPath: resumed + "/metrics.jsonl")
+        let again = try Runs.run(Runs.distill(["--resume", resumed], epochs: 2))
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertEqual(try Runs.result(of: resumed).state, expected.state)
+
+        // Two ranks share every stored batch and follow the same trajectory.
+        let ranked = directory + "/ranked"
+        let two = try Runs.run(Runs.distill(["--out", ranked] + samples, epochs: 2), ranks: 2)
+        XCTAssertEqual(two.status, 0, two.output)
+        let found = try Runs.result(of: ranked)
+        for (a, b) in zip(found.metrics, expected.metrics) {
+            let (x, y) = (a["s_total"] as? Double ?? .nan, b["s_total"] as? Double ?? .nan)
+            XCTAssertLessThan(abs(x - y), 1e-3 * max(1, abs(y)), "s_total on 2 ranks \(x), on one \(y)")
+        }
+
+        // Shards of another teacher are refused.
+        let other = try Runs.run(Runs.distill(["--out", directory + "/other"] + samples, epochs: 1).map { $0 == Runs.teacher ? written + "/student.h5" : $0 })
+        XCTAssertEqual(other.status, 1, other.output)
+        XCTAssertTrue(other.output.contains("its samples are of the teacher"), other.output)
+    }
+
+    /// A run kept on two ranks and resumed on one (and back): each sample index of every
+    /// iteration once, in the files of the ranks that made it.
+    func testAResumeOnAnotherRankCountKeepsEachSampleOnce() throws {
+        let directory = TestFiles.scratchDirectory() + "/run"
+        XCTAssertEqual(try Runs.run(Runs.distill(["--out", directory, "--save-samples", "1"], epochs: 1), ranks: 2).status, 0)
+        let resumed = try Runs.run(Runs.distill(["--resume", directory, "--save-samples", "1"], epochs: 2))
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertEqual(try Runs.run(Runs.distill(["--resume", directory, "--save-samples", "1"], epochs: 3), ranks: 2).status, 0)
+        let whole = TestFiles.scratchDirectory() + "/whole"
+        XCTAssertEqual(try Runs.run(Runs.distill(["--out", whole, "--save-samples", "1"], epochs: 3), ranks: 2).status, 0)
+        let kept = try Runs.keptSamples(of: directory)
+        XCTAssertEqual(kept.count, 3 * 8 * 32)
+        XCTAssertEqual(kept.keys.sorted(), try Runs.keptSamples(of: whole).keys.sorted())
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory + "/samples").sorted()
+        XCTAssertEqual(names, ["samples-g000000000-g000000007-r0000.h5", "samples-g000000000-g000000007-r0001.h5",
+                               "samples-g000000008-g000000015-r0000.h5",
+                               "samples-g000000016-g000000023-r0000.h5", "samples-g000000016-g000000023-r0001.h5"])
     }
 }

@@ -28,6 +28,8 @@ struct BenchDistill: ParsableCommand {
     @Flag(help: "Run every configuration (1x1, 2x1, 2x1 without communication, 1x2) as separate jobs and compare them.")
     var ranks = false
     @Option(help: "Rounds of the configurations (--ranks); each configuration's best round is reported.") var rounds = 2
+    @Flag(help: "Also time iterations that keep every generated batch in sample shards against iterations that keep none, interleaved.")
+    var samples = false
     @OptionGroup var options: BenchOptions
 
     func run() throws {
@@ -94,6 +96,7 @@ struct BenchDistill: ParsableCommand {
         figures[3 * world.rank + 1] = timed.seconds / elapsed
         figures[3 * world.rank + 2] = Timing.peakResidentMiB()
         world.allReduceSum(&figures)
+        let shards = samples ? try measureShards(run, after: &epoch) : nil
         guard world.isRoot else { return }
         let checkpoint = try measureCheckpoint(run)
         let slowest = stride(from: 0, to: figures.count, by: 3).map { figures[$0] }.max() ?? seconds
@@ -107,15 +110,54 @@ struct BenchDistill: ParsableCommand {
         print(String(format: "checkpoint of %.1f MiB: the ranks wait %.1f ms for the state's copy (%.2f%% of an iteration); "
                      + "the writer thread takes %.0f ms more (%.1f%% of an iteration)", checkpoint.mebibytes, checkpoint.copy * 1000,
                      100 * checkpoint.copy / slowest, checkpoint.write * 1000, 100 * checkpoint.write / slowest))
+        if let shards {
+            print(String(format: "sample shards of every batch (%.1f MiB per iteration on disk): %.1f ms per iteration with them, "
+                         + "%.1f ms without, ratio %.4f", shards.mebibytesPerIteration, shards.with * 1000, shards.without * 1000,
+                         shards.with / shards.without))
+        }
         if options.json {
-            printJSON([
+            var figures: [String: Any] = shards.map { ["shards_iteration_ms": $0.with * 1000, "no_shards_iteration_ms": $0.without * 1000,
+                                                       "shards_ratio": $0.with / $0.without, "shards_mib_per_iteration": $0.mebibytesPerIteration] } ?? [:]
+            figures.merge([
+
                 "ranks": world.size, "threads": Runtime.threadCount, "independent": independent, "batch": batch,
                 "images_per_second": images / slowest, "iteration_ms": slowest * 1000,
                 "communication_share": communication, "peak_rss_mib": memory,
                 "checkpoint_mib": checkpoint.mebibytes, "checkpoint_copy_ms": checkpoint.copy * 1000,
                 "checkpoint_write_ms": checkpoint.write * 1000, "checkpoint_copy_share": checkpoint.copy / slowest,
                 "checkpoint_write_share": checkpoint.write / slowest,
-            ])
+            ]) { $1 }
+            printJSON(figures)
         }
+    }
+
+    /// Median seconds per iteration keeping every generated batch in sample shards (the
+    /// hand-over to the writer thread, and the wait for its files at the round's end as at a
+    /// checkpoint) and keeping none, in rounds that alternate which goes first.
+    private func measureShards(_ run: DistillationRun, after epoch: inout Int) throws -> (with: Double, without: Double, mebibytesPerIteration: Double) {
+        let directory = NSTemporaryDirectory() + "dfkd-bench-samples-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let writer = SampleShardWriter(directory: directory, rank: run.communicator.rank, imageShape: run.generatorImageShape,
+                                       classes: run.generator.shape.classes, attributes: ["method": .text("cpsc")])
+        var with: [Double] = [], without: [Double] = []
+        for round in 0..<options.repeats {
+            for keeping in round % 2 == 0 ? [false, true] : [true, false] {
+                let start = Timing.now()
+                for _ in 0..<options.iterations {
+                    _ = try run.runEpoch(epoch)
+                    if keeping { try writer.append(run.lastGeneratedBatch(epoch: epoch, iteration: 0)!) }
+                    epoch += 1
+                }
+                if keeping { try writer.commit() }
+                let seconds = (Timing.now() - start) / Double(options.iterations)
+                if keeping { with.append(seconds) } else { without.append(seconds) }
+            }
+        }
+        let bytes = try FileManager.default.contentsOfDirectory(atPath: directory).reduce(0) { total, name in
+            total + ((try FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0)
+        }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        return (median(with), median(without), Double(bytes) / 1_048_576 / Double(options.repeats * options.iterations))
     }
 }

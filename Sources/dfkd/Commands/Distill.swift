@@ -17,7 +17,9 @@ struct Distill: ParsableCommand {
         (and feeds GIP's real-data iterations). --out DIR receives student.h5, generator.h5 and \
         metrics.jsonl, rewritten after every epoch, grids/epoch-NNNN.png, one row of generated \
         images per class, and checkpoints/, from which --resume DIR continues the run (on any \
-        number of ranks). SIGINT, SIGTERM and SIGUSR1 stop after the running iteration with a \
+        number of ranks). --save-samples N keeps generated batches in DIR/samples/ (HDF5 shards); \
+        --from-samples SHARDS trains a student on such shards and their stored teacher logits \
+        instead, with no generator. SIGINT, SIGTERM and SIGUSR1 stop after the running iteration with a \
         checkpoint and exit status 75 (resumable). Started by mpirun or srun (launch/mpirun.sh), \
         the ranks share every batch; rank 0 prints and writes the files.
         """)
