@@ -143,6 +143,13 @@ public final class DistillationDriver {
 
     /// Runs until every epoch is done, `minutes` pass or a stop is asked for.
     public func runToEnd() throws -> DistillationOutcome {
+        do { return try epochs() } catch {
+            shards?.abandon()
+            throw error
+        }
+    }
+
+    private func epochs() throws -> DistillationOutcome {
         let c = run.configuration
         let start = Date(), wallAtStart = progress.wallSeconds
         var lastCheckpoint = Date()

@@ -95,6 +95,15 @@ public final class SampleShardWriter: @unchecked Sendable {  // state is touched
         }
     }
 
+    /// Removes the open shard's temporary file, for a run that ends on an error: its rows
+    /// are beyond the last checkpoint.
+    public func abandon() {
+        queue.sync {
+            if let shard = open { unlink(shard.temporary) }
+            (open, waiting) = (nil, [])
+        }
+    }
+
     /// The shard file of a rank's batches from global iteration `first` to `last`.
     public static func name(first: Int, last: Int, rank: Int) -> String {
         String(format: "samples-g%09d-g%09d-r%04d.h5", first, last, rank)
@@ -182,7 +191,7 @@ public final class SampleShardWriter: @unchecked Sendable {  // state is touched
 
     /// Keeps the first failure; the open shard's temporary file goes.
     private func fail(_ error: Error) {
-        failure = error
+        failure = open.map { AtomicFile.explainingFullDisk(error, writing: $0.temporary) } ?? error
         if let shard = open { unlink(shard.temporary) }
         open = nil
         waiting = []

@@ -37,13 +37,9 @@ public enum AtomicFile {
             // Measured before the partial files are removed: a write that filled the disk
             // leaves next to nothing free.
             let failed = written.last?.path ?? files[0].path
-            let free = freeBytes(directory(of: failed))
+            let explained = explainingFullDisk(error, writing: failed)
             for (temporary, _) in written { unlink(temporary) }
-            if let free, free < 1 << 20 {
-                throw StorageError(file: failed, "not written: no space left on device (the disk holding \(directory(of: failed)) "
-                                   + "has \(free) bytes free): \(error)")
-            }
-            throw error
+            throw explained
         }
         for (temporary, path) in written {
             guard rename(temporary, path) == 0 else {
@@ -53,6 +49,14 @@ public enum AtomicFile {
             }
         }
         for directory in Set(written.map { directory(of: $0.path) }) { try fsync(path: directory, what: "its directory") }
+    }
+
+    /// `error`, of a write of `path`, said as a full disk when the disk has next to nothing
+    /// free: the library's own message ("cannot write dataset") does not say why. Call it
+    /// before the partial file is removed, which frees the space again.
+    public static func explainingFullDisk(_ error: Error, writing path: String) -> Error {
+        guard let free = freeBytes(directory(of: path)), free < 1 << 20 else { return error }
+        return StorageError(file: path, "not written: no space left on device (the disk holding \(directory(of: path)) has \(free) bytes free): \(error)")
     }
 
     /// What sets a temporary file's name apart: `.NAME.tmp-PID`.

@@ -94,4 +94,31 @@ final class OutputSafetyTests: XCTestCase {
         let names = try FileManager.default.contentsOfDirectory(atPath: disk + "/run")
         XCTAssertFalse(names.contains { $0.contains(".tmp-") }, "no temporary file is left: \(names)")
     }
+
+    /// A disk that fills while sample shards are written ends the run with "no space left on
+    /// device"; the shards on disk are exactly those of the iterations its last checkpoint
+    /// covers, and no temporary file is left.
+    func testFullDiskWhileKeepingSamplesKeepsTheShardsOfTheLastCheckpoint() throws {
+        let sizes = TestFiles.scratchDirectory() + "/sizes"
+        let probe = try Runs.run(Runs.distill(["--out", sizes, "--keep-checkpoints", "1", "--save-samples", "1"], epochs: 1))
+        XCTAssertEqual(probe.status, 0, probe.output)
+        func size(_ path: String) throws -> Int { try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) }
+        let models = try size(sizes + "/student.h5") + size(sizes + "/generator.h5") + size(sizes + "/metrics.jsonl")
+        let checkpoint = try size(try XCTUnwrap(CheckpointSeries(directory: sizes + "/checkpoints").files().last))
+        let shard = try size(sizes + "/samples/samples-g000000000-g000000007-r0000.h5")
+        // Room for the first epoch's files, checkpoint and shard, and half of the next shard.
+        guard let disk = try TestFiles.mountTmpfs("size=\(models + checkpoint + shard + shard / 2 + 65536)") else { return }
+        defer { _ = try? Subprocess.run("/bin/umount", [disk]) }
+
+        let run = try Runs.run(Runs.distill(["--out", disk + "/run", "--keep-checkpoints", "1", "--save-samples", "1"], epochs: 3))
+        XCTAssertEqual(run.status, 1, run.output)
+        XCTAssertTrue(run.output.contains("no space left on device"), run.output)
+        XCTAssertFalse(run.output.contains("Backtrace") || run.output.contains("Fatal error"), run.output)
+        let last = try CheckpointFile.read(try XCTUnwrap(CheckpointSeries(directory: disk + "/run/checkpoints").files().last))
+        let covered = try last.integer("epoch", in: "") * 8 + last.integer("iteration", in: "")
+        XCTAssertGreaterThan(covered, 0)
+        XCTAssertEqual(try Runs.keptSamples(of: disk + "/run").count, covered * 32, "the kept iterations up to the checkpoint, each once")
+        let names = try FileManager.default.contentsOfDirectory(atPath: disk + "/run/samples")
+        XCTAssertFalse(names.contains { $0.contains(".tmp-") }, "no temporary file is left: \(names)")
+    }
 }

@@ -136,4 +136,45 @@ final class SampleShardSetTests: XCTestCase {
         try copy(good, to: nonFinite, replacing: ["images": ([8] + imageShape, [Float](repeating: .nan, count: 8 * 16))])
         assertRefused([nonFinite], naming: [nonFinite, "/images", "non-finite"])
     }
+
+    /// Batches of 8 rows into chunks of 21 rows (3 x 64 x 64 images): rows cross chunk and
+    /// batch boundaries, and a shard closes when it reaches the size limit.
+    func testTheWriterSplitsBatchesIntoWholeChunksAndRollsOverAtItsLimit() throws {
+        let directory = TestFiles.scratchDirectory()
+        let shape = [3, 64, 64], pixels = 3 * 64 * 64
+        let rowBytes = 4 * (pixels + classes)
+        let writer = SampleShardWriter(directory: directory, rank: 0, imageShape: shape, classes: classes,
+                                       attributes: ["method": .text("dafl")], shardBytes: 50 * rowBytes)
+        for iteration in 0..<10 {
+            let indices = (0..<8).map { Int64(iteration * 8 + $0) }
+            try writer.append(GeneratedBatch(globalIteration: iteration, epoch: 0, iteration: iteration, indices: indices,
+                                             images: indices.flatMap { index in (0..<pixels).map { Float(index) * 1000 + Float($0 % 1000) } },
+                                             labels: nil, logits: indices.flatMap { index in (0..<classes).map { Float(index) + Float($0) / 10 } }))
+        }
+        try writer.commit()
+        // 56 rows pass the limit at iteration 6; the rest closes at the commit.
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        XCTAssertEqual(names, [SampleShardWriter.name(first: 0, last: 6, rank: 0), SampleShardWriter.name(first: 7, last: 9, rank: 0)])
+        var indices: [Int64] = []
+        for name in names {
+            let file = try HDF5Group.open(directory + "/" + name)
+            let (imageShape, images) = try file.read("images", as: Float.self)
+            let rows = try file.read("index", as: Int64.self).values
+            let logits = try file.read("logits", as: Float.self).values
+            XCTAssertEqual(imageShape, [rows.count] + shape)
+            for (row, index) in rows.enumerated() {
+                XCTAssertEqual(images[row * pixels + 999], Float(index) * 1000 + 999, "row \(row) of \(name)")
+                XCTAssertEqual(logits[row * classes + 2], Float(index) + 0.2, "row \(row) of \(name)")
+            }
+            XCTAssertFalse(file.contains("labels"), "an unconditional generator's shard has no labels")
+            let layout = try file.objects().compactMap { object -> HDF5DatasetLayout? in
+                if object.path == "/images", case .dataset(let layout) = object.kind { layout } else { nil }
+            }.first
+            XCTAssertEqual(layout?.chunk, [21] + shape)
+            XCTAssertEqual(layout?.filters, ["shuffle", "deflate(4)", "fletcher32"])
+            indices += rows
+        }
+        XCTAssertEqual(indices, (0..<80).map(Int64.init))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".") }, [], "no temporary is left")
+    }
 }
