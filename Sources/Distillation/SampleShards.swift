@@ -42,7 +42,7 @@ public struct GeneratedBatch: Sendable {
 /// and when the shard reaches `shardBytes`, the shard is closed, sealed and renamed to its
 /// name: a reader never sees half a record, and the shards a checkpoint covers are on disk
 /// before the checkpoint is.
-public final class SampleShardWriter: @unchecked Sendable {  // state is touched on `queue` only
+public final class SampleShardWriter: @unchecked Sendable {  // state is touched on `queue` only, `failure` under its lock
     public static let format = "dfkd-samples"
     public let directory: String
     private let rank: Int
@@ -59,7 +59,14 @@ public final class SampleShardWriter: @unchecked Sendable {  // state is touched
     /// rows not yet appended (less than a chunk's).
     private var open: (file: HDF5Group, temporary: String, first: Int, last: Int, rows: Int)?
     private var waiting: [GeneratedBatch] = []
-    private var failure: Error?
+    /// The first failed write; read by `append` under its lock, so that handing a batch over
+    /// never waits for the thread's work in progress.
+    private var failure: Error? {
+        get { failureLock.withLock { storedFailure } }
+        set { failureLock.withLock { storedFailure = newValue } }
+    }
+    private var storedFailure: Error?
+    private let failureLock = NSLock()
 
     public init(directory: String, rank: Int, imageShape: [Int], classes: Int, attributes: [String: CheckpointFile.Attribute],
                 shardBytes: Int = 256 << 20) {
@@ -75,7 +82,7 @@ public final class SampleShardWriter: @unchecked Sendable {  // state is touched
     /// Hands `batch` to the writer; returns at once unless the writer is behind. A failed
     /// write of an earlier batch is thrown here.
     public func append(_ batch: GeneratedBatch) throws {
-        try queue.sync { if let failure { throw failure } }
+        if let failure { throw failure }
         room.wait()
         queue.async { [self] in
             defer { room.signal() }

@@ -112,12 +112,14 @@ struct BenchDistill: ParsableCommand {
                      100 * checkpoint.copy / slowest, checkpoint.write * 1000, 100 * checkpoint.write / slowest))
         if let shards {
             print(String(format: "sample shards of every batch (%.1f MiB per iteration on disk): %.1f ms per iteration with them, "
-                         + "%.1f ms without, ratio %.4f", shards.mebibytesPerIteration, shards.with * 1000, shards.without * 1000,
-                         shards.with / shards.without))
+                         + "%.1f ms without, ratio %.4f; a checkpoint waits %.0f ms for the open shard to close (%.1f%% of an iteration)",
+                         shards.mebibytesPerIteration, shards.with * 1000, shards.without * 1000, shards.with / shards.without,
+                         shards.commit * 1000, 100 * shards.commit / shards.without))
         }
         if options.json {
             var figures: [String: Any] = shards.map { ["shards_iteration_ms": $0.with * 1000, "no_shards_iteration_ms": $0.without * 1000,
-                                                       "shards_ratio": $0.with / $0.without, "shards_mib_per_iteration": $0.mebibytesPerIteration] } ?? [:]
+                                                       "shards_ratio": $0.with / $0.without, "shards_commit_ms": $0.commit * 1000,
+                                                       "shards_mib_per_iteration": $0.mebibytesPerIteration] } ?? [:]
             figures.merge([
 
                 "ranks": world.size, "threads": Runtime.threadCount, "independent": independent, "batch": batch,
@@ -132,15 +134,17 @@ struct BenchDistill: ParsableCommand {
     }
 
     /// Median seconds per iteration keeping every generated batch in sample shards (the
-    /// hand-over to the writer thread, and the wait for its files at the round's end as at a
-    /// checkpoint) and keeping none, in rounds that alternate which goes first.
-    private func measureShards(_ run: DistillationRun, after epoch: inout Int) throws -> (with: Double, without: Double, mebibytesPerIteration: Double) {
+    /// hand-over to the writer thread, which compresses and writes beside the training) and
+    /// keeping none, in rounds that alternate which goes first; and the median wait at the
+    /// round's end for the open shard to close, as a checkpoint waits.
+    private func measureShards(_ run: DistillationRun, after epoch: inout Int) throws
+        -> (with: Double, without: Double, commit: Double, mebibytesPerIteration: Double) {
         let directory = NSTemporaryDirectory() + "dfkd-bench-samples-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let writer = SampleShardWriter(directory: directory, rank: run.communicator.rank, imageShape: run.generatorImageShape,
                                        classes: run.generator.shape.classes, attributes: ["method": .text("cpsc")])
-        var with: [Double] = [], without: [Double] = []
+        var with: [Double] = [], without: [Double] = [], commits: [Double] = []
         for round in 0..<options.repeats {
             for keeping in round % 2 == 0 ? [false, true] : [true, false] {
                 let start = Timing.now()
@@ -149,15 +153,21 @@ struct BenchDistill: ParsableCommand {
                     if keeping { try writer.append(run.lastGeneratedBatch(epoch: epoch, iteration: 0)!) }
                     epoch += 1
                 }
-                if keeping { try writer.commit() }
                 let seconds = (Timing.now() - start) / Double(options.iterations)
-                if keeping { with.append(seconds) } else { without.append(seconds) }
+                if keeping {
+                    with.append(seconds)
+                    let committing = Timing.now()
+                    try writer.commit()
+                    commits.append(Timing.now() - committing)
+                } else {
+                    without.append(seconds)
+                }
             }
         }
         let bytes = try FileManager.default.contentsOfDirectory(atPath: directory).reduce(0) { total, name in
             total + ((try FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0)
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-        return (median(with), median(without), Double(bytes) / 1_048_576 / Double(options.repeats * options.iterations))
+        return (median(with), median(without), median(commits), Double(bytes) / 1_048_576 / Double(options.repeats * options.iterations))
     }
 }

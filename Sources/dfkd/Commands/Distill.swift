@@ -162,7 +162,7 @@ struct Distill: ParsableCommand {
         }
         print("distill: \(methodKind.rawValue), teacher \(teacherDescription.architecture.rawValue) (\(String(format: "%.2f", teacherTop1))% on "
               + "\(dataset.eval.count) \(dataset.kind.rawValue) images) -> student \(studentArchitecture.rawValue)"
-              + (run.storedSamples.map { " on \($0.count) stored samples of \(samplePaths.count) shard(s)," } ?? "")
+              + (run.storedSamples.map { " on \($0.count) stored samples of \(samplePaths.count) shard(s)," } ?? ",")
               + " \(settings.epochs) epochs of \(settings.iterationsPerEpoch) iterations, batch \(settings.batchSize)"
               + (communicator.size > 1 ? " over \(communicator.size) ranks" : ""))
         let outcome = try driver.runToEnd()

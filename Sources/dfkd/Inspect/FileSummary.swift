@@ -28,7 +28,7 @@ struct FileSummary: Sendable {
                          "world_size", "last_top1", "best_top1", "best_epoch", "last_train_loss", "wall_seconds"]
             var listed: [(String, Report)] = names.filter { root[$0] != nil }.map { ($0 == "kind" ? "run" : $0, attributes.report($0)) }
             if let samples = attributes.text("from_samples") { listed.append(("from_samples_shards", .integer(samples.split(separator: "\n").count))) }
-            listed.append(("settings_not_default", Self.changedSettings(attributes.text("settings"))))
+            listed.append(Self.settings(attributes.text("settings")))
             let datasets = objects.filter { object in if case .dataset = object.kind { true } else { false } }.count
             listed.append(("datasets", .integer(datasets)))
             fields = listed + Self.provenance(root)
@@ -77,18 +77,18 @@ struct FileSummary: Sendable {
 
     /// The settings of a distillation checkpoint that differ from its method's defaults, as
     /// "value (default: value)"; a supervised run's settings as stored.
-    private static func changedSettings(_ text: String?) -> Report {
-        guard let text else { return .text("(no settings attribute)") }
+    private static func settings(_ text: String?) -> (String, Report) {
+        guard let text else { return ("settings", .text("(no settings attribute)")) }
         do {
             let file = try ConfigFile(texts: [("settings", text)], allowedKeys: DistillationSettings.fileKeys)
             let method = try DistillationSettings.method(nil, file: file)
             let defaults = try DistillationSettings.configuration(method: method, file: try ConfigFile(texts: [], allowedKeys: []))
             let given = try DistillationSettings.configuration(method: method, file: file)
             let dataset = try DatasetChoice(config: file)
-            return .fields(DistillationSettings.differences(defaults, given).map { ($0.key, .text("\($0.second) (default: \($0.first))")) }
-                           + [("dataset", .text(dataset.description))])
+            return ("settings_not_default", .fields(DistillationSettings.differences(defaults, given).map { ($0.key, .text("\($0.second) (default: \($0.first))")) }
+                                                    + [("dataset", .text(dataset.description))]))
         } catch {
-            return .texts(text.split(separator: "\n").map(String.init))
+            return ("settings", .texts(text.split(separator: "\n").map(String.init)))
         }
     }
 }
