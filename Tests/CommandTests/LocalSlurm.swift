@@ -1,0 +1,81 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// A throwaway Slurm cluster (cluster/slurm-local.sh) for the tests of the batch scripts:
+/// munge, slurmctld and slurmd from Debian's packages, every file under the test's scratch
+/// directory, stopped when the test ends, also when it fails.
+struct LocalSlurm {
+    let directory: String
+    static let script = TestFiles.repositoryRoot + "/cluster/slurm-local.sh"
+    static let batchScript = TestFiles.repositoryRoot + "/cluster/dfkd.sbatch"
+
+    /// Starts a cluster of `nodes` nodes and registers its teardown with `test`; skips the
+    /// test where the machine cannot run the daemons (not root).
+    static func start(for test: XCTestCase, nodes: Int = 1, file: StaticString = #filePath, line: UInt = #line) throws -> LocalSlurm {
+        guard getuid() == 0 else { throw XCTSkip("a local Slurm needs root to run munged, slurmctld and slurmd") }
+        let slurm = LocalSlurm(directory: TestFiles.scratchDirectory("slurm") + "/cluster")
+        test.addTeardownBlock { _ = try? Subprocess.run("/bin/bash", [script, "down", slurm.directory]) }
+        let up = try Subprocess.run("/bin/bash", [script, "up", slurm.directory, "\(nodes)"], timeout: 90)
+        XCTAssertEqual(up.status, 0, "the local Slurm did not start: \(up.output)", file: file, line: line)
+        guard up.status == 0 else { throw XCTSkip("no local Slurm") }
+        return slurm
+    }
+
+    var environment: [String: String] { ["SLURM_CONF": directory + "/slurm.conf"] }
+
+    /// Runs a Slurm client command (sbatch, squeue, scontrol, scancel) against this cluster.
+    func run(_ command: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        try Subprocess.run("/usr/bin/" + command, arguments, environment: environment, timeout: 60)
+    }
+
+    /// Submits and returns the job id.
+    func submit(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let result = try run("sbatch", ["--parsable"] + arguments)
+        XCTAssertEqual(result.status, 0, result.output, file: file, line: line)
+        return try XCTUnwrap(result.output.split(separator: "\n").last.map { String($0.split(separator: ";")[0]) }, file: file, line: line)
+    }
+
+    /// The job's fields as `scontrol show job` gives them (JobState, ExitCode, Restarts, ...).
+    func fields(of job: String) throws -> [String: String] {
+        let text = try run("scontrol", ["show", "job", job]).output
+        var fields: [String: String] = [:]
+        for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            let parts = word.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, fields[String(parts[0])] == nil { fields[String(parts[0])] = String(parts[1]) }
+        }
+        return fields
+    }
+
+    /// Polls until `condition` holds for the job's fields, or fails after `seconds`.
+    @discardableResult
+    func wait(for job: String, atMost seconds: Double = 120, until condition: ([String: String]) -> Bool,
+              file: StaticString = #filePath, line: UInt = #line) throws -> [String: String] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let fields = try fields(of: job)
+            if condition(fields) { return fields }
+            usleep(200_000)
+        }
+        let fields = try fields(of: job)
+        XCTFail("job \(job) did not get there in \(seconds) s: \(fields["JobState"] ?? "?") \(fields["Reason"] ?? "")", file: file, line: line)
+        return fields
+    }
+
+    /// Polls until no process of `job` is left on the node (a requeued job's stopped steps
+    /// take a few seconds to end; the node refuses to start it again meanwhile).
+    func waitUntilGone(_ job: String, atMost seconds: Double = 60, file: StaticString = #filePath, line: UInt = #line) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try Subprocess.run("/usr/bin/pgrep", ["-f", "slurmstepd: \\[\(job)\\."]).status == 1 { return }
+            usleep(200_000)
+        }
+        XCTFail("job \(job)'s steps are still running after \(seconds) s", file: file, line: line)
+    }
+
+    /// Waits for the job to end and returns its fields.
+    func waitForEnd(of job: String, atMost seconds: Double = 120, file: StaticString = #filePath, line: UInt = #line) throws -> [String: String] {
+        try wait(for: job, atMost: seconds, until: { !["PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "SUSPENDED"]
+                .contains($0["JobState"] ?? "") }, file: file, line: line)
+    }
+}

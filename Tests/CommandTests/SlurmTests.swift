@@ -1,0 +1,84 @@
+import Foundation
+import Storage
+import TestSupport
+import XCTest
+
+/// cluster/dfkd.sbatch on a real Slurm (one node here): runs complete through srun and
+/// through mpirun, and a run signalled as Slurm signals it before its time limit stops with
+/// a checkpoint, requeues itself and ends with the weights of an uninterrupted run.
+final class SlurmTests: XCTestCase {
+    private typealias Runs = ShortDistillation
+
+    /// A 2-rank job of the batch script on the short distillation, writing to `directory`.
+    private func submit(_ slurm: LocalSlurm, in directory: String, epochs: Int, options: [String] = []) throws -> String {
+        try slurm.submit(["-n", "2", "--output", directory + "/slurm-%j.out", "--chdir", directory, LocalSlurm.batchScript,
+                          "--binary", DFKDCommand.binary, "--run-dir", directory + "/run"] + options + Runs.distill([], epochs: epochs))
+    }
+
+    private func output(of job: String, in directory: String) -> String {
+        (try? String(contentsOfFile: directory + "/slurm-\(job).out", encoding: .utf8)) ?? ""
+    }
+
+    func testTwoRankRunsCompleteThroughSrunAndMpirun() throws {
+        let slurm = try LocalSlurm.start(for: self)
+        for launcher in ["srun", "mpirun"] {
+            let directory = TestFiles.scratchDirectory() + "/" + launcher
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let job = try submit(slurm, in: directory, epochs: 2, options: ["--launcher", launcher])
+            let end = try slurm.waitForEnd(of: job)
+            let log = output(of: job, in: directory)
+            XCTAssertEqual(end["JobState"], "COMPLETED", log)
+            XCTAssertEqual(end["ExitCode"], "0:0", log)
+            XCTAssertTrue(log.contains("over 2 ranks") && log.contains("2 rank(s) on"), log)
+            for name in ["student.h5", "generator.h5", "metrics.jsonl"] {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/run/" + name), "\(launcher): no \(name)")
+            }
+        }
+    }
+
+    func testAStoppedRunRequeuesItselfAndEndsAsAnUninterruptedOne() throws {
+        let slurm = try LocalSlurm.start(for: self)
+        let directory = TestFiles.scratchDirectory()
+        let reference = try Runs.run(Runs.distill(["--out", directory + "/reference"], epochs: 6), ranks: 2)
+        XCTAssertEqual(reference.status, 0, reference.output)
+
+        let job = try submit(slurm, in: directory, epochs: 6)
+        // Once it is training, the signal Slurm sends before the time limit (--signal=B:USR1).
+        let deadline = Date().addingTimeInterval(60)
+        while !output(of: job, in: directory).contains("distill: "), Date() < deadline { usleep(100_000) }
+        let signal = try slurm.run("scancel", ["--signal=USR1", "--batch", job])
+        XCTAssertEqual(signal.status, 0, signal.output)
+        try slurm.wait(for: job, until: { $0["JobState"] == "PENDING" && $0["Restarts"] == "1" })
+        // Slurm holds a requeued job two minutes; the test does not wait them out, only for
+        // the stopped ranks' step to end (a new step of the same number would collide with it).
+        try slurm.waitUntilGone(job)
+        XCTAssertEqual(try slurm.run("scontrol", ["update", "JobId=\(job)", "StartTime=now"]).status, 0)
+        let end = try slurm.waitForEnd(of: job)
+        let log = output(of: job, in: directory)
+        XCTAssertEqual(end["JobState"], "COMPLETED", log)
+        XCTAssertEqual(end["Restarts"], "1", log)
+        XCTAssertEqual(end["Requeue"], "0", "requeueable only for its own requeue")
+        for part in ["asked to stop", "requeueing job \(job) (1 of at most 10)", "start 2", "resuming"] {
+            XCTAssertTrue(log.contains(part), "'\(part)' is not in:\n\(log)")
+        }
+        let (expected, found) = (try Runs.result(of: directory + "/reference"), try Runs.result(of: directory + "/run"))
+        XCTAssertEqual(found.metrics, expected.metrics)
+        XCTAssertEqual(found.state, expected.state, "the weights of the uninterrupted run, bit for bit")
+    }
+
+    func testRequeuesAreBounded() throws {
+        let slurm = try LocalSlurm.start(for: self)
+        let directory = TestFiles.scratchDirectory()
+        let job = try submit(slurm, in: directory, epochs: 6, options: ["--max-requeues", "0"])
+        let deadline = Date().addingTimeInterval(60)
+        while !output(of: job, in: directory).contains("distill: "), Date() < deadline { usleep(100_000) }
+        XCTAssertEqual(try slurm.run("scancel", ["--signal=USR1", "--batch", job]).status, 0)
+        let end = try slurm.waitForEnd(of: job)
+        let log = output(of: job, in: directory)
+        XCTAssertEqual(end["JobState"], "FAILED", log)
+        XCTAssertEqual(end["ExitCode"], "75:0", log)
+        XCTAssertEqual(end["Restarts"], "0")
+        XCTAssertTrue(log.contains("the most --max-requeues allows"), log)
+        XCTAssertFalse(CheckpointSeries(directory: directory + "/run/checkpoints").files().isEmpty, "the stop left a checkpoint")
+    }
+}
