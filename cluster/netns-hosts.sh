@@ -7,7 +7,7 @@
 #   cluster/netns-hosts.sh up PREFIX N       create hosts PREFIX1..PREFIXN (addresses .1..N)
 #   cluster/netns-hosts.sh run PREFIX K CMD  run CMD on host K (its network, its host name)
 #   cluster/netns-hosts.sh cut PREFIX K      take host K's link down (a lost host)
-#   cluster/netns-hosts.sh down PREFIX       remove the hosts and the bridge
+#   cluster/netns-hosts.sh down PREFIX       kill what runs on the hosts, remove them and the bridge
 #
 # cluster/netns-rsh.sh is the matching rsh agent for mpirun (`--rsh-agent`): it reaches a
 # host by its address. PREFIX must be short: interface names are at most 15 characters.
@@ -40,6 +40,8 @@ case "$action" in
     ip -n "$prefix$k" link set eth0 down ;;
   down)
     for namespace in $(ip netns list | awk '{print $1}' | grep -E "^${prefix}([0-9]+|br)$" || true); do
+      # What still runs on a host (a rank cut off from the others spins on) goes with it.
+      ip netns pids "$namespace" | xargs -r kill -9 2>/dev/null || true
       ip netns delete "$namespace"
     done ;;
   *) usage ;;

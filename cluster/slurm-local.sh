@@ -6,6 +6,8 @@
 #   cluster/slurm-local.sh up DIR [NODES [PREFIX]]  start; NODES > 1 puts each node in a
 #                                                   host of cluster/netns-hosts.sh PREFIX
 #   cluster/slurm-local.sh env DIR                  print the SLURM_CONF line to eval
+#   cluster/slurm-local.sh client DIR COMMAND...    run a Slurm command against it (sbatch,
+#                                                   squeue, ...; on namespace hosts, from host 1)
 #   cluster/slurm-local.sh down DIR                 stop every daemon it started (and the hosts)
 #
 # The daemons' own output goes to DIR/daemons.out, their logs to DIR/*.log: a caller that
@@ -16,7 +18,7 @@
 # has CPUS (default: this machine's) CPUs. Jobs are not requeued by Slurm itself
 # (JobRequeue=0): DataFreeKD's batch scripts requeue a stopped run themselves.
 set -euo pipefail
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 2 ] || usage
 action=$1 dir=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -76,9 +78,18 @@ EOF
   done
 }
 
+# A Slurm client command against the cluster: on namespace hosts, from host 1.
+client() {
+  if [ -f "$dir/hosts" ]; then
+    "$here/netns-hosts.sh" run "$(cat "$dir/hosts")" 1 env SLURM_CONF="$dir/slurm.conf" "$@"
+  else
+    SLURM_CONF=$dir/slurm.conf "$@"
+  fi
+}
+
 wait_idle() {  # NODES
   local deadline=$((SECONDS + 60))
-  until [ "$(SLURM_CONF=$dir/slurm.conf sinfo -h -o '%T %D' 2>/dev/null | awk '$1 == "idle" {n += $2} END {print n + 0}')" -ge "$1" ]; do
+  until [ "$(client sinfo -h -o '%T %D' 2>/dev/null | awk '$1 == "idle" {n += $2} END {print n + 0}')" -ge "$1" ]; do
     [ $SECONDS -lt $deadline ] || { echo "slurm-local: the nodes did not become idle; logs in $dir" >&2; exit 1; }
     sleep 0.2
   done
@@ -115,6 +126,10 @@ case "$action" in
     wait_idle "$nodes" ;;
   env)
     echo "export SLURM_CONF=$(cd "$dir" && pwd)/slurm.conf" ;;
+  client)
+    shift 2
+    dir=$(cd "$dir" && pwd)
+    client "$@" ;;
   down)
     [ -d "$dir" ] || exit 0
     for pidfile in "$dir"/slurmd-*.pid "$dir/slurmctld.pid" "$dir/munge/pid"; do

@@ -12,21 +12,22 @@ struct LocalSlurm {
 
     /// Starts a cluster of `nodes` nodes and registers its teardown with `test`; skips the
     /// test where the machine cannot run the daemons (not root).
-    static func start(for test: XCTestCase, nodes: Int = 1, file: StaticString = #filePath, line: UInt = #line) throws -> LocalSlurm {
+    /// Several nodes are namespace hosts PREFIX1..PREFIXN (cluster/netns-hosts.sh).
+    static func start(for test: XCTestCase, nodes: Int = 1, prefix: String = "dfkdsl",
+                      file: StaticString = #filePath, line: UInt = #line) throws -> LocalSlurm {
         guard getuid() == 0 else { throw XCTSkip("a local Slurm needs root to run munged, slurmctld and slurmd") }
         let slurm = LocalSlurm(directory: TestFiles.scratchDirectory("slurm") + "/cluster")
         test.addTeardownBlock { _ = try? Subprocess.run("/bin/bash", [script, "down", slurm.directory]) }
-        let up = try Subprocess.run("/bin/bash", [script, "up", slurm.directory, "\(nodes)"], timeout: 90)
+        let up = try Subprocess.run("/bin/bash", [script, "up", slurm.directory, "\(nodes)", prefix], timeout: 90)
         XCTAssertEqual(up.status, 0, "the local Slurm did not start: \(up.output)", file: file, line: line)
         guard up.status == 0 else { throw XCTSkip("no local Slurm") }
         return slurm
     }
 
-    var environment: [String: String] { ["SLURM_CONF": directory + "/slurm.conf"] }
-
-    /// Runs a Slurm client command (sbatch, squeue, scontrol, scancel) against this cluster.
+    /// Runs a Slurm client command (sbatch, squeue, scontrol, scancel) against this cluster
+    /// (from host 1 of namespace hosts).
     func run(_ command: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        try Subprocess.run("/usr/bin/" + command, arguments, environment: environment, timeout: 60)
+        try Subprocess.run("/bin/bash", [Self.script, "client", directory, command] + arguments, timeout: 60)
     }
 
     /// Submits and returns the job id.

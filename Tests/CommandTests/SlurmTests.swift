@@ -81,4 +81,25 @@ final class SlurmTests: XCTestCase {
         XCTAssertTrue(log.contains("the most --max-requeues allows"), log)
         XCTAssertFalse(CheckpointSeries(directory: directory + "/run/checkpoints").files().isEmpty, "the stop left a checkpoint")
     }
+
+    /// Three nodes on namespace hosts: one run spans them all, and a host cut off ends the
+    /// job as NODE_FAIL, not requeued.
+    func testAThreeNodeRunEndsAsNodeFailWhenAHostIsCutOff() throws {
+        let prefix = "dfkdsl"
+        let slurm = try LocalSlurm.start(for: self, nodes: 3, prefix: prefix)
+        let directory = TestFiles.scratchDirectory()
+        addTeardownBlock { _ = try? Subprocess.run("/usr/bin/pkill", ["-f", directory]) }
+        let job = try slurm.submit(["-N", "3", "-n", "3", "--output", directory + "/slurm-%j.out", "--chdir", directory, LocalSlurm.batchScript,
+                                    "--binary", DFKDCommand.binary, "--run-dir", directory + "/run"] + Runs.distill([], epochs: 100))
+        let deadline = Date().addingTimeInterval(60)
+        while !output(of: job, in: directory).contains("distill: "), Date() < deadline { usleep(100_000) }
+        let started = output(of: job, in: directory)
+        XCTAssertTrue(started.contains("3 rank(s) on \(prefix)[1-3]") && started.contains("over 3 ranks"), started)
+        let cut = try Subprocess.run("/bin/bash", [TestFiles.repositoryRoot + "/cluster/netns-hosts.sh", "cut", prefix, "3"])
+        XCTAssertEqual(cut.status, 0, cut.output)
+        let end = try slurm.waitForEnd(of: job, atMost: 90)
+        XCTAssertEqual(end["JobState"], "NODE_FAIL", output(of: job, in: directory))
+        XCTAssertEqual(end["Restarts"], "0", "not requeued")
+        XCTAssertEqual(end["Requeue"], "0")
+    }
 }
