@@ -212,12 +212,6 @@ public final class SampleShardWriter: @unchecked Sendable {  // state is touched
         try file.setAttribute("image_layout", "NCHW, normalised as the teacher sees them")
         try file.setAttribute("classes", Int64(classes))
         try file.setAttribute("first_iteration", Int64(first))
-        for (name, value) in attributes.sorted(by: { $0.key < $1.key }) {
-            switch value {
-            case .text(let text): try file.setAttribute(name, text)
-            case .integer(let integer): try file.setAttribute(name, integer)
-            case .number(let number): try file.setAttribute(name, number)
-            }
-        }
+        for (name, value) in attributes.sorted(by: { $0.key < $1.key }) { try file.setAttribute(name, value) }
     }
 }

@@ -75,11 +75,7 @@ public enum CheckpointFile {
         try file.setAttribute("format_version", formatVersion)
         for (name, value) in contents.attributes {
             precondition(!reserved.contains(name), "\(name) is a reserved checkpoint attribute")
-            switch value {
-            case .text(let text): try file.setAttribute(name, text)
-            case .integer(let integer): try file.setAttribute(name, integer)
-            case .number(let number): try file.setAttribute(name, number)
-            }
+            try file.setAttribute(name, value)
         }
         for entry in contents.state.entries {
             let (groupPath, name) = split(entry.name)
@@ -215,5 +211,16 @@ extension CheckpointFile.Contents {
             }
         }
         self.init(attributes: attributes, state: state)
+    }
+}
+
+extension HDF5Group {
+    /// Writes a checkpoint-style attribute as a string, an int64 or a float64.
+    public func setAttribute(_ name: String, _ value: CheckpointFile.Attribute) throws {
+        switch value {
+        case .text(let text): try setAttribute(name, text)
+        case .integer(let integer): try setAttribute(name, integer)
+        case .number(let number): try setAttribute(name, number)
+        }
     }
 }
