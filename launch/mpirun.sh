@@ -8,6 +8,8 @@
 #   --threads-per-rank T  OMP_NUM_THREADS and OPENBLAS_NUM_THREADS of every rank (default 1);
 #                         each rank is bound to T cores, or to none with --oversubscribe
 #   --hostfile FILE       Open MPI hostfile (one host per line, optionally "slots=K")
+#   --rankfile FILE       place and bind each rank as FILE says ("rank R=HOST slot=CORES", Open
+#                         MPI's rankfile): ranks of runs side by side on disjoint cores
 #   --rsh-agent PROGRAM   how mpirun reaches the other hosts (default ssh)
 #   --network CIDR        keep MPI's traffic on this network (e.g. 10.99.0.0/24)
 #   --oversubscribe       allow more ranks than cores (threads then float freely); chosen
@@ -19,18 +21,19 @@
 # checkpoint (status 75).
 set -euo pipefail
 
-ranks="" per_node="" threads=1 hostfile="" agent="" network="" oversubscribe=0
+ranks="" per_node="" threads=1 hostfile="" rankfile="" agent="" network="" oversubscribe=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --ranks) ranks="$2"; shift 2 ;;
     --ranks-per-node) per_node="$2"; shift 2 ;;
     --threads-per-rank) threads="$2"; shift 2 ;;
     --hostfile) hostfile="$2"; shift 2 ;;
+    --rankfile) rankfile="$2"; shift 2 ;;
     --rsh-agent) agent="$2"; shift 2 ;;
     --network) network="$2"; shift 2 ;;
     --oversubscribe) oversubscribe=1; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "launch/mpirun.sh: unknown option '$1' (the command goes after --)" >&2; exit 2 ;;
   esac
 done
@@ -54,15 +57,17 @@ ranks="${ranks:-$((hosts * per_node))}"
 # On this machine alone, more ranks x threads than cores cannot be bound one to a core.
 # (nproc would count OMP_NUM_THREADS instead of the cores.)
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
-if [ -z "$hostfile" ] && [ "$oversubscribe" = 0 ] && [ $((per_node * threads)) -gt "$cores" ]; then
+if [ -z "$hostfile" ] && [ -z "$rankfile" ] && [ "$oversubscribe" = 0 ] && [ $((per_node * threads)) -gt "$cores" ]; then
   echo "launch/mpirun.sh: $per_node rank(s) x $threads thread(s) exceed the $cores cores here; running unbound (--oversubscribe)" >&2
   oversubscribe=1
 fi
-args+=(-n "$ranks" --map-by "ppr:${per_node}:node:PE=${threads}")
-if [ "$oversubscribe" = 1 ]; then
-  args+=(--oversubscribe --bind-to none)
+if [ -n "$rankfile" ]; then
+  [ -r "$rankfile" ] || { echo "launch/mpirun.sh: rankfile '$rankfile' cannot be read" >&2; exit 2; }
+  args+=(-n "$(grep -c '^rank' "$rankfile")" --rankfile "$rankfile")
+elif [ "$oversubscribe" = 1 ]; then
+  args+=(-n "$ranks" --map-by "ppr:${per_node}:node:PE=${threads}" --oversubscribe --bind-to none)
 else
-  args+=(--bind-to core)
+  args+=(-n "$ranks" --map-by "ppr:${per_node}:node:PE=${threads}" --bind-to core)
 fi
 [ "$(id -u)" = 0 ] && args+=(--allow-run-as-root)
 [ -n "$agent" ] && args+=(--mca plm_rsh_agent "$agent")

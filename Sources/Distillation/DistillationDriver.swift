@@ -211,6 +211,8 @@ public final class DistillationDriver {
         fields["epoch"] = epoch + 1
         fields["student_top1"] = top1
         fields["restored_ratio"] = 100 * top1 / teacherTop1
+        fields["teacher_top1"] = teacherTop1
+        fields["planned_epochs"] = run.configuration.epochs
         fields["wall_seconds"] = progress.wallSeconds
         studentDescription.provenance["epochs"] = "\(epoch + 1)"
         studentDescription.provenance["eval_top1"] = String(format: "%.2f", top1)

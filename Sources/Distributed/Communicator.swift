@@ -90,3 +90,22 @@ public extension Communicator {
         return words.withUnsafeBytes { Array($0.prefix(count)) }
     }
 }
+
+public extension Communicator {
+    /// Every rank's `text`, in rank order: the UTF-8 bytes of each rank placed at its offset
+    /// and summed, exactly, as doubles.
+    func allGather(text: String) -> [String] {
+        let bytes = Array(text.utf8)
+        guard size > 1 else { return [text] }
+        let counts = allGatherCounts(bytes.count)
+        let offset = counts.prefix(rank).reduce(0, +)
+        var buffer = [Double](repeating: 0, count: counts.reduce(0, +))
+        for (index, byte) in bytes.enumerated() { buffer[offset + index] = Double(byte) }
+        allReduceSum(&buffer)
+        var start = 0
+        return counts.map { count in
+            defer { start += count }
+            return String(decoding: buffer[start..<(start + count)].map { UInt8($0) }, as: UTF8.self)
+        }
+    }
+}

@@ -92,9 +92,11 @@ final class SlurmTests: XCTestCase {
         let job = try slurm.submit(["-N", "3", "-n", "3", "--output", directory + "/slurm-%j.out", "--chdir", directory, LocalSlurm.batchScript,
                                     "--binary", DFKDCommand.binary, "--run-dir", directory + "/run"] + Runs.distill([], epochs: 100))
         let deadline = Date().addingTimeInterval(60)
-        while !output(of: job, in: directory).contains("distill: "), Date() < deadline { usleep(100_000) }
+        while !output(of: job, in: directory).contains("ranks on hosts: "), Date() < deadline { usleep(100_000) }
         let started = output(of: job, in: directory)
         XCTAssertTrue(started.contains("3 rank(s) on \(prefix)[1-3]") && started.contains("over 3 ranks"), started)
+        // Each rank names the host it runs on: one rank per node.
+        for rank in 0..<3 { XCTAssertTrue(started.contains("\(rank) \(prefix)\(rank + 1) (cpus "), started) }
         let cut = try Subprocess.run("/bin/bash", [TestFiles.repositoryRoot + "/cluster/netns-hosts.sh", "cut", prefix, "3"])
         XCTAssertEqual(cut.status, 0, cut.output)
         let end = try slurm.waitForEnd(of: job, atMost: 90)

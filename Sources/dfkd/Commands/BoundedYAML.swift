@@ -25,6 +25,11 @@ enum BoundedYAML {
 
     /// The value `text` holds (nil for an empty document); `name` is the file in errors.
     static func load(_ text: String, name: String) throws -> Any? {
+        try compose(text, name: name).map { Constructor.default.any(from: $0) }
+    }
+
+    /// The document's node tree, which keeps the order of every mapping's keys.
+    static func compose(_ text: String, name: String) throws -> Node? {
         guard text.utf8.count <= maximumBytes else { throw CommandError("\(name): larger than \(maximumBytes) bytes; not a settings file") }
         let depth = nestingBound(text)
         guard depth <= maximumDepth else {
@@ -37,7 +42,7 @@ enum BoundedYAML {
         guard fits(node, within: &budget) else {
             throw CommandError("\(name): holds more than \(maximumNodes) values (aliases expanded); not a settings file")
         }
-        return Constructor.default.any(from: node)
+        return node
     }
 
     /// Counts `node`'s values with aliases expanded, stopping as soon as `budget` runs out:

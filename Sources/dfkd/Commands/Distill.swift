@@ -131,6 +131,7 @@ struct Distill: ParsableCommand {
                           augmentation: dataset.kind.augmentation, seed: settings.seed, training: true)
             : nil
         let command = CommandLine.arguments.joined(separator: " ")
+        let hosts = JobRanks.hosts(communicator)
         let started = stored?.started ?? ISO8601DateFormatter().string(from: Date())
         var studentDescription = ModelDescription(
             architecture: studentArchitecture, classes: teacherDescription.classes, inputShape: teacherDescription.inputShape,
@@ -146,7 +147,7 @@ struct Distill: ParsableCommand {
             "teacher_crc32": .integer(Int64(teacherCRC)), "teacher_top1": .number(teacherTop1),
             "settings": .text(DistillationSettings.yaml(settings) + datasetChoice.yaml),
             "provenance_dfkd_version": .text(DataFreeKD.version), "provenance_command": .text(command),
-            "provenance_host": .text(ProcessInfo.processInfo.hostName), "provenance_started": .text(started),
+            "provenance_hosts": .text(hosts), "provenance_started": .text(started),
         ]
         if !samplePaths.isEmpty { identity["from_samples"] = .text(samplePaths.joined(separator: "\n")) }
         var options = DriverOptions()
@@ -165,6 +166,7 @@ struct Distill: ParsableCommand {
               + (run.storedSamples.map { " on \($0.count) stored samples of \(samplePaths.count) shard(s)," } ?? ",")
               + " \(settings.epochs) epochs of \(settings.iterationsPerEpoch) iterations, batch \(settings.batchSize)"
               + (communicator.size > 1 ? " over \(communicator.size) ranks" : ""))
+        if communicator.size > 1 { print("ranks on hosts: \(hosts)") }
         let outcome = try driver.runToEnd()
         report(outcome, teacherTop1: teacherTop1, epochs: settings.epochs, method: methodKind.rawValue, directory: directory,
                generated: sampleSet == nil)

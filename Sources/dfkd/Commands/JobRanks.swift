@@ -32,6 +32,17 @@ enum JobRanks {
         }
     }
 
+    /// The host and the cores each rank runs on, in rank order, as "0 HOST (cpus 0-1), ..."
+    /// (the node's own name, without a name lookup that an isolated node could wait on).
+    static func hosts(_ communicator: Communicator) -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count - 1) == 0 ? String(cString: name) : "?"
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let cpus = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }?
+            .dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) ?? "?"
+        return communicator.allGather(text: "\(host) (cpus \(cpus))").enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", ")
+    }
+
     /// The message and exit status of a failure.
     private static func describe<Command: ParsableCommand>(_ error: Error, _ command: Command.Type) -> (String, Int32) {
         if let divergence = error as? Divergence {

@@ -97,7 +97,7 @@ struct TrainTeacher: ParsableCommand {
         if communicator.isRoot { [out, metricsPath].forEach(AtomicFile.removeStaleTemporaries(of:)) }
         checkpointing.identity = ["settings": .text(settingsText), "provenance_dfkd_version": .text(DataFreeKD.version),
                                   "provenance_command": .text(CommandLine.arguments.joined(separator: " ")),
-                                  "provenance_host": .text(ProcessInfo.processInfo.hostName)]
+                                  "provenance_hosts": .text(JobRanks.hosts(communicator))]
         let log = MetricsLog(path: communicator.isRoot ? metricsPath : nil, continuingAfter: checkpointing.epochsDone)
         var description = ModelDescription(
             architecture: architecture, classes: dataset.train.classes, inputShape: dataset.train.imageShape,

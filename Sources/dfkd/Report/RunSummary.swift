@@ -1,0 +1,66 @@
+import Foundation
+import Training
+
+/// What the summary shows of one run directory: its state, its accuracies by epoch and wall
+/// time, its loss terms and its last sample grid, read from the files the run wrote.
+struct RunSummary {
+    let name: String
+    let directory: String
+    /// The run's grid values (axis -> value), empty for a run outside a sweep.
+    let labels: [String: String]
+    let state: String
+    /// The metrics lines, in epoch order.
+    let epochs: [[String: Any]]
+    let plannedEpochs: Int?
+    /// The newest sample grid, a PNG file.
+    let lastGrid: String?
+
+    init(name: String, directory: String, labels: [String: String] = [:]) {
+        (self.name, self.directory, self.labels) = (name, directory, labels)
+        let outputs = RunDirectory(directory)
+        let text = (try? String(contentsOfFile: outputs.metrics, encoding: .utf8)) ?? ""
+        epochs = text.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        }.filter { $0["epoch"] is Int }
+        plannedEpochs = epochs.last?["planned_epochs"] as? Int
+        let grids = ((try? FileManager.default.contentsOfDirectory(atPath: outputs.grids)) ?? [])
+            .filter { $0.hasPrefix("epoch-") && $0.hasSuffix(".png") }.sorted()
+        lastGrid = grids.last.map { outputs.grids + "/" + $0 }
+        let recorded = SweepRunDirectory(path: directory).state
+        if recorded != .pending {
+            state = recorded.word
+        } else if let done = epochs.last?["epoch"] as? Int, let plannedEpochs {
+            // A run outside a sweep has no status file: its metrics say how far it came.
+            state = done >= plannedEpochs ? "finished" : "stopped"
+        } else {
+            state = "pending"
+        }
+    }
+
+    /// The run's distill arguments as a sweep gave them, one line; empty outside a sweep.
+    var arguments: String {
+        ((try? String(contentsOfFile: SweepRunDirectory(path: directory).arguments, encoding: .utf8)) ?? "")
+            .split(separator: "\n").joined(separator: " ")
+    }
+
+    private func last(_ key: String) -> Double? { (epochs.last?[key] as? NSNumber)?.doubleValue }
+
+    var epochsDone: Int { epochs.last?["epoch"] as? Int ?? 0 }
+    var studentTop1: Double? { last("student_top1") }
+    var teacherTop1: Double? { last("teacher_top1") }
+    var restoredRatio: Double? { last("restored_ratio") }
+    var wallSeconds: Double? { last("wall_seconds") }
+    /// The best epoch's student top-1 and the epoch.
+    var best: (top1: Double, epoch: Int)? {
+        epochs.compactMap { line -> (Double, Int)? in
+            guard let top1 = (line["student_top1"] as? NSNumber)?.doubleValue, let epoch = line["epoch"] as? Int else { return nil }
+            return (top1, epoch)
+        }.max { $0.0 < $1.0 }
+    }
+
+    /// The keys of the metrics lines that are loss terms.
+    var lossTerms: [String] {
+        let others: Set = ["epoch", "student_top1", "teacher_top1", "restored_ratio", "planned_epochs", "wall_seconds"]
+        return Set(epochs.flatMap(\.keys)).filter { !others.contains($0) && !$0.hasSuffix("_lr") }.sorted()
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Storage
+import Training
+
+/// The summary of a sweep's runs, or of one run directory: summary.csv, summary.md and
+/// report.html in the directory, each written whole and then renamed into place.
+enum SweepReport {
+    /// The runs of `path`: a sweep's (its sweep.json), else the directory as one run.
+    static func runs(in path: String) throws -> (title: String, axes: [String], runs: [RunSummary]) {
+        let sweep = SweepDirectory(path: path)
+        if FileManager.default.fileExists(atPath: sweep.manifest) {
+            let manifest = try SweepManifest(file: sweep.manifest)
+            return (manifest.name, manifest.axes, manifest.runs.map { RunSummary(name: $0.name, directory: sweep.run($0.name).path, labels: $0.labels) })
+        }
+        guard FileManager.default.fileExists(atPath: RunDirectory(path).metrics) || FileManager.default.fileExists(atPath: RunDirectory(path).checkpoints) else {
+            throw CommandError("\(path): neither a sweep's directory (no sweep.json) nor a run's (no metrics.jsonl or checkpoints/)")
+        }
+        let name = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
+        return (name, [], [RunSummary(name: name, directory: path)])
+    }
+
+    @discardableResult
+    static func write(_ path: String) throws -> [RunSummary] {
+        let (title, axes, runs) = try runs(in: path)
+        let table = SummaryTable(axes: axes, runs: runs)
+        try publish(table.csv, to: path + "/summary.csv")
+        try publish(table.markdown(title: title), to: path + "/summary.md")
+        try publish(ReportPage(title: title, axes: axes, runs: runs).html, to: path + "/report.html")
+        return runs
+    }
+
+    private static func publish(_ text: String, to file: String) throws {
+        try AtomicFile.write(file) { temporary in try Data(text.utf8).write(to: URL(fileURLWithPath: temporary)) }
+    }
+}
+
+/// One row per run: its grid values, state, epochs, accuracies, restored ratio and time.
+struct SummaryTable {
+    let axes: [String]
+    let runs: [RunSummary]
+
+    var header: [String] {
+        ["run", "state"] + axes + ["epochs", "student_top1", "best_top1", "best_epoch", "teacher_top1", "restored_ratio", "wall_seconds", "directory", "arguments"]
+    }
+
+    func row(_ run: RunSummary) -> [String] {
+        func number(_ value: Double?, _ digits: Int = 2) -> String { value.map { String(format: "%.\(digits)f", $0) } ?? "" }
+        return [run.name, run.state] + axes.map { run.labels[$0] ?? "" } + [
+            "\(run.epochsDone)" + (run.plannedEpochs.map { "/\($0)" } ?? ""), number(run.studentTop1), number(run.best?.top1),
+            run.best.map { "\($0.epoch)" } ?? "", number(run.teacherTop1), number(run.restoredRatio), number(run.wallSeconds, 0), run.directory, run.arguments,
+        ]
+    }
+
+    /// RFC 4180: a field with a comma, a quote or a line break is quoted, its quotes doubled.
+    var csv: String {
+        func field(_ text: String) -> String {
+            text.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        }
+        return ([header] + runs.map(row)).map { $0.map(field).joined(separator: ",") + "\r\n" }.joined()
+    }
+
+    func markdown(title: String) -> String {
+        func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
+        // The directory and the arguments are the CSV's: too long for a table to read.
+        let columns = header.dropLast(2)
+        var lines = ["# \(title)", "", "| " + columns.joined(separator: " | ") + " |", "|" + columns.map { _ in "---|" }.joined()]
+        lines += runs.map { "| " + row($0).dropLast(2).map(cell).joined(separator: " | ") + " |" }
+        let states = Dictionary(grouping: runs, by: \.state).map { "\($0.value.count) \($0.key)" }.sorted()
+        lines += ["", "\(runs.count) run(s): " + states.joined(separator: ", ") + ".", ""]
+        return lines.joined(separator: "\n")
+    }
+}

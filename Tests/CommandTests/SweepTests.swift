@@ -1,0 +1,131 @@
+import Foundation
+import Storage
+import TestSupport
+import XCTest
+
+/// `dfkd sweep` without Slurm, on this machine: the grid's expansion and names, runs side by
+/// side on their own cores, a failed run rerun alone, a killed sweep finished by running it
+/// again, and the summary and the HTML report (rendered in headless Chromium).
+final class SweepTests: XCTestCase {
+    func testTheGridExpandsIntoRunsNamedByTheirValues() throws {
+        let sweep = try SweepFixture(grid: """
+          config: [\(ShortDistillation.shared)/small.yaml, [\(ShortDistillation.shared)/small.yaml, extra.yaml]]
+          seed: [1, 2]
+          pair:
+            - {name: half, student: lenet5-half}
+            - {student: lenet5, student-lr: 0.001}
+        """)
+        let list = try DFKDCommand.run(sweep.arguments(["--list"]))
+        XCTAssertEqual(list.status, 0, list.output)
+        let runs = list.output.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        // The first axis varies slowest; a config file shows by its name, other values with their axis.
+        XCTAssertEqual(runs.map { $0[0] }, ["small_seed-1_half", "small_seed-1_lenet5-0.001", "small_seed-2_half", "small_seed-2_lenet5-0.001",
+                                            "small+extra_seed-1_half", "small+extra_seed-1_lenet5-0.001", "small+extra_seed-2_half",
+                                            "small+extra_seed-2_lenet5-0.001"], list.output)
+        XCTAssertTrue(runs.allSatisfy { $0[1] == "pending" && $0[2].hasPrefix(sweep.out + "/runs/") }, list.output)
+        // The grid's config files come after the shared one, relative paths taken from the working directory.
+        let layered = runs[4][3]
+        XCTAssertTrue(layered.contains("--config \(ShortDistillation.shared)/small.yaml --config \(ShortDistillation.shared)/small.yaml "
+                                       + "--config \(FileManager.default.currentDirectoryPath)/extra.yaml"), layered)
+        XCTAssertTrue(runs[1][3].contains("--student lenet5 ") && runs[0][3].contains("--student lenet5-half"), list.output)
+        // Settings go to the run's own config file, layered last.
+        XCTAssertTrue(runs[1][3].hasSuffix("--config \(runs[1][2])/settings.yaml"), runs[1][3])
+
+        for (grid, message) in [("  seed: [1, 1]", "several runs are named seed-1"),
+                                ("  sed: [1, 2]", "grid: sed is not an option or a setting"),
+                                ("  pair:\n    - {teacher-file: a.h5}", "grid: pair: unknown key teacher-file"),
+                                ("  seed: 1", "grid: seed: expected a list of values")] {
+            let bad = try SweepFixture("bad", grid: grid)
+            let result = try DFKDCommand.run(bad.arguments(["--list"]))
+            XCTAssertEqual(result.status, 1, result.output)
+            XCTAssertTrue(result.output.contains(bad.file + ": " + message), "\(grid): \(result.output)")
+        }
+    }
+
+    func testAFailedRunIsRerunAloneAndTheReportDrawsEveryRun() throws {
+        let late = TestFiles.scratchDirectory("late-teacher")
+        let sweep = try SweepFixture(grid: """
+          part:
+            - {name: a, seed: 1}
+            - {name: b, seed: 2}
+            - {name: c, seed: 3}
+            - {name: late, seed: 4, teacher: \(late)/teacher.h5}
+        """)
+        let first = try DFKDCommand.run(sweep.arguments())
+        XCTAssertEqual(first.status, 1, "a failed run fails the sweep: \(first.output)")
+        // Two runs side by side, each on a core of its own.
+        XCTAssertTrue(first.output.contains("started on localhost, cores 0") && first.output.contains("started on localhost, cores 1"), first.output)
+        XCTAssertEqual(["a", "b", "c"].map(sweep.status), ["finished", "finished", "finished"])
+        XCTAssertEqual(sweep.status(of: "late"), "failed 1", sweep.log(of: "late"))
+        XCTAssertTrue(sweep.log(of: "late").contains("\(late)/teacher.h5"), sweep.log(of: "late"))
+        XCTAssertEqual(try sweep.summary().map { $0["state"] }, ["finished", "finished", "finished", "failed"])
+
+        try FileManager.default.copyItem(atPath: ShortDistillation.teacher, toPath: late + "/teacher.h5")
+        let second = try DFKDCommand.run(sweep.arguments())
+        XCTAssertEqual(second.status, 0, second.output)
+        XCTAssertTrue(second.output.contains("3 finished, 1 to run") && second.output.components(separatedBy: " started on ").count == 2, second.output)
+        XCTAssertEqual(["a", "b", "c", "late"].map(sweep.starts), [1, 1, 1, 1], "only the failed run ran again (it failed before its first line)")
+        let rows = try sweep.summary()
+        XCTAssertEqual(rows.map { $0["run"] }, ["a", "b", "c", "late"])
+        XCTAssertEqual(rows.map { $0["state"] }, ["finished", "finished", "finished", "finished"])
+        XCTAssertEqual(rows.map { $0["part"] }, ["a", "b", "c", "late"])
+        for row in rows {
+            XCTAssertEqual(row["epochs"], "2/2")
+            let top1 = try XCTUnwrap(Double(row["student_top1"] ?? ""), "\(row)")
+            let teacher = try XCTUnwrap(Double(row["teacher_top1"] ?? ""))
+            XCTAssertEqual(try XCTUnwrap(Double(row["restored_ratio"] ?? "")), 100 * top1 / teacher, accuracy: 0.01)
+        }
+        try ReportRendering.check(sweep.out + "/report.html", charts: 4)
+    }
+
+    func testASweepKilledMidRunIsFinishedByRunningItAgain() throws {
+        let sweep = try SweepFixture(grid: "  seed: [1, 2]", epochs: 6)
+        let running = try RunningProcess(DFKDCommand.binary, sweep.arguments())
+        // Kill everything of the sweep, as a crashed login node would, once both runs checkpointed.
+        let deadline = Date().addingTimeInterval(120)
+        func checkpoints(_ run: String) -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: sweep.out + "/runs/\(run)/checkpoints")) ?? []).filter { $0.hasSuffix(".h5") }.count
+        }
+        while Date() < deadline, checkpoints("seed-1") == 0 || checkpoints("seed-2") == 0 { usleep(50_000) }
+        _ = try Subprocess.run("/usr/bin/pkill", ["-KILL", "-f", sweep.out])
+        XCTAssertEqual(running.finish().status, 128 + SIGKILL)
+        XCTAssertTrue(sweep.status(of: "seed-1").hasPrefix("running pid:"), sweep.status(of: "seed-1"))
+
+        let again = try DFKDCommand.run(sweep.arguments())
+        XCTAssertEqual(again.status, 0, again.output)
+        for run in ["seed-1", "seed-2"] {
+            XCTAssertEqual(sweep.status(of: run), "finished")
+            XCTAssertTrue(sweep.log(of: run).contains("resuming \(sweep.out)/runs/\(run)/checkpoints/checkpoint-"), sweep.log(of: run))
+        }
+        XCTAssertEqual(try sweep.summary().map { $0["epochs"] }, ["6/6", "6/6"])
+    }
+
+    func testASweepRefusesToRunBesideItself() throws {
+        let sweep = try SweepFixture(grid: "  seed: [1]", epochs: 30)
+        let running = try RunningProcess(DFKDCommand.binary, sweep.arguments())
+        XCTAssertTrue(running.wait(for: "started on localhost"), running.output)
+        let second = try DFKDCommand.run(sweep.arguments())
+        XCTAssertEqual(second.status, 1, second.output)
+        XCTAssertTrue(second.output.contains("another dfkd sweep runs this sweep"), second.output)
+        running.signal(SIGINT)
+        let stopped = running.finish()
+        XCTAssertEqual(stopped.status, 75, "a stopped sweep is resumable: \(stopped.output)")
+        XCTAssertEqual(sweep.status(of: "seed-1"), "stopped")
+    }
+
+    func testTheReportOfOneRunDirectory() throws {
+        let directory = TestFiles.scratchDirectory()
+        let run = try DFKDCommand.run(ShortDistillation.distill(["--out", directory + "/run", "--grid-every", "1"], epochs: 2))
+        XCTAssertEqual(run.status, 0, run.output)
+        let report = try DFKDCommand.run(["report", directory + "/run"])
+        XCTAssertEqual(report.status, 0, report.output)
+        XCTAssertTrue(report.output.contains("run\tfinished\t2/2\t"), report.output)
+        let markdown = try String(contentsOfFile: directory + "/run/summary.md", encoding: .utf8)
+        XCTAssertTrue(markdown.contains("| run | finished | 2/2 |"), markdown)
+        try ReportRendering.check(directory + "/run/report.html", charts: 1)
+
+        let nothing = try DFKDCommand.run(["report", directory])
+        XCTAssertEqual(nothing.status, 1, nothing.output)
+        XCTAssertTrue(nothing.output.contains("\(directory): neither a sweep's directory"), nothing.output)
+    }
+}
