@@ -104,4 +104,43 @@ final class SlurmTests: XCTestCase {
         XCTAssertEqual(end["Restarts"], "0", "not requeued")
         XCTAssertEqual(end["Requeue"], "0")
     }
+
+    func testASweepRunsAsAJobArrayAndItsResubmissionRerunsOnlyTheFailedRun() throws {
+        let slurm = try LocalSlurm.start(for: self)
+        let late = TestFiles.scratchDirectory("late-teacher")
+        let sweep = try SweepFixture(grid: """
+          part:
+            - {name: a, seed: 1}
+            - {name: b, seed: 2}
+            - {name: c, seed: 3}
+            - {name: late, seed: 4, teacher: \(late)/teacher.h5}
+        """)
+        func submit() throws -> (output: String, summary: String) {
+            let result = try slurm.run(DFKDCommand.binary, sweep.arguments(["--slurm", "--max-parallel", "2"]))
+            XCTAssertEqual(result.status, 0, result.output)
+            let words = result.output.split(whereSeparator: \.isWhitespace)
+            let summary = try XCTUnwrap(words.firstIndex(of: "summary").map { String(words[$0 + 2]) }, result.output)
+            return (result.output, summary)
+        }
+        let first = try submit()
+        XCTAssertTrue(first.output.contains("(4 task(s), at most 2 at once)"), first.output)
+        let twice = try slurm.run(DFKDCommand.binary, sweep.arguments(["--slurm"]))
+        XCTAssertEqual(twice.status, 1, "a second array beside the first would run the runs twice: \(twice.output)")
+        XCTAssertTrue(twice.output.contains("of this sweep still has tasks queued or running"), twice.output)
+
+        // The summary job runs after every task, however each ended.
+        XCTAssertEqual(try slurm.waitForEnd(of: first.summary, atMost: 180)["JobState"], "COMPLETED")
+        XCTAssertEqual(try sweep.summary().map { $0["state"] }, ["finished", "finished", "finished", "failed"], sweep.log(of: "late"))
+        XCTAssertTrue(sweep.status(of: "late").hasPrefix("failed "), sweep.status(of: "late"))
+
+        try FileManager.default.copyItem(atPath: ShortDistillation.teacher, toPath: late + "/teacher.h5")
+        let second = try submit()
+        XCTAssertTrue(second.output.contains("3 finished, 1 to run") && second.output.contains("(1 task(s)"), second.output)
+        XCTAssertEqual(try slurm.waitForEnd(of: second.summary, atMost: 180)["JobState"], "COMPLETED")
+        let rows = try sweep.summary()
+        XCTAssertEqual(rows.map { $0["run"] }, ["a", "b", "c", "late"])
+        XCTAssertEqual(rows.map { $0["state"] }, ["finished", "finished", "finished", "finished"], sweep.log(of: "late"))
+        XCTAssertEqual(["a", "b", "c", "late"].map(sweep.starts), [1, 1, 1, 1], "only the failed run ran again")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: sweep.out + "/report.html"))
+    }
 }
