@@ -15,7 +15,8 @@ final class SweepTests: XCTestCase {
             - {name: half, student: lenet5-half}
             - {student: lenet5, student-lr: 0.001}
         """)
-        let list = try DFKDCommand.run(sweep.arguments(["--list"]))
+        try "student-lr: 0.003\n".write(toFile: sweep.directory + "/extra.yaml", atomically: true, encoding: .utf8)
+        let list = try Subprocess.run(DFKDCommand.binary, sweep.arguments(["--list"]), workingDirectory: sweep.directory)
         XCTAssertEqual(list.status, 0, list.output)
         let runs = list.output.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
         // The first axis varies slowest; a config file shows by its name, other values with their axis.
@@ -26,7 +27,7 @@ final class SweepTests: XCTestCase {
         // The grid's config files come after the shared one, relative paths taken from the working directory.
         let layered = runs[4][3]
         XCTAssertTrue(layered.contains("--config \(ShortDistillation.shared)/small.yaml --config \(ShortDistillation.shared)/small.yaml "
-                                       + "--config \(FileManager.default.currentDirectoryPath)/extra.yaml"), layered)
+                                       + "--config \(sweep.directory)/extra.yaml"), layered)
         XCTAssertTrue(runs[1][3].contains("--student lenet5 ") && runs[0][3].contains("--student lenet5-half"), list.output)
         // Settings go to the run's own config file, layered last.
         XCTAssertTrue(runs[1][3].hasSuffix("--config \(runs[1][2])/settings.yaml"), runs[1][3])
@@ -34,11 +35,31 @@ final class SweepTests: XCTestCase {
         for (grid, message) in [("  seed: [1, 1]", "several runs are named seed-1"),
                                 ("  sed: [1, 2]", "grid: sed is not an option or a setting"),
                                 ("  pair:\n    - {teacher-file: a.h5}", "grid: pair: unknown key teacher-file"),
-                                ("  seed: 1", "grid: seed: expected a list of values")] {
+                                ("  seed: 1", "grid: seed: expected a list of values"),
+                                ("  student-lr: [0.1, -1]", "student-lr is -1, expected a finite number greater than 0")] {
             let bad = try SweepFixture("bad", grid: grid)
             let result = try DFKDCommand.run(bad.arguments(["--list"]))
             XCTAssertEqual(result.status, 1, result.output)
-            XCTAssertTrue(result.output.contains(bad.file + ": " + message), "\(grid): \(result.output)")
+            let named = message.hasPrefix("student-lr") ? "run student-lr--1: " + bad.file : bad.file
+            XCTAssertTrue(result.output.contains(named + ": " + message), "\(grid): \(result.output)")
+        }
+    }
+
+    func testTheShippedSweepFilesExpandIntoRunnableRuns() throws {
+        // Tables 4, 5 and 6 have a run per row file of configs/ablations/, on MNIST for each of two pairs;
+        // GIP's loss ablation every combination of its losses; the method comparison 6 methods x 3 seeds.
+        let expected = ["cpsc-table4-builtin": 8, "cpsc-table4-mnist": 16, "cpsc-table5-builtin": 3, "cpsc-table5-mnist": 6,
+                        "cpsc-table6-builtin": 3, "cpsc-table6-mnist": 6, "gip-losses-builtin": 7, "gip-losses-mnist": 15,
+                        "methods-builtin": 18, "methods-mnist": 18]
+        let directory = TestFiles.repositoryRoot + "/configs/sweeps"
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
+        XCTAssertEqual(files.map { String($0.dropLast(5)) }, expected.keys.sorted())
+        let out = TestFiles.scratchDirectory()
+        for file in files {
+            let list = try Subprocess.run(DFKDCommand.binary, ["sweep", directory + "/" + file, "--list", "--out", out + "/" + file],
+                                          workingDirectory: TestFiles.repositoryRoot)
+            XCTAssertEqual(list.status, 0, "\(file): \(list.output)")
+            XCTAssertEqual(list.output.split(separator: "\n").count, expected[String(file.dropLast(5))], "\(file): \(list.output)")
         }
     }
 

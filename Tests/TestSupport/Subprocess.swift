@@ -7,9 +7,11 @@ public enum Subprocess {
     /// With `timeout`, a program still running after that many seconds is killed with its
     /// whole process group (timeout(1) starts one: mpirun and its ranks go too) and the
     /// status is 124, as timeout(1) gives.
+    /// `workingDirectory` nil runs it in this process's.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                           timeout: Double? = nil) throws -> (status: Int32, output: String) {
+                           timeout: Double? = nil, workingDirectory: String? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         if let timeout {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
             process.arguments = ["--signal=KILL", String(timeout), executable] + arguments

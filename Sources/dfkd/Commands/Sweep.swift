@@ -42,6 +42,7 @@ struct Sweep: ParsableCommand {
         let directory = SweepDirectory(path: StoredRun.absolute(out ?? "runs/sweeps/" + plan.name))
         try CommandLineValues.requireDirectoryOrAbsent(directory.path)
         try FileManager.default.createDirectory(atPath: directory.runs, withIntermediateDirectories: true)
+        try requireRunnable(plan)
         if list { return printRuns(plan, directory) }
         try SweepManifest(plan: plan).write(to: directory.manifest)
         for run in plan.runs { try directory.run(run.name).prepare(run) }
@@ -59,6 +60,24 @@ struct Sweep: ParsableCommand {
         print("summary: \(directory.path)/summary.md, \(directory.path)/report.html")
         if states.contains(where: { if case .failed = $0 { return true } else { return false } }) { throw ExitCode.failure }
         if states.contains(where: { $0 != .finished }) { throw ExitCode(75) }
+    }
+
+    /// Reads every run's settings as its distill will, and throws one error naming each run
+    /// that cannot start: nothing is run or submitted for a grid with a bad corner.
+    private func requireRunnable(_ plan: SweepPlan) throws {
+        var problems: [String] = []
+        for run in plan.runs {
+            do {
+                let texts = try run.configFiles.map(ConfigFile.read) + (run.settings.map { [(self.file, $0)] } ?? [])
+                let settingsFile = try ConfigFile(texts: texts, allowedKeys: DistillationSettings.fileKeys)
+                let method = try DistillationSettings.method(nil, file: settingsFile)
+                let settings = try DistillationSettings.configuration(method: method, file: settingsFile)
+                try DistillationSettings.requireRunnable(settings, file: settingsFile, teacherHasBatchNorms: nil, ranks: plan.ranks)
+            } catch {
+                problems.append("run \(run.name): \(error)")
+            }
+        }
+        guard problems.isEmpty else { throw CommandError(problems.joined(separator: "\n")) }
     }
 
     private func printRuns(_ plan: SweepPlan, _ directory: SweepDirectory) {

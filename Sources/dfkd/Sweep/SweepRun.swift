@@ -33,6 +33,9 @@ struct SweepRun {
                      as: UTF8.self) + "\n"
     }
 
+    /// The config files the run layers before its own settings, in order.
+    var configFiles: [String] { stride(from: 0, to: options.count, by: 2).filter { options[$0] == "--config" }.map { options[$0 + 1] } }
+
     /// The arguments of the run's `dfkd distill`, its own config file at `directory`'s last.
     func arguments(in directory: SweepRunDirectory) -> [String] {
         options + (settings == nil ? [] : ["--config", directory.settings])
