@@ -36,6 +36,7 @@ final class SweepTests: XCTestCase {
                                 ("  sed: [1, 2]", "grid: sed is not an option or a setting"),
                                 ("  pair:\n    - {teacher-file: a.h5}", "grid: pair: unknown key teacher-file"),
                                 ("  seed: 1", "grid: seed: expected a list of values"),
+                                ("  pair:\n    - {name: ../up, seed: 1}", "the run name '../up' may hold only"),
                                 ("  student-lr: [0.1, -1]", "student-lr is -1, expected a finite number greater than 0")] {
             let bad = try SweepFixture("bad", grid: grid)
             let result = try DFKDCommand.run(bad.arguments(["--list"]))
@@ -97,6 +98,13 @@ final class SweepTests: XCTestCase {
             XCTAssertEqual(try XCTUnwrap(Double(row["restored_ratio"] ?? "")), 100 * top1 / teacher, accuracy: 0.01)
         }
         try ReportRendering.check(sweep.out + "/report.html", charts: 4)
+
+        // Runs made with other settings are not counted under new ones.
+        try String(contentsOfFile: sweep.file, encoding: .utf8).replacingOccurrences(of: "epochs: 2", with: "epochs: 3")
+            .write(toFile: sweep.file, atomically: true, encoding: .utf8)
+        let changed = try DFKDCommand.run(sweep.arguments())
+        XCTAssertEqual(changed.status, 1, changed.output)
+        XCTAssertTrue(changed.output.contains("\(sweep.out)/runs/a: this run was started with other options or settings"), changed.output)
     }
 
     func testASweepKilledMidRunIsFinishedByRunningItAgain() throws {

@@ -43,7 +43,7 @@ struct SweepRunDirectory {
         let arguments = run.arguments(in: self).joined(separator: "\n") + "\n"
         let stored = try? String(contentsOfFile: self.arguments, encoding: .utf8)
         let storedSettings = try? String(contentsOfFile: settings, encoding: .utf8)
-        if (stored != nil && stored != arguments) || (stored != nil && storedSettings != run.settings), state != .pending {
+        if let stored, stored != arguments || storedSettings != run.settings, state != .pending {
             throw CommandError("\(path): this run was started with other options or settings (\(self.arguments), \(settings)) than the sweep "
                                + "file now gives it; remove the directory to run it anew, or give the sweep another --out")
         }

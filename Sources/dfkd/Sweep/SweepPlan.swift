@@ -40,7 +40,9 @@ struct SweepPlan {
     /// (the directory the command runs in, as on a command line).
     init(path: String, base: String = FileManager.default.currentDirectoryPath) throws {
         let node = try BoundedYAML.compose(try BoundedYAML.read(path), name: path)
-        guard let node, let top = Constructor.default.any(from: node) as? [String: Any] else { throw CommandError("\(path): expected a mapping with 'options' and 'grid' at the top level") }
+        guard let node, let top = Constructor.default.any(from: node) as? [String: Any] else {
+            throw CommandError("\(path): expected a mapping with 'options' and 'grid' at the top level")
+        }
         try Self.requireKnown(top, allowed: Self.topKeys, in: path, at: "the top level")
         let defaultName = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         name = try Self.string(top["name"], path, "name") ?? defaultName
@@ -77,6 +79,10 @@ struct SweepPlan {
                 nameParts.append(choice.namePart)
             }
             expanded.append(try SweepRun(name: nameParts.joined(separator: "_"), labels: labels, values: values, base: base, file: path))
+        }
+        // A run's name is a directory's: never a path out of runs/.
+        if let unsafe = expanded.first(where: { !SweepRun.isSafeName($0.name) }) {
+            throw CommandError("\(path): the run name '\(unsafe.name)' may hold only letters, digits and . _ + - (a mapping value's 'name')")
         }
         let names = Dictionary(grouping: expanded, by: \.name).filter { $0.value.count > 1 }.keys.sorted()
         guard names.isEmpty else {
