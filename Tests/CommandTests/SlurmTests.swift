@@ -116,11 +116,8 @@ final class SlurmTests: XCTestCase {
             - {name: late, seed: 4, teacher: \(late)/teacher.h5}
         """)
         func submit() throws -> (output: String, summary: String) {
-            let result = try slurm.run(DFKDCommand.binary, sweep.arguments(["--slurm", "--max-parallel", "2"]))
-            XCTAssertEqual(result.status, 0, result.output)
-            let words = result.output.split(whereSeparator: \.isWhitespace)
-            let summary = try XCTUnwrap(words.firstIndex(of: "summary").map { String(words[$0 + 2]) }, result.output)
-            return (result.output, summary)
+            let submitted = try submitSweep(sweep, to: slurm, options: ["--max-parallel", "2"])
+            return (submitted.output, submitted.summary)
         }
         let first = try submit()
         XCTAssertTrue(first.output.contains("(4 task(s), at most 2 at once)"), first.output)
@@ -142,5 +139,38 @@ final class SlurmTests: XCTestCase {
         XCTAssertEqual(rows.map { $0["state"] }, ["finished", "finished", "finished", "finished"], sweep.log(of: "late"))
         XCTAssertEqual(["a", "b", "c", "late"].map(sweep.starts), [1, 1, 1, 1], "only the failed run ran again")
         XCTAssertTrue(FileManager.default.fileExists(atPath: sweep.out + "/report.html"))
+    }
+
+    func testAnArrayTaskStoppedBeforeItsTimeLimitRequeuesAloneAndResumes() throws {
+        let slurm = try LocalSlurm.start(for: self)
+        let sweep = try SweepFixture(grid: "  seed: [1, 2]", epochs: 20)
+        let (_, array, summary) = try submitSweep(sweep, to: slurm)
+        let deadline = Date().addingTimeInterval(60)
+        while !sweep.log(of: "seed-1").contains("distill: cpsc"), Date() < deadline { usleep(100_000) }
+        // What Slurm sends task 0 alone before its time limit.
+        XCTAssertEqual(try slurm.run("scancel", ["--signal=USR1", "--batch", "\(array)_0"]).status, 0)
+        let requeued = try slurm.wait(for: "\(array)_0", until: { $0["JobState"] == "PENDING" && $0["Restarts"] == "1" })
+        try slurm.waitUntilGone(try XCTUnwrap(requeued["JobId"]))
+        XCTAssertEqual(try slurm.run("scontrol", ["update", "JobId=\(array)_0", "StartTime=now"]).status, 0)
+        XCTAssertEqual(try slurm.waitForEnd(of: summary, atMost: 240)["JobState"], "COMPLETED", sweep.log(of: "seed-1"))
+        let (first, second) = (try slurm.fields(of: "\(array)_0"), try slurm.fields(of: "\(array)_1"))
+        XCTAssertEqual([first["JobState"], first["Restarts"]], ["COMPLETED", "1"], sweep.log(of: "seed-1"))
+        XCTAssertEqual([second["JobState"], second["Restarts"]], ["COMPLETED", "0"], "the other task is not requeued with it")
+        let log = sweep.log(of: "seed-1")
+        for part in ["requeueing job \(array)_0 (1 of at most 10)", "start 2", "resuming \(sweep.out)/runs/seed-1/checkpoints/"] {
+            XCTAssertTrue(log.contains(part), "'\(part)' is not in:\n\(log)")
+        }
+        XCTAssertEqual(sweep.starts(of: "seed-2"), 1)
+        XCTAssertEqual(try sweep.summary().map { $0["state"]! + " " + $0["epochs"]! }, ["finished 20/20", "finished 20/20"])
+    }
+
+    /// Submits `sweep` to `slurm`; the output, the array job and the summary job.
+    private func submitSweep(_ sweep: SweepFixture, to slurm: LocalSlurm, options: [String] = []) throws -> (output: String, array: String, summary: String) {
+        let result = try slurm.run(DFKDCommand.binary, sweep.arguments(["--slurm"] + options))
+        XCTAssertEqual(result.status, 0, result.output)
+        let words = result.output.split(whereSeparator: \.isWhitespace)
+        let array = try XCTUnwrap(words.firstIndex(of: "array").map { String(words[$0 + 1]) }, result.output)
+        let summary = try XCTUnwrap(words.firstIndex(of: "summary").map { String(words[$0 + 2]) }, result.output)
+        return (result.output, array, summary)
     }
 }
