@@ -92,7 +92,15 @@ final class HostfileRunner {
                 pending.removeFirst()
                 let cores = Array(free[host].prefix(need))
                 free[host].removeFirst(need)
-                active.append(try start(run, on: host, cores: cores) { ended.signal() })
+                do {
+                    active.append(try start(run, on: host, cores: cores) { ended.signal() })
+                } catch {
+                    // The runs already started go on; this one is rerun by the next invocation.
+                    print("run \(run.name) could not start on \(hosts[host].name): \(error)")
+                    free[host] = (free[host] + cores).sorted()
+                    states[run.name] = .failed(status: 1)
+                    try? directory.run(run.name).record(.failed(status: 1))
+                }
             }
             if StopRequest.isRequested && !stopsSent {
                 stopsSent = true
