@@ -109,7 +109,8 @@ struct ReportPage {
       function lineChart(title, xLabel, yLabel, series) {
         var names = Object.keys(series).filter(function (name) { return series[name].length > 0; });
         // Several series get a legend to the right of the plot.
-        var legendWidth = names.length > 1 ? 130 : 0;
+        var longest = Math.max.apply(null, names.map(function (name) { return name.length; }).concat([0]));
+        var legendWidth = names.length > 1 ? Math.min(320, 16 + 6.5 * longest) : 0;
         var width = 340 + legendWidth, height = 220, left = 48, right = 10 + legendWidth, top = 22, bottom = 34;
         var svg = element("svg", {width: width, height: height, viewBox: "0 0 " + width + " " + height, "class": "plot"});
         text(svg, left, 14, title);
