@@ -40,7 +40,7 @@ enum ShortDistillation {
         return try Subprocess.run(executable, arguments)
     }
 
-    /// The state of a run's newest checkpoint and its metrics lines without wall times.
+    /// The state of a run's newest checkpoint and its metrics lines without wall times and planned epochs.
     static func result(of directory: String) throws -> (state: StateArchive, metrics: [NSDictionary], checkpoint: String) {
         try result(checkpoints: directory + "/checkpoints", metrics: directory + "/metrics.jsonl")
     }
@@ -55,7 +55,9 @@ enum ShortDistillation {
         let text = try String(contentsOfFile: metrics, encoding: .utf8)
         let metrics = try text.split(separator: "\n").map { line -> NSDictionary in
             let fields = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            return fields.filter { $0.key != "wall_seconds" } as NSDictionary
+            // The time and the epochs planned when each line was written differ between an
+            // interrupted or extended run and a straight one.
+            return fields.filter { $0.key != "wall_seconds" && $0.key != "planned_epochs" } as NSDictionary
         }
         return (try CheckpointFile.read(newest).state, metrics, newest)
     }
