@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // Layer 1: C system libraries, each behind a shim header.
@@ -31,7 +32,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CStdio", path: "Sources/CStdio"),
-        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+        .systemLibrary(name: "CLibz", path: "Sources/CLibz", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
         // Layer 2: tensors, kernels and reverse-mode autodiff.
@@ -41,13 +42,13 @@ let package = Package(
         .target(name: "NeuralNetwork", dependencies: ["TensorEngine"]),
 
         // Layer 4: dataset readers, the built-in dataset, augmentation, batching.
-        .target(name: "Data", dependencies: ["TensorEngine", "CZlib"]),
+        .target(name: "Data", dependencies: ["TensorEngine", "CLibz"]),
 
         // Layer 5: the communicator (MPI or the single process) and the collectives of data parallelism.
         .target(name: "Distributed", dependencies: ["NeuralNetwork", "CMPI"]),
 
         // Layer 6: HDF5 model files and PNG images.
-        .target(name: "Storage", dependencies: ["NeuralNetwork", "CHDF5", "CPNG", "CZlib"]),
+        .target(name: "Storage", dependencies: ["NeuralNetwork", "CHDF5", "CPNG", "CLibz"]),
 
         // Layer 7: supervised training and evaluation, progress and metrics.
         .target(name: "Training", dependencies: ["NeuralNetwork", "Data", "Distributed", "Storage", "CStdio"]),
@@ -55,9 +56,12 @@ let package = Package(
         // Layer 7: the data-free distillation methods.
         .target(name: "Distillation", dependencies: ["NeuralNetwork", "Data", "Distributed", "Storage", "Training"]),
 
+        // Layer 6: PyTorch checkpoints (zip and pickle, read without Python), safetensors and ONNX.
+        .target(name: "Interchange", dependencies: ["NeuralNetwork", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+
         // The command.
         .executableTarget(name: "dfkd", dependencies: [
-            "TensorEngine", "NeuralNetwork", "Data", "Distributed", "Storage", "Training", "Distillation",
+            "TensorEngine", "NeuralNetwork", "Data", "Distributed", "Storage", "Training", "Distillation", "Interchange",
             .product(name: "Yams", package: "Yams"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -66,6 +70,7 @@ let package = Package(
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "NeuralNetwork", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "NeuralNetwork", "TestSupport"]),
+        .testTarget(name: "InterchangeTests", dependencies: ["Interchange", "NeuralNetwork", "TestSupport"]),
         .testTarget(name: "CommandTests", dependencies: ["TestSupport", "NeuralNetwork", "Storage", "Training"]),
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Training", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),

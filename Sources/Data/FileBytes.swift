@@ -1,4 +1,4 @@
-import CZlib
+import CLibz
 import Foundation
 
 /// Whole-file reads, gunzipped when the file starts with gzip's magic bytes, that never

@@ -1,4 +1,4 @@
-import CZlib
+import CLibz
 import Foundation
 
 /// zlib's CRC-32, which Python's zlib.crc32 computes alike: it detects damaged or
@@ -6,7 +6,7 @@ import Foundation
 public enum Checksum {
     public static func crc32<T>(_ values: [T], continuing crc: UInt32 = 0) -> UInt32 {
         values.withUnsafeBytes { bytes in
-            UInt32(CZlib.crc32(UInt(crc), bytes.bindMemory(to: UInt8.self).baseAddress, UInt32(bytes.count)))
+            UInt32(CLibz.crc32(UInt(crc), bytes.bindMemory(to: UInt8.self).baseAddress, UInt32(bytes.count)))
         }
     }
 

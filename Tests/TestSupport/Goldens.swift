@@ -7,6 +7,8 @@ public struct GoldenTensor: Decodable {
     public let shape: [Int]
     public let values: [Float]
 
+    public init(shape: [Int], values: [Float]) { (self.shape, self.values) = (shape, values) }
+
     public var tensor: Tensor { Tensor(shape: shape, values: values) }
 
     public func parameter() -> Tensor {
