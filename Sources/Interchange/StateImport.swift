@@ -29,7 +29,8 @@ public enum StateImport {
             var lines: [String] = []
             if !missing.isEmpty { lines.append("missing (\(missing.count)): " + missing.joined(separator: ", ")) }
             if !unexpected.isEmpty { lines.append("unexpected (\(unexpected.count)): " + unexpected.joined(separator: ", ")) }
-            lines += wrong
+            // A wrong architecture mis-fits nearly every tensor: the first few tell it.
+            lines += wrong.prefix(20) + (wrong.count > 20 ? ["and \(wrong.count - 20) more of wrong shape or type"] : [])
             throw InterchangeError(file: file, "does not fit the architecture:\n  " + lines.joined(separator: "\n  "))
         }
         for (name, tensor) in floats {
