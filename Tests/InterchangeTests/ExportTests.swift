@@ -1,0 +1,81 @@
+import Foundation
+import Interchange
+import NeuralNetwork
+import TensorEngine
+import TestSupport
+import XCTest
+
+/// Exported state dicts: read back by this reader to the same tensors, always; and, where a
+/// Python with torch and safetensors is installed, loaded by torch.load(weights_only=True)
+/// into reference/dfkd_models.py with strict=True, giving dfkd's logits.
+final class ExportTests: XCTestCase {
+    private func model(_ architecture: Architecture) -> any Classifier {
+        let model = architecture.make(inputChannels: 1, classes: 10).initialize(seed: 7)
+        // Batch norm statistics away from their initial values, so that a lost buffer shows.
+        for (index, (name, tensor)) in model.namedFloatState().enumerated() where name.contains("running") {
+            let values = (0..<tensor.count).map { Float(0.5) + Float(($0 + index) % 7) * 0.1 }
+            values.withUnsafeBufferPointer { tensor.pointer.update(from: $0.baseAddress!, count: values.count) }
+        }
+        model.eval()
+        return model
+    }
+
+    func testAnExportedStateDictReadsBackToTheSameTensors() throws {
+        let directory = TestFiles.scratchDirectory()
+        for architecture in [Architecture.lenet5Half, .wrn16x1] {
+            let state = StateExport.stateDictionary(of: model(architecture))
+            try TorchStateWriter.write(state, to: directory + "/model.pth")
+            let (read, place) = try TorchCheckpoint.read(directory + "/model.pth")
+            XCTAssertEqual(place, "the top level")
+            XCTAssertEqual(read.tensors.map(\.name), state.tensors.map(\.name))
+            for ((name, a), (_, b)) in zip(read.tensors, state.tensors) {
+                XCTAssertEqual([a.dtype.rawValue] + a.shape.map(String.init), [b.dtype.rawValue] + b.shape.map(String.init), name)
+                XCTAssertEqual(a.bytes, b.bytes, name)
+            }
+        }
+        // PyTorch's order: each module's parameters, then its buffers, module by module.
+        let names = StateExport.stateDictionary(of: model(.wrn16x1)).tensors.map(\.name)
+        XCTAssertEqual(Array(names.prefix(6)), ["conv1.weight", "block1.layer.0.bn1.weight", "block1.layer.0.bn1.bias", "block1.layer.0.bn1.running_mean",
+                                                "block1.layer.0.bn1.running_var", "block1.layer.0.bn1.num_batches_tracked"])
+    }
+
+    func testPyTorchLoadsTheExportWithWeightsOnlyAndGivesDfkdsLogits() throws {
+        let python = ProcessInfo.processInfo.environment["DFKD_TORCH_PYTHON"] ?? "/usr/bin/python3"
+        let probe = try Subprocess.run(python, ["-c", "import torch, safetensors"])
+        guard probe.status == 0 else {
+            throw XCTSkip("\(python) has no torch and safetensors (set DFKD_TORCH_PYTHON to a Python that has them): "
+                          + "the export is checked against PyTorch only where they are installed")
+        }
+        let directory = TestFiles.scratchDirectory()
+        let batch = try XCTUnwrap(Safetensors.read(TorchCheckpointTests.fixtures + "batch.safetensors").state["input"])
+        for architecture in [Architecture.lenet5Half, .wrn16x1] {
+            let network = model(architecture)
+            let expected = withoutGradient { network(Tensor(shape: batch.shape, values: batch.floats())).toArray() }
+            let state = StateExport.stateDictionary(of: network)
+            try TorchStateWriter.write(state, to: directory + "/model.pth")
+            try Safetensors.write(state, to: directory + "/model.safetensors")
+            let script = """
+            import sys, torch
+            sys.path.insert(0, sys.argv[1])
+            import dfkd_models
+            from safetensors.torch import load_file, save_file
+            batch = load_file(sys.argv[3])["input"]
+            out = {}
+            for name, state in [("pth", torch.load(sys.argv[4] + "/model.pth", weights_only=True)), ("safetensors", load_file(sys.argv[4] + "/model.safetensors"))]:
+                model = dfkd_models.make(sys.argv[2], 1, 10).eval()
+                model.load_state_dict(state, strict=True)
+                with torch.no_grad():
+                    out[name] = model(batch)
+            save_file(out, sys.argv[4] + "/logits.safetensors")
+            """
+            let run = try Subprocess.run(python, ["-c", script, TestFiles.repositoryRoot + "/reference", architecture.rawValue,
+                                                  TorchCheckpointTests.fixtures + "batch.safetensors", directory])
+            XCTAssertEqual(run.status, 0, run.output)
+            let logits = try Safetensors.read(directory + "/logits.safetensors").state
+            for name in ["pth", "safetensors"] {
+                let torch = try XCTUnwrap(logits[name], run.output)
+                Goldens.assertClose(expected, GoldenTensor(shape: torch.shape, values: torch.floats()), "\(architecture.rawValue) \(name): dfkd against PyTorch")
+            }
+        }
+    }
+}
