@@ -6,8 +6,9 @@ import TestSupport
 import XCTest
 
 /// Exported state dicts: read back by this reader to the same tensors, always; and, where a
-/// Python with torch and safetensors is installed, loaded by torch.load(weights_only=True)
-/// into reference/dfkd_models.py with strict=True, giving dfkd's logits.
+/// Python with torch, safetensors, onnx and onnxruntime is installed, loaded by
+/// torch.load(weights_only=True) into reference/dfkd_models.py with strict=True, and the ONNX
+/// graph checked by onnx and run by onnxruntime, each giving dfkd's logits.
 final class ExportTests: XCTestCase {
     private func model(_ architecture: Architecture) -> any Classifier {
         let model = architecture.make(inputChannels: 1, classes: 10).initialize(seed: 7)
@@ -39,11 +40,18 @@ final class ExportTests: XCTestCase {
                                                 "block1.layer.0.bn1.running_var", "block1.layer.0.bn1.num_batches_tracked"])
     }
 
-    func testPyTorchLoadsTheExportWithWeightsOnlyAndGivesDfkdsLogits() throws {
+    func testOnnxExportNamesWhatItDoesNotCoverYet() throws {
+        let resnet = Architecture.resnet18.make(inputChannels: 3, classes: 10)
+        XCTAssertThrowsError(try OnnxExport.model(resnet, inputShape: [3, 32, 32], classes: 10, metadata: [:])) { error in
+            XCTAssertTrue("\(error)".contains("ONNX export covers lenet5, lenet5-half and the Wide ResNets so far"), "\(error)")
+        }
+    }
+
+    func testPyTorchAndOnnxRuntimeRunTheExportsAndGiveDfkdsLogits() throws {
         let python = ProcessInfo.processInfo.environment["DFKD_TORCH_PYTHON"] ?? "/usr/bin/python3"
-        let probe = try Subprocess.run(python, ["-c", "import torch, safetensors"])
+        let probe = try Subprocess.run(python, ["-c", "import torch, safetensors, onnx, onnxruntime"])
         guard probe.status == 0 else {
-            throw XCTSkip("\(python) has no torch and safetensors (set DFKD_TORCH_PYTHON to a Python that has them): "
+            throw XCTSkip("\(python) lacks torch, safetensors, onnx or onnxruntime (set DFKD_TORCH_PYTHON to a Python that has them): "
                           + "the export is checked against PyTorch only where they are installed")
         }
         let directory = TestFiles.scratchDirectory()
@@ -54,10 +62,12 @@ final class ExportTests: XCTestCase {
             let state = StateExport.stateDictionary(of: network)
             try TorchStateWriter.write(state, to: directory + "/model.pth")
             try Safetensors.write(state, to: directory + "/model.safetensors")
+            try Data(try OnnxExport.model(network, inputShape: [1, 32, 32], classes: 10, metadata: ["architecture": architecture.rawValue]))
+                .write(to: URL(fileURLWithPath: directory + "/model.onnx"))
             let script = """
             import sys, torch
             sys.path.insert(0, sys.argv[1])
-            import dfkd_models
+            import dfkd_models, onnx, onnxruntime
             from safetensors.torch import load_file, save_file
             batch = load_file(sys.argv[3])["input"]
             out = {}
@@ -66,13 +76,17 @@ final class ExportTests: XCTestCase {
                 model.load_state_dict(state, strict=True)
                 with torch.no_grad():
                     out[name] = model(batch)
+            graph = onnx.load(sys.argv[4] + "/model.onnx")
+            onnx.checker.check_model(graph, full_check=True)
+            session = onnxruntime.InferenceSession(sys.argv[4] + "/model.onnx")
+            out["onnx"] = torch.from_numpy(session.run(["logits"], {"input": batch.numpy()})[0])
             save_file(out, sys.argv[4] + "/logits.safetensors")
             """
             let run = try Subprocess.run(python, ["-c", script, TestFiles.repositoryRoot + "/reference", architecture.rawValue,
                                                   TorchCheckpointTests.fixtures + "batch.safetensors", directory])
             XCTAssertEqual(run.status, 0, run.output)
             let logits = try Safetensors.read(directory + "/logits.safetensors").state
-            for name in ["pth", "safetensors"] {
+            for name in ["pth", "safetensors", "onnx"] {
                 let torch = try XCTUnwrap(logits[name], run.output)
                 Goldens.assertClose(expected, GoldenTensor(shape: torch.shape, values: torch.floats()), "\(architecture.rawValue) \(name): dfkd against PyTorch")
             }
