@@ -77,6 +77,116 @@ class WideResNet(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class ResNetBlock(nn.Module):
+    """conv3x3-BN-ReLU-conv3x3-BN plus the shortcut (1x1 conv and BN where the shape changes), ReLU."""
+
+    def __init__(self, inputs, outputs, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, outputs, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(outputs)
+        self.conv2 = nn.Conv2d(outputs, outputs, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(outputs)
+        self.shortcut = None
+        if stride != 1 or inputs != outputs:
+            self.shortcut = nn.Sequential(nn.Conv2d(inputs, outputs, 1, stride=stride, bias=False), nn.BatchNorm2d(outputs))
+
+    def forward(self, x):
+        residual = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(residual + (x if self.shortcut is None else self.shortcut(x)))
+
+
+class ResNet(nn.Module):
+    """ResNet for 32 x 32 inputs (the CIFAR variant of the CMI reference): no max pool."""
+
+    def __init__(self, blocks, in_channels=3, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 64, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        width = 64
+        stages = []
+        for count, outputs, stride in zip(blocks, (64, 128, 256, 512), (1, 2, 2, 2)):
+            layers = []
+            for i in range(count):
+                layers.append(ResNetBlock(width, outputs, stride if i == 0 else 1))
+                width = outputs
+            stages.append(nn.Sequential(*layers))
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.linear = nn.Linear(512, classes)
+
+    def forward(self, x):
+        x = self.layer4(self.layer3(self.layer2(self.layer1(F.relu(self.bn1(self.conv1(x)))))))
+        return self.linear(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class VGG(nn.Module):
+    """VGG-11 with batch norm for 32 x 32 inputs: torchvision's `features.<i>`, then global
+    average pool and one linear layer."""
+
+    def __init__(self, in_channels=3, classes=10, configuration=(64, None, 128, None, 256, 256, None, 512, 512, None, 512, 512, None)):
+        super().__init__()
+        layers, width = [], in_channels
+        for channels in configuration:
+            if channels is None:
+                layers.append(nn.MaxPool2d(2))
+            else:
+                layers += [nn.Conv2d(width, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU()]
+                width = channels
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(width, classes)
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1))
+
+
+class InvertedResidual(nn.Module):
+    """1x1 expand, 3x3 depthwise (the stride), 1x1 project; the residual is added at stride 1,
+    through a 1x1 conv and BN where the channel count changes."""
+
+    def __init__(self, inputs, outputs, expansion, stride):
+        super().__init__()
+        hidden = inputs * expansion
+        self.stride = stride
+        self.conv1 = nn.Conv2d(inputs, hidden, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(hidden)
+        self.conv2 = nn.Conv2d(hidden, hidden, 3, stride=stride, padding=1, groups=hidden, bias=False)
+        self.bn2 = nn.BatchNorm2d(hidden)
+        self.conv3 = nn.Conv2d(hidden, outputs, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(outputs)
+        self.shortcut = None
+        if stride == 1 and inputs != outputs:
+            self.shortcut = nn.Sequential(nn.Conv2d(inputs, outputs, 1, bias=False), nn.BatchNorm2d(outputs))
+
+    def forward(self, x):
+        out = self.bn3(self.conv3(F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))))
+        if self.stride != 1:
+            return out
+        return out + (x if self.shortcut is None else self.shortcut(x))
+
+
+class MobileNetV2(nn.Module):
+    """MobileNetV2 for 32 x 32 inputs: a stride-1 stem, the second stage at stride 1."""
+
+    STAGES = [(1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+
+    def __init__(self, in_channels=3, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 32, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(32)
+        blocks, width = [], 32
+        for expansion, channels, count, stride in self.STAGES:
+            for i in range(count):
+                blocks.append(InvertedResidual(width, channels, expansion, stride if i == 0 else 1))
+                width = channels
+        self.layers = nn.Sequential(*blocks)
+        self.conv2 = nn.Conv2d(width, 1280, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(1280)
+        self.linear = nn.Linear(1280, classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn2(self.conv2(self.layers(F.relu(self.bn1(self.conv1(x)))))))
+        return self.linear(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 ARCHITECTURES = {
     "lenet5": lambda c, k: LeNet5(c, k),
     "lenet5-half": lambda c, k: LeNet5(c, k, half=True),
@@ -84,6 +194,10 @@ ARCHITECTURES = {
     "wrn-16-2": lambda c, k: WideResNet(16, 2, c, k),
     "wrn-40-1": lambda c, k: WideResNet(40, 1, c, k),
     "wrn-40-2": lambda c, k: WideResNet(40, 2, c, k),
+    "resnet18": lambda c, k: ResNet([2, 2, 2, 2], c, k),
+    "resnet34": lambda c, k: ResNet([3, 4, 6, 3], c, k),
+    "vgg11-bn": lambda c, k: VGG(c, k),
+    "mobilenetv2": lambda c, k: MobileNetV2(c, k),
 }
 
 

@@ -5,7 +5,8 @@ import TensorEngine
 /// A classifier as an ONNX inference graph (opset 13) on normalised inputs, its weights as
 /// initializers under their state names. Batch norms are kept as BatchNormalization nodes in
 /// inference mode (running statistics): in the pre-activation Wide ResNets most of them
-/// precede a ReLU and a convolution, where folding is not exact.
+/// precede a ReLU and a convolution, where folding is not exact, and kept nodes keep the
+/// graph's initializers the model file's own.
 public enum OnnxExport {
     public static let opset = 13
     public static let batchNormNote = "kept: BatchNormalization nodes in inference mode, running statistics"
@@ -19,9 +20,14 @@ public enum OnnxExport {
             last = graph.lenet(lenet, input)
         } else if let wrn = network as? WideResNet {
             last = graph.wideResNet(wrn, input)
+        } else if let resnet = network as? ResNet {
+            last = graph.resNet(resnet, input)
+        } else if let vgg = network as? VGG {
+            last = graph.vgg(vgg, input)
+        } else if let mobileNet = network as? MobileNetV2 {
+            last = graph.mobileNetV2(mobileNet, input)
         } else {
-            throw InterchangeError(file: "\(type(of: network))", "ONNX export covers lenet5, lenet5-half and the Wide ResNets so far; "
-                                   + "export this model with --to FILE.pth and torch.onnx.export from reference/dfkd_models.py")
+            throw InterchangeError(file: "\(type(of: network))", "is not a model of the zoo; ONNX export covers the zoo's architectures")
         }
         let logits = graph.node("Identity", [last], named: "logits")
         var writer = ProtobufWriter()
@@ -99,8 +105,62 @@ final class OnnxGraph {
                 y = node("Add", [shortcut, residual])
             }
         }
-        let pooled = node("GlobalAveragePool", [relu(batchNorm(model.bn1, "bn1", y))])
-        return linear(model.fc, "fc", node("Flatten", [pooled], [.int("axis", 1)]))
+        return head(relu(batchNorm(model.bn1, "bn1", y)), model.fc, "fc")
+    }
+
+    /// The global average pool, flattened, then the classifier.
+    private func head(_ x: String, _ classifier: Linear, _ name: String) -> String {
+        linear(classifier, name, node("Flatten", [node("GlobalAveragePool", [x])], [.int("axis", 1)]))
+    }
+
+    /// A Sequential of a conv and a batch norm (a shortcut).
+    private func convBatchNorm(_ sequential: Sequential, _ name: String, _ x: String) -> String {
+        batchNorm(sequential.layers[1] as! BatchNorm2d, name + ".1", conv(sequential.layers[0] as! Conv2d, name + ".0", x))
+    }
+
+    func resNet(_ model: ResNet, _ x: String) -> String {
+        var y = relu(batchNorm(model.bn1, "bn1", conv(model.conv1, "conv1", x)))
+        for (stageName, stage) in [("layer1", model.layer1), ("layer2", model.layer2), ("layer3", model.layer3), ("layer4", model.layer4)] {
+            for (index, layer) in stage.layers.enumerated() {
+                let block = layer as! ResNetBlock
+                let name = "\(stageName).\(index)"
+                let residual = batchNorm(block.bn2, name + ".bn2", conv(block.conv2, name + ".conv2",
+                                                                         relu(batchNorm(block.bn1, name + ".bn1", conv(block.conv1, name + ".conv1", y)))))
+                y = relu(node("Add", [residual, block.shortcut.map { convBatchNorm($0, name + ".shortcut", y) } ?? y]))
+            }
+        }
+        return head(y, model.linear, "linear")
+    }
+
+    func vgg(_ model: VGG, _ x: String) -> String {
+        var y = x
+        for (index, layer) in model.featureLayers.layers.enumerated() {
+            let name = "features.\(index)"
+            switch layer {
+            case let conv as Conv2d: y = self.conv(conv, name, y)
+            case let bn as BatchNorm2d: y = batchNorm(bn, name, y)
+            case is ReLU: y = relu(y)
+            case let pool as MaxPool2d:
+                y = node("MaxPool", [y], [.ints("kernel_shape", [pool.kernel, pool.kernel]), .ints("strides", [pool.stride, pool.stride]),
+                                          .ints("pads", Array(repeating: pool.padding, count: 4))])
+            default: preconditionFailure("VGG holds only convolutions, batch norms, ReLUs and max pools")
+            }
+        }
+        return head(y, model.classifier, "classifier")
+    }
+
+    func mobileNetV2(_ model: MobileNetV2, _ x: String) -> String {
+        var y = relu(batchNorm(model.bn1, "bn1", conv(model.conv1, "conv1", x)))
+        for (index, layer) in model.layers.layers.enumerated() {
+            let block = layer as! InvertedResidual
+            let name = "layers.\(index)"
+            let expanded = relu(batchNorm(block.bn1, name + ".bn1", conv(block.conv1, name + ".conv1", y)))
+            let filtered = relu(batchNorm(block.bn2, name + ".bn2", conv(block.conv2, name + ".conv2", expanded)))
+            let out = batchNorm(block.bn3, name + ".bn3", conv(block.conv3, name + ".conv3", filtered))
+            // The residual only at stride 1, as the block's forward adds it.
+            y = block.conv2.geometry.stride != 1 ? out : node("Add", [out, block.shortcut.map { convBatchNorm($0, name + ".shortcut", y) } ?? y])
+        }
+        return head(relu(batchNorm(model.bn2, "bn2", conv(model.conv2, "conv2", y))), model.linear, "linear")
     }
 
     func encode(into writer: inout ProtobufWriter, input: String, inputShape: [Int], output: String, classes: Int) {

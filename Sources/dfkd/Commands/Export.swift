@@ -12,8 +12,7 @@ struct Export: ParsableCommand {
         load with strict=True. FILE.safetensors holds the same tensors and, as metadata, the \
         architecture, classes, input shape and input normalisation. FILE.onnx is an inference \
         graph (opset 13; input 'input' N x C x H x W, output 'logits' N x K; batch norms kept as \
-        BatchNormalization nodes in inference mode) with the same facts as metadata_props; it \
-        covers LeNet-5 and the Wide ResNets. The model takes inputs normalised as the model file records.
+        BatchNormalization nodes in inference mode) with the same facts as metadata_props. The model takes inputs normalised as the model file records.
         """)
 
     @Argument(help: "The dfkd model file (a teacher or a student).") var model: String
