@@ -70,7 +70,9 @@ public enum TorchCheckpoint {
 
     private static func extract(_ entry: Entry, from archive: Archive, file: String) throws -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(clamping: entry.uncompressedSize))
+        // The declared size is the file's word, not yet checked: reserve no more than the file holds.
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        bytes.reserveCapacity(min(Int(clamping: entry.uncompressedSize), fileSize))
         let checksum: CRC32
         do { checksum = try archive.extract(entry, skipCRC32: false) { bytes.append(contentsOf: $0) } } catch {
             throw InterchangeError(file: file, "\(entry.path) cannot be read (truncated or damaged: \(error))")
@@ -149,10 +151,21 @@ public enum TorchCheckpoint {
             return nil
         }
         let shape = size.map { Int($0) }
-        let count = shape.reduce(1, *)
+        let elements = bytes.count / dtype.size
+        // A state dict's tensor has at most its storage's elements (no broadcast views).
+        let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+        guard shape.allSatisfy({ $0 >= 0 }), count <= elements, offset >= 0 else {
+            throw InterchangeError(file: file, "\(name): shape \(shape) at offset \(offset) does not fit its storage of \(elements) elements")
+        }
+        let contiguous = (0..<shape.count).map { axis in shape[(axis + 1)...].reduce(1, *) }
+        if count == 0 || stride.map({ Int($0) }) == contiguous {
+            guard Int(offset) + count <= elements else {
+                throw InterchangeError(file: file, "\(name): shape \(shape) at offset \(offset) reaches outside its storage of \(elements) elements")
+            }
+            return StoredTensor(dtype: dtype, shape: shape, bytes: Array(bytes[(Int(offset) * dtype.size)..<((Int(offset) + count) * dtype.size)]))
+        }
         // Gather by strides (a view or a transposed tensor), checking every index is inside the storage.
         var gathered = [UInt8](repeating: 0, count: count * dtype.size)
-        let elements = bytes.count / dtype.size
         var index = [Int](repeating: 0, count: shape.count)
         for position in 0..<count {
             var source = Int(offset)
