@@ -107,14 +107,7 @@ final class SlurmTests: XCTestCase {
 
     func testASweepRunsAsAJobArrayAndItsResubmissionRerunsOnlyTheFailedRun() throws {
         let slurm = try LocalSlurm.start(for: self)
-        let late = TestFiles.scratchDirectory("late-teacher")
-        let sweep = try SweepFixture(grid: """
-          part:
-            - {name: a, seed: 1}
-            - {name: b, seed: 2}
-            - {name: c, seed: 3}
-            - {name: late, seed: 4, teacher: \(late)/teacher.h5}
-        """)
+        let (sweep, late) = try SweepFixture.withALateTeacher()
         func submit() throws -> (output: String, summary: String) {
             let submitted = try submitSweep(sweep, to: slurm, options: ["--max-parallel", "2"])
             return (submitted.output, submitted.summary)

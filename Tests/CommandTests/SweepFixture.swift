@@ -35,6 +35,20 @@ struct SweepFixture {
         try text.write(toFile: file, atomically: true, encoding: .utf8)
     }
 
+    /// Four runs, the last of whose teacher (in the returned directory) does not exist yet:
+    /// that run fails until the test puts a teacher there.
+    static func withALateTeacher(_ name: String = #function) throws -> (sweep: SweepFixture, late: String) {
+        let late = TestFiles.scratchDirectory("late-teacher")
+        let sweep = try SweepFixture(name, grid: """
+          part:
+            - {name: a, seed: 1}
+            - {name: b, seed: 2}
+            - {name: c, seed: 3}
+            - {name: late, seed: 4, teacher: \(late)/teacher.h5}
+        """)
+        return (sweep, late)
+    }
+
     func arguments(_ options: [String] = []) -> [String] { ["sweep", file, "--out", out] + options }
 
     func log(of run: String) -> String { (try? String(contentsOfFile: out + "/runs/\(run)/log.txt", encoding: .utf8)) ?? "" }

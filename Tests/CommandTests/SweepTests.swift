@@ -65,14 +65,7 @@ final class SweepTests: XCTestCase {
     }
 
     func testAFailedRunIsRerunAloneAndTheReportDrawsEveryRun() throws {
-        let late = TestFiles.scratchDirectory("late-teacher")
-        let sweep = try SweepFixture(grid: """
-          part:
-            - {name: a, seed: 1}
-            - {name: b, seed: 2}
-            - {name: c, seed: 3}
-            - {name: late, seed: 4, teacher: \(late)/teacher.h5}
-        """)
+        let (sweep, late) = try SweepFixture.withALateTeacher()
         let first = try DFKDCommand.run(sweep.arguments())
         XCTAssertEqual(first.status, 1, "a failed run fails the sweep: \(first.output)")
         // Two runs side by side, each on a core of its own.

@@ -13,7 +13,7 @@ final class FuzzTests: XCTestCase {
             ($0, try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixtures + $0))))
         }
         let directory = TestFiles.scratchDirectory()
-        var random = SplitMix(seed: 2026)
+        var random = SplitMix64(seed: 2026)
         var refused = 0, read = 0
         for trial in 0..<1000 {
             let (name, original) = sources[trial % sources.count]
@@ -46,18 +46,5 @@ final class FuzzTests: XCTestCase {
         print("fuzz: \(refused) of 1000 mutated files refused, \(read) read")
         // Many mutations land in tensor data, which a zip's CRC-32 catches and safetensors cannot.
         XCTAssertGreaterThan(refused, 500, "\(refused) refused, \(read) read")
-    }
-}
-
-/// A small seeded generator, so a failing trial can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
