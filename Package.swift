@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "NeuralNetwork", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "NeuralNetwork", "TestSupport"]),
         .testTarget(name: "InterchangeTests", dependencies: ["Interchange", "NeuralNetwork", "TestSupport"]),
-        .testTarget(name: "CommandTests", dependencies: ["TestSupport", "NeuralNetwork", "Storage", "Training"]),
+        .testTarget(name: "CommandTests", dependencies: ["TestSupport", "NeuralNetwork", "Storage", "Training", "Interchange"]),
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Training", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
         // Multi-rank checks that DistributedTests runs under mpirun.

@@ -167,7 +167,7 @@ public final class DistillationDriver {
                 }
                 progress.iteration += 1
                 reporter?.update(epoch * c.iterationsPerEpoch + progress.iteration,
-                                 status: String(format: "epoch %d, student %.2f%%", epoch + 1, progress.lastTop1))
+                                 status: "epoch \(epoch + 1), student " + (progress.lastTop1.isNaN ? "not evaluated yet" : String(format: "%.2f%%", progress.lastTop1)))
                 let stop = StopRequest.isRequested(on: communicator)
                 if progress.iteration == c.iterationsPerEpoch {
                     stopAtEpochEnd = stop

@@ -57,7 +57,8 @@ public enum Safetensors {
         return (StateDictionary(tensors.sorted { $0.start < $1.start }.map { ($0.name, $0.tensor) }), metadata)
     }
 
-    /// Writes `state` (names in its order) with `metadata` to `path` in one pass.
+    /// Writes `state` (names in its order) with `metadata` to `path` in one pass (callers that
+    /// need atomicity give a temporary path).
     public static func write(_ state: StateDictionary, metadata: [String: String] = [:], to path: String) throws {
         var header: [String: Any] = metadata.isEmpty ? [:] : ["__metadata__": metadata]
         var offset = 0
@@ -71,7 +72,7 @@ public enum Safetensors {
         var bytes = withUnsafeBytes(of: UInt64(json.count).littleEndian) { Array($0) } + json
         bytes.reserveCapacity(bytes.count + offset)
         for (_, tensor) in state.tensors { bytes += tensor.bytes }
-        do { try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        do { try Data(bytes).write(to: URL(fileURLWithPath: path)) } catch {
             throw InterchangeError(file: path, "cannot be written: \(error.localizedDescription)")
         }
     }

@@ -8,11 +8,13 @@ import ZIPFoundation
 public enum TorchStateWriter {
     static let storageNames: [StoredDType: String] = Dictionary(uniqueKeysWithValues: TorchCheckpoint.storageTypes.map { ($0.value, $0.key) })
 
+    /// Writes the archive to `path`, replacing any file there (callers that need atomicity
+    /// give a temporary path).
     public static func write(_ state: StateDictionary, to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        try? FileManager.default.removeItem(atPath: temporary)
         do {
-            let archive = try Archive(url: URL(fileURLWithPath: temporary), accessMode: .create)
+            // ZIPFoundation creates archives only where no file is.
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
             func add(_ name: String, _ bytes: [UInt8]) throws {
                 let data = Data(bytes)
                 try archive.addEntry(with: "archive/" + name, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .none) { position, size in
@@ -24,12 +26,7 @@ public enum TorchStateWriter {
             for (index, entry) in state.tensors.enumerated() { try add("data/\(index)", entry.tensor.bytes) }
             try add("version", Array("3\n".utf8))
         } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
             throw InterchangeError(file: path, "cannot be written: \(error)")
-        }
-        guard rename(temporary, path) == 0 else {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw InterchangeError(file: path, "cannot be written: \(String(cString: strerror(errno)))")
         }
     }
 

@@ -41,12 +41,7 @@ final class ExportTests: XCTestCase {
     }
 
     func testPyTorchAndOnnxRuntimeRunTheExportsAndGiveDfkdsLogits() throws {
-        let python = ProcessInfo.processInfo.environment["DFKD_TORCH_PYTHON"] ?? "/usr/bin/python3"
-        let probe = try Subprocess.run(python, ["-c", "import torch, safetensors, onnx, onnxruntime"])
-        guard probe.status == 0 else {
-            throw XCTSkip("\(python) lacks torch, safetensors, onnx or onnxruntime (set DFKD_TORCH_PYTHON to a Python that has them): "
-                          + "the export is checked against PyTorch only where they are installed")
-        }
+        let python = try TorchPython.path()
         let directory = TestFiles.scratchDirectory()
         let batch = try XCTUnwrap(Safetensors.read(TorchCheckpointTests.fixtures + "batch.safetensors").state["input"])
         // Every architecture of the zoo, each of its block kinds at least once.
@@ -58,30 +53,14 @@ final class ExportTests: XCTestCase {
             try Safetensors.write(state, to: directory + "/model.safetensors")
             try Data(try OnnxExport.model(network, inputShape: [1, 32, 32], classes: 10, metadata: ["architecture": architecture.rawValue]))
                 .write(to: URL(fileURLWithPath: directory + "/model.onnx"))
-            let script = """
-            import sys, torch
-            sys.path.insert(0, sys.argv[1])
-            import dfkd_models, onnx, onnxruntime
-            from safetensors.torch import load_file, save_file
-            batch = load_file(sys.argv[3])["input"]
-            out = {}
-            for name, state in [("pth", torch.load(sys.argv[4] + "/model.pth", weights_only=True)), ("safetensors", load_file(sys.argv[4] + "/model.safetensors"))]:
-                model = dfkd_models.make(sys.argv[2], 1, 10).eval()
-                model.load_state_dict(state, strict=True)
-                with torch.no_grad():
-                    out[name] = model(batch)
-            graph = onnx.load(sys.argv[4] + "/model.onnx")
-            onnx.checker.check_model(graph, full_check=True)
-            session = onnxruntime.InferenceSession(sys.argv[4] + "/model.onnx")
-            out["onnx"] = torch.from_numpy(session.run(["logits"], {"input": batch.numpy()})[0])
-            save_file(out, sys.argv[4] + "/logits.safetensors")
-            """
-            let run = try Subprocess.run(python, ["-c", script, TestFiles.repositoryRoot + "/reference", architecture.rawValue,
-                                                  TorchCheckpointTests.fixtures + "batch.safetensors", directory])
+            let run = try TorchPython.runExports(python, architecture: architecture.rawValue, channels: 1, classes: 10,
+                                                 batch: TorchCheckpointTests.fixtures + "batch.safetensors",
+                                                 files: ["pth", "safetensors", "onnx"].map { directory + "/model." + $0 },
+                                                 logits: directory + "/logits.safetensors")
             XCTAssertEqual(run.status, 0, run.output)
             let logits = try Safetensors.read(directory + "/logits.safetensors").state
             for name in ["pth", "safetensors", "onnx"] {
-                let torch = try XCTUnwrap(logits[name], run.output)
+                let torch = try XCTUnwrap(logits["model." + name], run.output)
                 Goldens.assertClose(expected, GoldenTensor(shape: torch.shape, values: torch.floats()), "\(architecture.rawValue) \(name): dfkd against PyTorch")
             }
         }

@@ -16,7 +16,7 @@ struct Export: ParsableCommand {
         """)
 
     @Argument(help: "The dfkd model file (a teacher or a student).") var model: String
-    @Option(help: "The file to write: .pth or .safetensors.") var to: String
+    @Option(help: "The file to write: .pth (or .pt), .safetensors or .onnx.") var to: String
 
     func validate() throws {
         guard [".pth", ".pt", ".safetensors", ".onnx"].contains(where: to.hasSuffix) else {
@@ -33,17 +33,22 @@ struct Export: ParsableCommand {
                         "normalization_mean": description.normalizationMean.map { "\($0)" }.joined(separator: ","),
                         "normalization_std": description.normalizationStd.map { "\($0)" }.joined(separator: ","),
                         "dfkd_version": DataFreeKD.version]
-        if to.hasSuffix(".safetensors") {
-            try Safetensors.write(state, metadata: metadata.merging(["format": "pt"]) { first, _ in first }, to: to)
-        } else if to.hasSuffix(".onnx") {
+        // Written to a temporary file and renamed: an interrupted export leaves no partial
+        // file where a user, or a deployment script, would take it for a model.
+        if to.hasSuffix(".onnx") {
             let bytes = try OnnxExport.model(network, inputShape: description.inputShape, classes: description.classes,
                                              metadata: metadata.merging(["batch_norm": OnnxExport.batchNormNote]) { first, _ in first })
             try AtomicFile.write(to) { temporary in try Data(bytes).write(to: URL(fileURLWithPath: temporary)) }
             print("export: \(description.architecture.rawValue) as an ONNX graph (opset \(OnnxExport.opset), batch norm \(OnnxExport.batchNormNote)) to \(to); "
                   + "inputs normalised by \(description.normalizationMean) / \(description.normalizationStd)")
             return
-        } else {
-            try TorchStateWriter.write(state, to: to)
+        }
+        try AtomicFile.write(to) { temporary in
+            if to.hasSuffix(".safetensors") {
+                try Safetensors.write(state, metadata: metadata.merging(["format": "pt"]) { first, _ in first }, to: temporary)
+            } else {
+                try TorchStateWriter.write(state, to: temporary)
+            }
         }
         print("export: \(state.tensors.count) tensors of \(model) (\(description.architecture.rawValue)) to \(to); in PyTorch: "
               + "dfkd_models.make('\(description.architecture.rawValue)', \(description.inputShape[0]), \(description.classes))"
