@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "NeuralNetwork", "TestSupport"]),
         .testTarget(name: "InterchangeTests", dependencies: ["Interchange", "NeuralNetwork", "TestSupport"]),
         .testTarget(name: "CommandTests", dependencies: ["TestSupport", "NeuralNetwork", "Storage", "Training", "Interchange"]),
-        .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Training", "TestSupport"]),
+        .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Training", "TestSupport", "NeuralNetwork", "TensorEngine"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
         // Multi-rank checks that DistributedTests runs under mpirun.
         .executableTarget(name: "MPIChecks", dependencies: ["Data", "Distributed", "Distillation", "NeuralNetwork", "Training"], path: "Tests/MPIChecks"),

@@ -20,6 +20,8 @@ public struct DistillationConfiguration: Sendable, Equatable {
     /// The student steps on the images of the generator step just taken (DAFL, GIP) instead
     /// of fresh ones.
     public var studentReusesGeneratorBatch = false
+    /// The student steps come before the generator steps in each iteration (DFAD's loop).
+    public var studentStepsFirst = false
     /// GIP: passes over the real training split after each epoch's synthetic iterations
     /// (a fraction is a share of one pass; 0 for data-free methods).
     public var realPasses: Double = 0
@@ -36,6 +38,9 @@ public struct DistillationConfiguration: Sendable, Equatable {
     public var generatorBeta2: Float = 0.999
     public var generatorMilestones: [Int] = [50, 150]
     public var generatorGamma: Float = 0.1
+    /// The epsilon of the batch norms after the generator's two inner convolutions: DAFL's
+    /// generator has BatchNorm2d(C, 0.8) there (and GIP takes DAFL's generator).
+    public var generatorInnerEpsilon: Float = 1e-5
 
     // Student.
     public var studentOptimizer = StudentOptimizer.sgd
@@ -52,6 +57,7 @@ public struct DistillationConfiguration: Sendable, Equatable {
     public var kdWeight: Float = 1
     public var kdTemperature: Float = 1
     public var logL2Weight: Float = 5
+    public var l2Form = DistillationLosses.L2Form.logNorm
     public var l1Weight: Float = 0
     public var adversarial = true
 
@@ -67,7 +73,9 @@ public struct DistillationConfiguration: Sendable, Equatable {
     public var contrastTemperature: Float = 0.07
     public var oneHotWeight: Float = 0
     public var entropyWeight: Float = 0
+    public var entropyForm = DistillationLosses.EntropyForm.sumLn
     public var activationWeight: Float = 0
+    public var activationForm = DistillationLosses.ActivationForm.mean
 
     /// The warm-up the cosine schedule uses: a run no longer than the warm-up keeps the shape
     /// of the published schedule, warming up for a tenth of its epochs.
@@ -75,7 +83,8 @@ public struct DistillationConfiguration: Sendable, Equatable {
         studentSchedule == .cosine && studentWarmupEpochs >= Double(epochs) ? Double(epochs) / 10 : studentWarmupEpochs
     }
 
-    /// The published defaults of `method` (METHODS.md).
+    /// The published defaults of `method`: each paper's settings, completed by its authors'
+    /// code where the paper is silent (configs/*.yaml say which, and every deviation).
     public init(method: Method) {
         self.method = method
         switch method {
@@ -85,6 +94,7 @@ public struct DistillationConfiguration: Sendable, Equatable {
         case .gip:
             noise = 1000
             embeddings = .none
+            generatorInnerEpsilon = 0.8
             generatorLearningRate = 1e-2
             generatorBeta1 = 0.9
             generatorMilestones = []
@@ -107,10 +117,13 @@ public struct DistillationConfiguration: Sendable, Equatable {
             statisticsForm = .squares
             oneHotWeight = 1
             entropyWeight = 5
+            entropyForm = .meanLn
             activationWeight = 0.1
+            activationForm = .l1
         case .dafl:
             noise = 100
             embeddings = .none
+            generatorInnerEpsilon = 0.8
             generatorLearningRate = 0.2
             generatorBeta1 = 0.9
             generatorMilestones = []
@@ -129,12 +142,20 @@ public struct DistillationConfiguration: Sendable, Equatable {
             statisticsWeight = 0
             oneHotWeight = 1
             entropyWeight = 5
+            entropyForm = .sumLog10
             activationWeight = 0.1
             batchSize = 512
             iterationsPerEpoch = 120
+            epochs = 200
         case .dfad:
+            epochs = 500
+            studentStepsFirst = true
             embeddings = .none
             generatorBeta1 = 0.9
+            generatorMilestones = [100, 200]
+            studentSchedule = .multistep
+            studentMilestones = [100, 200]
+            studentWarmupEpochs = 0
             kdWeight = 0
             l1Weight = 1
             logL2Weight = 0
@@ -142,7 +163,6 @@ public struct DistillationConfiguration: Sendable, Equatable {
             studentCrossEntropyWeight = 0
             contrastWeight = 0
             statisticsWeight = 0
-            studentWarmupEpochs = 0
         case .noise:
             generatorSteps = 0
             studentSteps = 1
@@ -154,16 +174,24 @@ public struct DistillationConfiguration: Sendable, Equatable {
             statisticsWeight = 0
             studentWarmupEpochs = 0
         case .dfq:
+            epochs = 200
+            iterationsPerEpoch = 40
+            studentSteps = 10
             embeddings = .none
-            generatorBeta1 = 0.9
+            generatorMilestones = []
+            studentLearningRate = 0.05
+            studentWeightDecay = 1e-4
+            studentSchedule = .multistep
+            studentMilestones = [120, 150, 180]
+            studentWarmupEpochs = 0
             logL2Weight = 0
             generatorCrossEntropyWeight = 0
             studentCrossEntropyWeight = 0
             contrastWeight = 0
             statisticsWeight = 1
             oneHotWeight = 1
-            entropyWeight = 1
-            studentWarmupEpochs = 0
+            entropyWeight = 20
+            entropyForm = .sumLn
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import NeuralNetwork
 import TensorEngine
 import Training
@@ -24,6 +25,22 @@ public struct DistillationLosses {
         return (squares + 1e-12).sqrt().log()
     }
 
+    /// The forms of the L2 part of CPSC's discrepancy.
+    public enum L2Form: String, Sendable, CaseIterable {
+        /// log ||t - s||_2: the paper's Eq. 6.
+        case logNorm = "log-norm"
+        /// mean((t - s)^2): the authors' published CIFAR-100 command (CPSC_DFKD.py).
+        case mse
+    }
+
+    /// The L2 part of the discrepancy in `form`, and the name of its term.
+    public func l2(teacher: Tensor, student: Tensor, form: L2Form) -> (name: String, value: Tensor) {
+        switch form {
+        case .logNorm: ("log_l2", logL2(teacher: teacher, student: student))
+        case .mse: ("mse", scope.batchMean((teacher - student).squared().mean(axes: [1])))
+        }
+    }
+
     /// Cross entropy from logits and class indices, batch mean.
     public func crossEntropy(_ logits: Tensor, labels: [Int]) -> Tensor {
         let oneHot = Self.oneHot(labels, classes: logits.shape[1])
@@ -35,16 +52,44 @@ public struct DistillationLosses {
         crossEntropy(teacher, labels: Evaluation.predictedClasses(teacher))
     }
 
-    /// Information entropy term sum_j pbar_j log pbar_j, pbar the batch-mean teacher
-    /// prediction: minimising it balances the classes of the generated batch.
-    public func informationEntropy(teacher: Tensor) -> Tensor {
-        let mean = scope.columnMean(teacher.softmax())
-        return (mean * (mean + 1e-12).log()).sum()
+    /// The forms of the information-entropy term, sum_j pbar_j log pbar_j with pbar the
+    /// batch-mean teacher prediction; they differ by a constant factor, which the published
+    /// weights assume.
+    public enum EntropyForm: String, Sendable, CaseIterable {
+        /// sum_j pbar_j log10 pbar_j: DAFL's code (DAFL_train.py), for its weight 5.
+        case sumLog10 = "sum-log10"
+        /// sum_j pbar_j ln pbar_j: the DFQ runs of the CMI repository, for their weight 20.
+        case sumLn = "sum-ln"
+        /// (1/k) sum_j pbar_j ln pbar_j: GIP's Eq. 12, for its weight 5.
+        case meanLn = "mean-ln"
     }
 
-    /// Activation loss: minus the mean absolute value of the teacher's penultimate features.
-    public func activation(features: Tensor) -> Tensor {
-        -scope.batchMean(features.abs().mean(axes: [1]))
+    /// The information-entropy term in `form`: minimising it balances the classes of the
+    /// generated batch.
+    public func informationEntropy(teacher: Tensor, form: EntropyForm = .sumLn) -> Tensor {
+        let mean = scope.columnMean(teacher.softmax())
+        let sum = (mean * (mean + 1e-12).log()).sum()
+        switch form {
+        case .sumLn: return sum
+        case .sumLog10: return sum / Float(log(10.0))
+        case .meanLn: return sum / Float(teacher.shape[1])
+        }
+    }
+
+    /// The forms of the activation term over the teacher's features f (N x F).
+    public enum ActivationForm: String, Sendable, CaseIterable {
+        /// -mean over samples and features of |f|: DAFL's code.
+        case mean
+        /// -mean over samples of ||f_i||_1: GIP's Eq. 13 (larger by the feature count).
+        case l1
+    }
+
+    /// Activation term: minus the size of the teacher's features, in `form`.
+    public func activation(features: Tensor, form: ActivationForm = .mean) -> Tensor {
+        switch form {
+        case .mean: -scope.batchMean(features.abs().mean(axes: [1]))
+        case .l1: -scope.batchMean(features.abs().sum(axes: [1]))
+        }
     }
 
     /// Mean absolute logit difference (DFAD).

@@ -97,7 +97,7 @@ public final class DistillationRun {
         teacher.freeze()
         for layer in teacher.batchNorms { layer.recordsInputMoments = c.statisticsWeight > 0 }
         generator = Generator(shape: .init(noise: c.noise, widths: c.generatorWidths, imageSize: imageShape[1],
-                                           channels: imageShape[0], classes: classes),
+                                           channels: imageShape[0], classes: classes, innerEpsilon: c.generatorInnerEpsilon),
                               placement: c.embeddings).initialize(seed: c.seed &+ 1)
         for layer in teacher.batchNorms + student.batchNorms + generator.batchNorms { layer.momentsScope = scope }
         let probe = Tensor.zeros([2] + imageShape)
@@ -213,7 +213,10 @@ public final class DistillationRun {
         var terms = WeightedTerms()
         if discrepancy, let s {
             if c.kdWeight > 0 { terms.add("g_kd", -c.kdWeight, losses.kd(teacher: t, student: s, temperature: c.kdTemperature)) }
-            if c.logL2Weight > 0 { terms.add("g_log_l2", -c.logL2Weight, losses.logL2(teacher: t, student: s)) }
+            if c.logL2Weight > 0 {
+                let (name, value) = losses.l2(teacher: t, student: s, form: c.l2Form)
+                terms.add("g_" + name, -c.logL2Weight, value)
+            }
             if c.l1Weight > 0 { terms.add("g_l1", -c.l1Weight, losses.l1(teacher: t, student: s)) }
         }
         if c.generatorCrossEntropyWeight > 0 { terms.add("g_ce", c.generatorCrossEntropyWeight, losses.crossEntropy(t, labels: labels)) }
@@ -226,8 +229,8 @@ public final class DistillationRun {
                                                                     labels: labels, temperature: c.contrastTemperature))
         }
         if c.oneHotWeight > 0 { terms.add("g_one_hot", c.oneHotWeight, losses.oneHot(teacher: t)) }
-        if c.entropyWeight > 0 { terms.add("g_entropy", c.entropyWeight, losses.informationEntropy(teacher: t)) }
-        if c.activationWeight > 0 { terms.add("g_activation", c.activationWeight, losses.activation(features: teacherFeatures)) }
+        if c.entropyWeight > 0 { terms.add("g_entropy", c.entropyWeight, losses.informationEntropy(teacher: t, form: c.entropyForm)) }
+        if c.activationWeight > 0 { terms.add("g_activation", c.activationWeight, losses.activation(features: teacherFeatures, form: c.activationForm)) }
         precondition(!terms.isEmpty, "the generator step has no loss term switched on (DistillationConfiguration.inconsistencies)")
         let total = terms.total
         let values = terms.values(total, totalName: "g_total")
@@ -262,7 +265,10 @@ public final class DistillationRun {
         let s = student(images)
         var terms = WeightedTerms()
         if c.kdWeight > 0 { terms.add("s_kd", c.kdWeight, losses.kd(teacher: t, student: s, temperature: c.kdTemperature)) }
-        if c.logL2Weight > 0 { terms.add("s_log_l2", c.logL2Weight, losses.logL2(teacher: t, student: s)) }
+        if c.logL2Weight > 0 {
+            let (name, value) = losses.l2(teacher: t, student: s, form: c.l2Form)
+            terms.add("s_" + name, c.logL2Weight, value)
+        }
         if c.l1Weight > 0 { terms.add("s_l1", c.l1Weight, losses.l1(teacher: t, student: s)) }
         if c.studentCrossEntropyWeight > 0 { terms.add("s_ce", c.studentCrossEntropyWeight, losses.crossEntropy(s, labels: labels)) }
         precondition(!terms.isEmpty, "the student step has no loss term switched on")
@@ -320,14 +326,18 @@ public final class DistillationRun {
             return
         }
         var last: (images: Tensor, labels: [Int])?
-        for _ in 0..<c.generatorSteps {
-            let (terms, images, labels) = try generatorStep()
-            epochTerms.add(terms)
-            last = (images, labels)
+        func generatorSteps() throws {
+            for _ in 0..<c.generatorSteps {
+                let (terms, images, labels) = try generatorStep()
+                epochTerms.add(terms)
+                last = (images, labels)
+            }
         }
+        if !c.studentStepsFirst { try generatorSteps() }
         for _ in 0..<c.studentSteps {
             epochTerms.add(try studentStep(on: c.studentReusesGeneratorBatch ? last : nil))
         }
+        if c.studentStepsFirst { try generatorSteps() }
     }
 
     /// Ends epoch `epoch` after its iterations: the real-data iterations on `real` (if any);

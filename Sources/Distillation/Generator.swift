@@ -8,8 +8,8 @@ public final class CategoricalFeatureEmbedding: Module {
     public let norm: BatchNorm2d
     public let gamma: Tensor, beta: Tensor
 
-    public init(channels: Int, classes: Int) {
-        norm = BatchNorm2d(channels, affine: false)
+    public init(channels: Int, classes: Int, epsilon: Float = 1e-5) {
+        norm = BatchNorm2d(channels, epsilon: epsilon, affine: false)
         gamma = makeParameter([classes, channels])
         beta = makeParameter([classes, channels])
     }
@@ -48,14 +48,18 @@ public final class Generator: Layer {
         public var imageSize: Int
         public var channels: Int
         public var classes: Int
+        /// The epsilon of the two inner normalisation layers (DAFL's: 0.8).
+        public var innerEpsilon: Float
 
-        public init(noise: Int, widths: [Int] = [128, 128, 64], imageSize: Int = 32, channels: Int, classes: Int) {
+        public init(noise: Int, widths: [Int] = [128, 128, 64], imageSize: Int = 32, channels: Int, classes: Int,
+                    innerEpsilon: Float = 1e-5) {
             precondition(widths.count == 3 && imageSize % 4 == 0, "a generator needs 3 widths and an image size divisible by 4")
             self.noise = noise
             self.widths = widths
             self.imageSize = imageSize
             self.channels = channels
             self.classes = classes
+            self.innerEpsilon = innerEpsilon
         }
     }
 
@@ -78,8 +82,9 @@ public final class Generator: Layer {
         let channels = [w[0], w[1], w[2], shape.channels]
         norms = channels.enumerated().map { index, c -> Module in
             let categorical = placement == .all || (placement == .three && index < 3)
-            if categorical { return CategoricalFeatureEmbedding(channels: c, classes: shape.classes) }
-            return BatchNorm2d(c, affine: index < 3)
+            let epsilon: Float = index == 1 || index == 2 ? shape.innerEpsilon : 1e-5
+            if categorical { return CategoricalFeatureEmbedding(channels: c, classes: shape.classes, epsilon: epsilon) }
+            return BatchNorm2d(c, epsilon: epsilon, affine: index < 3)
         }
     }
 

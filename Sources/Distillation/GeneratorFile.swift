@@ -2,7 +2,7 @@ import NeuralNetwork
 import Storage
 
 /// Generator files: root attributes format = "dfkd-generator", format_version, noise,
-/// widths, image_size, channels, classes, embeddings (all, three, none) and provenance_<key>
+/// widths, image_size, channels, classes, inner_epsilon, embeddings (all, three, none) and provenance_<key>
 /// strings; group /state as in model files (docs/FILE-FORMATS.md).
 public enum GeneratorFile {
     public static let format = "dfkd-generator"
@@ -22,6 +22,7 @@ public enum GeneratorFile {
             try file.setAttribute("image_size", Int64(generator.shape.imageSize))
             try file.setAttribute("channels", Int64(generator.shape.channels))
             try file.setAttribute("classes", Int64(generator.shape.classes))
+            try file.setAttribute("inner_epsilon", [Double(generator.shape.innerEpsilon)])
             try file.setAttribute("embeddings", generator.placement.rawValue)
             for (key, value) in provenance.sorted(by: { $0.key < $1.key }) { try file.setAttribute("provenance_" + key, value) }
             try ModelFile.writeState(of: generator, into: file.createGroup("state"))
@@ -37,8 +38,11 @@ public enum GeneratorFile {
         guard let placement = EmbeddingPlacement(rawValue: placementName) else {
             throw StorageError(file: path, "attribute embeddings is '\(placementName)', expected all, three or none")
         }
+        // Files written before inner_epsilon was recorded have the default 1e-5.
+        let innerEpsilon = file.attributeNames.contains("inner_epsilon") ? Float(try file.numericAttribute("inner_epsilon", as: Double.self).first ?? 1e-5) : 1e-5
         let shape = Generator.Shape(noise: try integer("noise"), widths: try file.numericAttribute("widths", as: Int64.self).map(Int.init),
-                                    imageSize: try integer("image_size"), channels: try integer("channels"), classes: try integer("classes"))
+                                    imageSize: try integer("image_size"), channels: try integer("channels"), classes: try integer("classes"),
+                                    innerEpsilon: innerEpsilon)
         let generator = Generator(shape: shape, placement: placement)
         try ModelFile.loadState(into: generator, from: file.group("state"))
         return generator

@@ -24,7 +24,7 @@ final class StepIsolationTests: XCTestCase {
         let teacher = WideResNet(depth: 16, widen: 1, classes: 4).initialize(seed: 1)
         let student = LeNet5(inputChannels: 3, classes: 4, half: true).initialize(seed: 2)
         let run = DistillationRun(teacher: teacher, student: student, imageShape: [3, 32, 32], classes: 4, configuration: configuration)
-        XCTAssertNotNil(run.projector, "student features (42) differ from the teacher's (64): a projector maps them")
+        XCTAssertNotNil(run.projector, "student features (60) differ from the teacher's (64): a projector maps them")
 
         let teacherBefore = snapshot(teacher), studentBefore = snapshot(student)
         let generatorBefore = snapshot(run.generator), projectorBefore = snapshot(run.projector!)

@@ -208,6 +208,14 @@ def distillation_cases():
     stats = {"running_mean": pack(running_mean), "running_var": pack(running_var)}
     for form in ("norms", "squares"):
         cases.append(case(f"bn_statistics_{form}", {"x": x}, lambda x, form=form: bn_statistics(x, running_mean, running_var, form), stats))
+    # The published forms of the entropy and activation terms (DAFL's code, GIP's Eq. 12 and 13).
+    mean_prediction = lambda t: F.softmax(t, 1).mean(0)
+    cases += [
+        case("information_entropy_sum_log10", {"t": t}, lambda t: (mean_prediction(t) * torch.log10(mean_prediction(t))).sum()),
+        case("information_entropy_mean_ln", {"t": t}, lambda t: (mean_prediction(t) * torch.log(mean_prediction(t))).sum() / t.shape[1]),
+        case("activation_l1", {"f": rand(6, 4)}, lambda f: -f.abs().sum(1).mean()),
+        case("mse", {"t": t, "s": s}, lambda t, s: F.mse_loss(s, t)),
+    ]
     return cases
 
 

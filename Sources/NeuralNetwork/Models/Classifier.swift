@@ -1,11 +1,12 @@
 import TensorEngine
 
-/// An image classifier as the distillation methods need it: logits, the penultimate features
+/// An image classifier as the distillation methods need it: logits, the features
 /// they are computed from, and the batch-norm layers whose statistics BN-statistics losses read.
 public protocol Classifier: Layer {
-    /// The penultimate features (N x F), before the last linear layer.
+    /// The features (N x F) the activation and contrastive losses read: the input of the last
+    /// linear layer, except LeNet-5's, whose are conv3's as DAFL defines them.
     func features(_ x: Tensor) -> Tensor
-    /// The last linear layer: logits from features.
+    /// The layers after the features: logits from features.
     func logits(fromFeatures features: Tensor) -> Tensor
 }
 

@@ -20,13 +20,14 @@ public final class LeNet5: Layer, Classifier {
         [("conv1", conv1), ("conv2", conv2), ("conv3", conv3), ("fc1", fc1), ("fc2", fc2)]
     }
 
-    /// The 84 (or 42) features before the last linear layer.
+    /// The 120 (or 60) features of conv3, as DAFL's lenet.py returns them (`out_feature`):
+    /// its activation loss is taken on them.
     public func features(_ x: Tensor) -> Tensor {
         let a = conv1(x).relu().maxPool2d(kernel: 2)
         let b = conv2(a).relu().maxPool2d(kernel: 2)
-        return fc1(conv3(b).relu().flattened()).relu()
+        return conv3(b).relu().flattened()
     }
 
-    public func logits(fromFeatures features: Tensor) -> Tensor { fc2(features) }
-    public override func forward(_ x: Tensor) -> Tensor { fc2(features(x)) }
+    public func logits(fromFeatures features: Tensor) -> Tensor { fc2(fc1(features).relu()) }
+    public override func forward(_ x: Tensor) -> Tensor { logits(fromFeatures: features(x)) }
 }

@@ -70,6 +70,7 @@ enum DistillationSettings {
         integer("generator-steps", \.generatorSteps, .integers(0...1000)),
         integer("student-steps", \.studentSteps, .integers(0...1000)),
         flag("reuse-generator-batch", \.studentReusesGeneratorBatch),
+        flag("student-steps-first", \.studentStepsFirst),
         double("real-passes", \.realPasses, .numbers(from: 0, below: 1000)),
         integer("real-batch", \.realBatchSize, .integers(1...65536)),
         integer("batch", \.batchSize, .integers(1...65536)),
@@ -86,6 +87,7 @@ enum DistillationSettings {
         number("generator-beta2", \.generatorBeta2, .decayFactor),
         integers("generator-milestones", \.generatorMilestones, .integers(0...1_000_000)),
         number("generator-gamma", \.generatorGamma, .nonNegative),
+        number("generator-eps", \.generatorInnerEpsilon, .positive),
         choice("student-optimizer", \.studentOptimizer),
         number("student-lr", \.studentLearningRate, .positive),
         number("student-momentum", \.studentMomentum, .decayFactor),
@@ -97,6 +99,7 @@ enum DistillationSettings {
         number("kd", \.kdWeight, .nonNegative),
         number("kd-temperature", \.kdTemperature, .numbers(from: 0, including: false, below: 1e4)),
         number("log-l2", \.logL2Weight, .nonNegative),
+        choice("l2-form", \.l2Form),
         number("l1", \.l1Weight, .nonNegative),
         flag("adversarial", \.adversarial),
         number("ce-generator", \.generatorCrossEntropyWeight, .nonNegative),
@@ -107,7 +110,9 @@ enum DistillationSettings {
         number("contrast-temperature", \.contrastTemperature, .numbers(from: 0, including: false, below: 1e4)),
         number("one-hot", \.oneHotWeight, .nonNegative),
         number("entropy", \.entropyWeight, .nonNegative),
+        choice("entropy-form", \.entropyForm),
         number("activation", \.activationWeight, .nonNegative),
+        choice("activation-form", \.activationForm),
     ]
 
     /// The keys a distillation config file may hold: the method, the dataset and every setting.
