@@ -187,6 +187,83 @@ class MobileNetV2(nn.Module):
         return self.linear(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class SignStraightThrough(torch.autograd.Function):
+    """sign(x) forward; backward the gradient where |x| <= 1 (the derivative of clamp)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.sign(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (x.abs() <= 1).to(grad.dtype)
+
+
+def binarized_weights(weight):
+    """Each output channel's signs times the mean |W| of its weights; gradient as clamp(W, -1, 1)."""
+    alpha = weight.abs().mean(dim=(1, 2, 3), keepdim=True).detach()
+    clipped = weight.clamp(-1, 1)
+    return (alpha * torch.sign(weight)).detach() - clipped.detach() + clipped
+
+
+class BinaryUnit(nn.Module):
+    """RSign, a binary 3x3 convolution, batch norm, a real-valued shortcut, RPReLU (ReActNet's unit)."""
+
+    def __init__(self, inputs, outputs, stride, binary_weights):
+        super().__init__()
+        self.binary_weights = binary_weights
+        self.input_shift = nn.Parameter(torch.zeros(1, inputs, 1, 1))
+        self.conv = nn.Conv2d(inputs, outputs, 3, stride=stride, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(outputs)
+        self.shortcut = None
+        if stride != 1 or inputs != outputs:
+            pool = [nn.AvgPool2d(stride)] if stride != 1 else []
+            self.shortcut = nn.Sequential(*pool, nn.Conv2d(inputs, outputs, 1, bias=False), nn.BatchNorm2d(outputs))
+        self.activation_shift = nn.Parameter(torch.zeros(1, outputs, 1, 1))
+        self.slope = nn.Parameter(torch.full((1, outputs, 1, 1), 0.25))
+        self.output_shift = nn.Parameter(torch.zeros(1, outputs, 1, 1))
+
+    def forward(self, x):
+        signs = SignStraightThrough.apply(x + self.input_shift)
+        weight = binarized_weights(self.conv.weight) if self.binary_weights else self.conv.weight
+        y = self.bn(F.conv2d(signs, weight, stride=self.conv.stride, padding=1))
+        y = y + (x if self.shortcut is None else self.shortcut(x))
+        shifted = y - self.activation_shift
+        return F.relu(shifted) - self.slope * F.relu(-shifted) + self.output_shift
+
+
+class BinaryBlock(nn.Module):
+    def __init__(self, inputs, outputs, stride, binary_weights):
+        super().__init__()
+        self.unit1 = BinaryUnit(inputs, outputs, stride, binary_weights)
+        self.unit2 = BinaryUnit(outputs, outputs, 1, binary_weights)
+
+    def forward(self, x):
+        return self.unit2(self.unit1(x))
+
+
+class BinaryResNet(nn.Module):
+    """ReActNet-style binary ResNet-18 (GIP's binarised student): real stem, shortcuts and linear layer."""
+
+    def __init__(self, in_channels=3, classes=10, binary_weights=True, widths=(64, 128, 256, 512)):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        width = widths[0]
+        stages = []
+        for outputs, stride in zip(widths, (1, 2, 2, 2)):
+            stages.append(nn.Sequential(BinaryBlock(width, outputs, stride, binary_weights), BinaryBlock(outputs, outputs, 1, binary_weights)))
+            width = outputs
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.linear = nn.Linear(widths[3], classes)
+
+    def forward(self, x):
+        x = self.layer4(self.layer3(self.layer2(self.layer1(self.bn1(self.conv1(x))))))
+        return self.linear(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 ARCHITECTURES = {
     "lenet5": lambda c, k: LeNet5(c, k),
     "lenet5-half": lambda c, k: LeNet5(c, k, half=True),
@@ -198,6 +275,8 @@ ARCHITECTURES = {
     "resnet34": lambda c, k: ResNet([3, 4, 6, 3], c, k),
     "vgg11-bn": lambda c, k: VGG(c, k),
     "mobilenetv2": lambda c, k: MobileNetV2(c, k),
+    "binary-resnet18": lambda c, k: BinaryResNet(c, k, binary_weights=True),
+    "binary-resnet18-real-weights": lambda c, k: BinaryResNet(c, k, binary_weights=False),
 }
 
 

@@ -6,11 +6,12 @@ gradients of sum(output * w) with respect to every input. Run it where torch is 
 
     python3 Tests/Goldens/make_goldens.py
 
-It rewrites Tests/Goldens/ops.json, network.json and distillation.json; the tests never need
+It rewrites Tests/Goldens/ops.json, network.json, distillation.json and binary-network.json; the tests never need
 torch.
 """
 import json
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -245,6 +246,53 @@ def network_case():
     return out
 
 
+def binary_network_case():
+    """A narrow binary ResNet (reference/dfkd_models.py's BinaryResNet, widths 2-4-4-8) in
+    training mode, with binary and with real weights: logits, loss and every gradient. The
+    draw is repeated until every sign's input is at least 1e-4 from 0, so that rounding
+    (about 1e-6 here, on any CPU) cannot flip a sign; a batch of two 16 x 16 images keeps the
+    values few enough for such a draw. Weights are exact, so their signs and clips are too."""
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "reference"))
+    import dfkd_models
+    labels = [0, 3]
+    for seed in range(100):
+        torch.manual_seed(100 + seed)
+        x = torch.rand(2, 3, 16, 16) * 2 - 1
+        net = dfkd_models.BinaryResNet(3, 5, binary_weights=True, widths=(2, 4, 4, 8))
+        with torch.no_grad():
+            for name, p in net.named_parameters():
+                if name.endswith("shift"):
+                    p.uniform_(-0.3, 0.3)
+                elif name.endswith("slope"):
+                    p.uniform_(0.1, 0.4)
+                elif name.endswith("conv.weight"):
+                    p.mul_(8)  # some weights beyond the clip at +-1
+        margins = []
+        hooks = [m.register_forward_pre_hook(lambda m, inputs: margins.append((inputs[0] + m.input_shift).abs().min().item()))
+                 for m in net.modules() if isinstance(m, dfkd_models.BinaryUnit)]
+        state = {k: pack(v) for k, v in net.state_dict().items() if v.dtype == torch.float32}
+        out = {"input": pack(x), "labels": labels, "initial": state}
+        for binary in (True, False):
+            for m in net.modules():
+                if isinstance(m, dfkd_models.BinaryUnit):
+                    m.binary_weights = binary
+            net.load_state_dict({k: torch.tensor(v["values"]).view(v["shape"]) for k, v in state.items()}, strict=False)
+            net.zero_grad()
+            inputs = x.clone().requires_grad_(True)
+            logits = net(inputs)
+            loss = F.cross_entropy(logits, torch.tensor(labels))
+            loss.backward()
+            out["binary_weights" if binary else "real_weights"] = {
+                "logits": pack(logits), "loss": float(loss.detach()), "input_gradient": pack(inputs.grad),
+                "gradients": {k: pack(p.grad) for k, p in net.named_parameters()}}
+        for h in hooks:
+            h.remove()
+        if min(margins) >= 1e-4:
+            out["seed"] = 100 + seed
+            return out
+    raise RuntimeError("no draw keeps every sign's input 1e-4 from 0")
+
+
 if __name__ == "__main__":
     with open(os.path.join(HERE, "ops.json"), "w") as f:
         json.dump({"torch": torch.__version__, "cases": op_cases()}, f)
@@ -252,4 +300,6 @@ if __name__ == "__main__":
         json.dump({"torch": torch.__version__, **network_case()}, f)
     with open(os.path.join(HERE, "distillation.json"), "w") as f:
         json.dump({"torch": torch.__version__, "cases": distillation_cases()}, f)
-    print("wrote ops.json, network.json and distillation.json in", HERE)
+    with open(os.path.join(HERE, "binary-network.json"), "w") as f:
+        json.dump({"torch": torch.__version__, **binary_network_case()}, f)
+    print("wrote ops.json, network.json, distillation.json and binary-network.json in", HERE)

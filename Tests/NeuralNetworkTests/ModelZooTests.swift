@@ -8,6 +8,7 @@ final class ModelZooTests: XCTestCase {
         let expected: [Architecture: Int] = [
             .resnet18: 11_173_962, .resnet34: 21_282_122, .wrn40x2: 2_243_546, .wrn40x1: 563_930,
             .wrn16x2: 691_674, .wrn16x1: 175_066, .lenet5: 61_706,
+            .binaryResNet18: 11_188_874, .binaryResNet18RealWeights: 11_188_874,
         ]
         for (architecture, count) in expected {
             let channels = architecture == .lenet5 ? 1 : 3

@@ -10,6 +10,10 @@ public enum Architecture: String, CaseIterable, Sendable {
     case wrn40x2 = "wrn-40-2"
     case vgg11 = "vgg11-bn"
     case mobileNetV2 = "mobilenetv2"
+    /// ReActNet-style binary ResNet-18: binary activations and weights.
+    case binaryResNet18 = "binary-resnet18"
+    /// The same network with real-valued weights: the first stage of its two-stage training.
+    case binaryResNet18RealWeights = "binary-resnet18-real-weights"
 
     /// The architecture of `name`, or an error listing the known names.
     public init(named name: String) throws {
@@ -32,6 +36,8 @@ public enum Architecture: String, CaseIterable, Sendable {
         case .wrn40x2: WideResNet(depth: 40, widen: 2, inputChannels: inputChannels, classes: classes)
         case .vgg11: VGG(inputChannels: inputChannels, classes: classes)
         case .mobileNetV2: MobileNetV2(inputChannels: inputChannels, classes: classes)
+        case .binaryResNet18: BinaryResNet(inputChannels: inputChannels, classes: classes, binaryWeights: true)
+        case .binaryResNet18RealWeights: BinaryResNet(inputChannels: inputChannels, classes: classes, binaryWeights: false)
         }
     }
 
