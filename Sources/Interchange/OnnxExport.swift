@@ -26,6 +26,8 @@ public enum OnnxExport {
             last = graph.vgg(vgg, input)
         } else if let mobileNet = network as? MobileNetV2 {
             last = graph.mobileNetV2(mobileNet, input)
+        } else if let binary = network as? BinaryResNet {
+            last = graph.binaryResNet(binary, input)
         } else {
             throw InterchangeError(file: "\(type(of: network))", "is not a model of the zoo; ONNX export covers the zoo's architectures")
         }
@@ -58,16 +60,21 @@ final class OnnxGraph {
         return output
     }
 
-    private func weight(_ name: String, _ tensor: Tensor) -> String {
+    func weight(_ name: String, _ tensor: Tensor) -> String {
         initializers.append((name, tensor))
         return name
     }
 
     func conv(_ conv: Conv2d, _ name: String, _ x: String) -> String {
+        self.conv(conv, x, weightInput: weight(name + ".weight", conv.weight), bias: conv.bias.map { weight(name + ".bias", $0) })
+    }
+
+    /// `conv`'s geometry on `x`, with weights from the graph value `weightInput`.
+    func conv(_ conv: Conv2d, _ x: String, weightInput: String, bias: String? = nil) -> String {
         let (g, shape) = (conv.geometry, conv.weight.shape)
-        let inputs = [x, weight(name + ".weight", conv.weight)] + (conv.bias.map { [weight(name + ".bias", $0)] } ?? [])
-        return node("Conv", inputs, [.ints("kernel_shape", [shape[2], shape[3]]), .ints("strides", [g.stride, g.stride]),
-                                     .ints("pads", Array(repeating: g.padding, count: 4)), .int("group", g.groups)])
+        return node("Conv", [x, weightInput] + (bias.map { [$0] } ?? []),
+                    [.ints("kernel_shape", [shape[2], shape[3]]), .ints("strides", [g.stride, g.stride]),
+                     .ints("pads", Array(repeating: g.padding, count: 4)), .int("group", g.groups)])
     }
 
     func batchNorm(_ bn: BatchNorm2d, _ name: String, _ x: String) -> String {
@@ -109,7 +116,7 @@ final class OnnxGraph {
     }
 
     /// The global average pool, flattened, then the classifier.
-    private func head(_ x: String, _ classifier: Linear, _ name: String) -> String {
+    func head(_ x: String, _ classifier: Linear, _ name: String) -> String {
         linear(classifier, name, node("Flatten", [node("GlobalAveragePool", [x])], [.int("axis", 1)]))
     }
 
