@@ -7,8 +7,9 @@ public struct DistillationConfiguration: Sendable, Equatable {
     /// `noise` is the lower reference: KD on Gaussian noise images, no generator.
     public enum Method: String, Sendable, CaseIterable { case cpsc, gip, dafl, dfad, dfq, noise }
     public enum StudentOptimizer: String, Sendable, CaseIterable { case sgd, adam }
-    /// cosine: linear warm-up then cosine decay; multistep: x0.1 at each milestone epoch.
-    public enum StudentSchedule: String, Sendable, CaseIterable { case cosine, multistep, constant }
+    /// cosine: linear warm-up then cosine decay; multistep: x0.1 at each milestone epoch;
+    /// linear: a straight line from the learning rate to 0 at the last epoch (ReActNet's).
+    public enum StudentSchedule: String, Sendable, CaseIterable { case cosine, multistep, constant, linear }
 
     public var method: Method
 

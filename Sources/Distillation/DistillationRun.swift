@@ -126,6 +126,7 @@ public final class DistillationRun {
                                                               totalEpochs: Double(c.epochs))
         case .multistep: studentSchedule = MultiStepSchedule(base: c.studentLearningRate, milestones: c.studentMilestones)
         case .constant: studentSchedule = MultiStepSchedule(base: c.studentLearningRate, milestones: [])
+        case .linear: studentSchedule = LinearDecaySchedule(base: c.studentLearningRate, totalEpochs: Double(c.epochs))
         }
         generatorSchedule = MultiStepSchedule(base: c.generatorLearningRate, milestones: c.generatorMilestones, gamma: c.generatorGamma)
         checkReplicas()

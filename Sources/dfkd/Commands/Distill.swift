@@ -26,6 +26,9 @@ struct Distill: ParsableCommand {
 
     @Option(help: "The teacher model file (taken from the checkpoint when resuming).") var teacher: String?
     @Option(help: "Student architecture (taken from the checkpoint when resuming).") var student: Architecture?
+    @Option(help: ArgumentHelp("Start the student from the weights of this model file, the student of an earlier stage (binary-resnet18 from binary-resnet18-real-weights).",
+                               valueName: "model-file"))
+    var studentInit: String?
     @Option(help: "Method (or the config file's 'method').") var method: DistillationConfiguration.Method?
     @OptionGroup var data: DatasetOptions
     @Option(help: "YAML file of settings; repeat to layer files, later ones winning (a method's, then an ablation's).")
@@ -120,6 +123,7 @@ struct Distill: ParsableCommand {
         let studentArchitecture = try Architecture(named: studentName)
         let studentModel = studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes)
             .initialize(seed: settings.seed)
+        if let studentInit { try StudentInitialization.load(studentInit, into: studentModel, like: teacherDescription) }
         let normalization = Normalization(mean: teacherDescription.normalizationMean, std: teacherDescription.normalizationStd)
         let teacherTop1 = Evaluation.run(teacherModel, on: dataset.eval, normalization: normalization, communicator: communicator).top1
         if let sampleSet { try Self.requireSamples(sampleSet, of: teacherPath, teacherCRC: teacherCRC, teacherDescription) }
@@ -138,6 +142,7 @@ struct Distill: ParsableCommand {
             normalizationMean: teacherDescription.normalizationMean, normalizationStd: teacherDescription.normalizationStd,
             provenance: ["command": command, "teacher": teacherPath, "method": methodKind.rawValue, "seed": "\(settings.seed)",
                          "dfkd_version": DataFreeKD.version, "created": started])
+        if let studentInit { studentDescription.provenance["student_init"] = StoredRun.absolute(studentInit) }
         if let samples = run.storedSamples {
             studentDescription.provenance["from_samples"] = "\(samples.count) samples of \(samplePaths.count) shard(s) in "
                 + Set(samplePaths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }).sorted().joined(separator: ", ")
