@@ -22,6 +22,9 @@ extension DistillationConfiguration {
         if studentReusesGeneratorBatch && generatorSteps == 0 && studentSteps > 0 {
             found.append("reuse-generator-batch needs generator-steps of at least 1")
         }
+        if studentReusesGeneratorBatch && studentStepsFirst {
+            found.append("reuse-generator-batch and student-steps-first: the student steps would come before the images they reuse")
+        }
         if studentSteps == 0 && realPasses == 0 {
             found.append("student-steps is 0 and real-passes is 0: the student would never train")
         }

@@ -66,6 +66,9 @@ final class BadInputTests: XCTestCase {
             ("epochs: 2.5\n", "epochs is '2.5', expected an integer"),
             ("kd: 0\nlog-l2: 0\nce-student: 0\n", "the student step has no loss term"),
             ("generator-steps: 0\nreuse-generator-batch: true\n", "reuse-generator-batch needs generator-steps of at least 1"),
+            ("reuse-generator-batch: true\nstudent-steps-first: true\n", "the student steps would come before the images they reuse"),
+            ("entropy-form: log2\n", "entropy-form 'log2': expected sum-log10, sum-ln, mean-ln"),
+            ("generator-eps: 0\n", "generator-eps is 0"),
         ]
         for (text, message) in cases {
             let file = try settingsFile(text)
