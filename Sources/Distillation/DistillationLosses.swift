@@ -3,8 +3,9 @@ import NeuralNetwork
 import TensorEngine
 import Training
 
-/// The losses of the distillation methods (../docs/METHODS), each reduced over the batch
-/// through `scope`, so that a data-parallel run sees the global batch.
+/// The losses of the distillation methods (configs/*.yaml name the source of each form),
+/// each reduced over the batch through `scope`, so that a data-parallel run sees the global
+/// batch.
 public struct DistillationLosses {
     public let scope: any BatchScope
 
