@@ -13,7 +13,7 @@ struct BenchTraining: ParsableCommand {
         commandName: "train",
         abstract: "Images per second of a full training step: forward, cross entropy, backward, SGD step.")
 
-    @Option(help: "Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "The architecture to train.")
     var model: Architecture = .wrn16x1
     @Option(help: "Batch size.") var batch = 128
     @OptionGroup var options: BenchOptions

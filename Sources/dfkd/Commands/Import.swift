@@ -21,7 +21,7 @@ struct Import: ParsableCommand {
         """)
 
     @Argument(help: "The PyTorch checkpoint (.pth, .pt) or safetensors file.") var file: String
-    @Option(help: "Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).") var architecture: Architecture
+    @Option(help: "The architecture of the checkpoint's state dict (reference/dfkd_models.py).") var architecture: Architecture
     @Option(help: "Number of classes.") var classes: Int
     @Option(help: "Input shape C,H,W (the zoo's architectures take 32 x 32 images).") var inputShape: String
     @Option(help: "The input normalisation the model was trained with: \(Self.presets.keys.sorted().joined(separator: ", ")), or MEANS/STDS ('0.5,0.5,0.5/0.25,0.25,0.25').")
