@@ -19,6 +19,9 @@ import torch.nn.functional as F
 torch.manual_seed(0)
 torch.set_num_threads(1)
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The reference definitions: the binary network and its straight-through sign.
+sys.path.insert(0, os.path.join(HERE, "..", "..", "reference"))
+import dfkd_models  # noqa: E402
 
 
 def pack(t):
@@ -56,18 +59,6 @@ def case(name, inputs, fn, extra=None):
     return entry
 
 
-class SignSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return torch.sign(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * (x.abs() <= 1).float()
-
-
 def batch_norm_train(x, weight, bias):
     running_mean = torch.zeros(x.shape[1]) + 0.1
     running_var = torch.ones(x.shape[1]) * 2
@@ -88,7 +79,7 @@ def op_cases():
     cases.append(case("sqrt", {"x": rand(3, 7, low=0.2, high=3)}, lambda x: torch.sqrt(x)))
     cases.append(case("abs", {"x": away_from_zero(3, 7)}, lambda x: torch.abs(x)))
     cases.append(case("square", {"x": rand(3, 7)}, lambda x: x * x))
-    cases.append(case("sign_ste", {"x": rand(3, 7, low=-2, high=2)}, lambda x: SignSTE.apply(x)))
+    cases.append(case("sign_ste", {"x": rand(3, 7, low=-2, high=2)}, lambda x: dfkd_models.SignStraightThrough.apply(x)))
     cases.append(case("scalar_arithmetic", {"x": rand(3, 7)}, lambda x: (x * 3 + 1) / 2 - 0.5))
     cases.append(case("add_broadcast", {"a": rand(2, 3, 4), "b": rand(3, 1)}, lambda a, b: a + b))
     cases.append(case("subtract", {"a": rand(2, 3), "b": rand(2, 3)}, lambda a, b: a - b))
@@ -252,8 +243,6 @@ def binary_network_case():
     draw is repeated until every sign's input is at least 1e-4 from 0, so that rounding
     (about 1e-6 here, on any CPU) cannot flip a sign; a batch of two 16 x 16 images keeps the
     values few enough for such a draw. Weights are exact, so their signs and clips are too."""
-    sys.path.insert(0, os.path.join(HERE, "..", "..", "reference"))
-    import dfkd_models
     labels = [0, 3]
     for seed in range(100):
         torch.manual_seed(100 + seed)
