@@ -82,6 +82,26 @@ final class ExportCommandTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [])
     }
 
+    /// An export that fills the disk fails with "no space left on device" and leaves the
+    /// previous export whole, with no temporary file beside it (a small tmpfs as the disk).
+    func testAFullDiskKeepsThePreviousExport() throws {
+        let student = try Self.trainedStudent.get()
+        let sizes = TestFiles.scratchDirectory()
+        let first = try export(student, to: sizes + "/student.pth")
+        XCTAssertEqual(first.status, 0, first.output)
+        let previous = try Data(contentsOf: URL(fileURLWithPath: sizes + "/student.pth"))
+        // Room for the previous export and half of the next.
+        guard let disk = try TestFiles.mountTmpfs("size=\(previous.count + previous.count / 2)") else { return }
+        defer { _ = try? Subprocess.run("/bin/umount", [disk]) }
+        try previous.write(to: URL(fileURLWithPath: disk + "/student.pth"))
+
+        let full = try export(student, to: disk + "/student.pth")
+        XCTAssertEqual(full.status, 1, full.output)
+        XCTAssertTrue(full.output.contains("no space left on device"), full.output)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: disk + "/student.pth")), previous, "the previous export is whole")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: disk), ["student.pth"], "no temporary file is left")
+    }
+
     /// Where torch and onnxruntime are installed: the three exports, run by PyTorch (strict
     /// loads into reference/dfkd_models.py) and by onnxruntime, give dfkd's logits.
     func testPyTorchAndOnnxRuntimeGiveTheDistilledStudentsLogits() throws {
