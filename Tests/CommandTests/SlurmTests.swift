@@ -49,10 +49,7 @@ final class SlurmTests: XCTestCase {
         let signal = try slurm.run("scancel", ["--signal=USR1", "--batch", job])
         XCTAssertEqual(signal.status, 0, signal.output)
         try slurm.wait(for: job, until: { $0["JobState"] == "PENDING" && $0["Restarts"] == "1" })
-        // Slurm holds a requeued job two minutes; the test does not wait them out, only for
-        // the stopped ranks' step to end (a new step of the same number would collide with it).
-        try slurm.waitUntilGone(job)
-        XCTAssertEqual(try slurm.run("scontrol", ["update", "JobId=\(job)", "StartTime=now"]).status, 0)
+        try slurm.startRequeuedJobNow(job)
         let end = try slurm.waitForEnd(of: job)
         let log = output(of: job, in: directory)
         XCTAssertEqual(end["JobState"], "COMPLETED", log)
@@ -143,8 +140,7 @@ final class SlurmTests: XCTestCase {
         // What Slurm sends task 0 alone before its time limit.
         XCTAssertEqual(try slurm.run("scancel", ["--signal=USR1", "--batch", "\(array)_0"]).status, 0)
         let requeued = try slurm.wait(for: "\(array)_0", until: { $0["JobState"] == "PENDING" && $0["Restarts"] == "1" })
-        try slurm.waitUntilGone(try XCTUnwrap(requeued["JobId"]))
-        XCTAssertEqual(try slurm.run("scontrol", ["update", "JobId=\(array)_0", "StartTime=now"]).status, 0)
+        try slurm.startRequeuedJobNow("\(array)_0", steps: try XCTUnwrap(requeued["JobId"]))
         XCTAssertEqual(try slurm.waitForEnd(of: summary, atMost: 240)["JobState"], "COMPLETED", sweep.log(of: "seed-1"))
         let (first, second) = (try slurm.fields(of: "\(array)_0"), try slurm.fields(of: "\(array)_1"))
         XCTAssertEqual([first["JobState"], first["Restarts"]], ["COMPLETED", "1"], sweep.log(of: "seed-1"))
