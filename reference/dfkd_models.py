@@ -14,21 +14,26 @@ import torch.nn.functional as F
 
 
 class LeNet5(nn.Module):
-    """LeNet-5 for 32 x 32 inputs (DAFL's); `half` gives LeNet-5-half."""
+    """LeNet-5 for 32 x 32 inputs (DAFL's); `half` gives LeNet-5-half; `batch_norm` a batch
+    norm between each convolution (then without bias) and its ReLU."""
 
-    def __init__(self, in_channels=1, classes=10, half=False):
+    def __init__(self, in_channels=1, classes=10, half=False, batch_norm=False):
         super().__init__()
         c1, c2, c3, f1 = (3, 8, 60, 42) if half else (6, 16, 120, 84)
-        self.conv1 = nn.Conv2d(in_channels, c1, 5)
-        self.conv2 = nn.Conv2d(c1, c2, 5)
-        self.conv3 = nn.Conv2d(c2, c3, 5)
+        self.conv1 = nn.Conv2d(in_channels, c1, 5, bias=not batch_norm)
+        self.conv2 = nn.Conv2d(c1, c2, 5, bias=not batch_norm)
+        self.conv3 = nn.Conv2d(c2, c3, 5, bias=not batch_norm)
+        if batch_norm:
+            self.bn1, self.bn2, self.bn3 = nn.BatchNorm2d(c1), nn.BatchNorm2d(c2), nn.BatchNorm2d(c3)
+        else:
+            self.bn1 = self.bn2 = self.bn3 = nn.Identity()
         self.fc1 = nn.Linear(c3, f1)
         self.fc2 = nn.Linear(f1, classes)
 
     def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = F.relu(self.fc1(torch.flatten(F.relu(self.conv3(x)), 1)))
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        x = F.relu(self.fc1(torch.flatten(F.relu(self.bn3(self.conv3(x))), 1)))
         return self.fc2(x)
 
 
@@ -267,6 +272,8 @@ class BinaryResNet(nn.Module):
 ARCHITECTURES = {
     "lenet5": lambda c, k: LeNet5(c, k),
     "lenet5-half": lambda c, k: LeNet5(c, k, half=True),
+    "lenet5-bn": lambda c, k: LeNet5(c, k, batch_norm=True),
+    "lenet5-half-bn": lambda c, k: LeNet5(c, k, half=True, batch_norm=True),
     "wrn-16-1": lambda c, k: WideResNet(16, 1, c, k),
     "wrn-16-2": lambda c, k: WideResNet(16, 2, c, k),
     "wrn-40-1": lambda c, k: WideResNet(40, 1, c, k),

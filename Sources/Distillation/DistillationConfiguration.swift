@@ -52,6 +52,9 @@ public struct DistillationConfiguration: Sendable, Equatable {
     public var studentSchedule = StudentSchedule.cosine
     public var studentWarmupEpochs: Double = 10
     public var studentMilestones: [Int] = []
+    /// The decay of the exponential moving average of the student's weights that the run
+    /// evaluates and saves (WeightAverage); 0: the trained weights themselves.
+    public var studentAverageDecay: Float = 0
 
     // Discrepancy between teacher and student: the student minimises it, the generator
     // maximises it when `adversarial` is on.

@@ -77,6 +77,10 @@ public final class DistillationDriver {
     private let log: MetricsLog
     /// This rank's sample shards, when batches are kept.
     private let shards: SampleShardWriter?
+    /// The within-class diversity of the evaluation images (rank 0), beside the generator's.
+    public let realDiversity: Double?
+    /// The within-class diversity of the generator's images after the last epoch (rank 0).
+    public private(set) var sampleDiversity: Double?
     private var communicator: Communicator { run.communicator }
 
     /// A run that starts at `progress` (a fresh one, or one restored from a checkpoint by
@@ -107,6 +111,8 @@ public final class DistillationDriver {
             directory.removeStaleTemporaries()
         }
         log = MetricsLog(path: writes ? directory.metrics : nil, continuingAfter: checkpoint == nil ? nil : progress.epoch)
+        realDiversity = writes ? WithinClassDiversity.of(evaluationImages, normalization: normalization,
+                                                         perClass: Self.diversityDraws(classes: evaluationImages.classes)) : nil
         if options.saveSamplesEvery > 0 {
             let c = run.configuration
             var attributes = identity.filter { ["method", "teacher", "teacher_crc32", "provenance_started"].contains($0.key) }
@@ -198,11 +204,19 @@ public final class DistillationDriver {
         return outcome(.finished)
     }
 
+    /// Images per class of the diversity figures: 16, fewer for many classes (at most 640 in all).
+    private static func diversityDraws(classes: Int) -> Int { max(2, min(16, 640 / max(classes, 1))) }
+
     /// The real-data iterations, evaluation, metrics line and model files of an epoch
     /// whose iterations are done; the progress then names the next epoch.
     private func finishEpoch(_ epoch: Int, wallSeconds: () -> Double) throws {
         var fields: [String: Any] = try run.finishEpoch(epoch, real: real)
-        let top1 = Evaluation.run(run.student, on: evaluationImages, normalization: normalization, communicator: communicator).top1
+        let top1 = Evaluation.run(run.evaluatedStudent, on: evaluationImages, normalization: normalization, communicator: communicator).top1
+        if run.studentAverage != nil {
+            // The trained weights' own accuracy, beside their average's: what the average gains.
+            fields["trained_student_top1"] = Evaluation.run(run.student, on: evaluationImages, normalization: normalization,
+                                                            communicator: communicator).top1
+        }
         progress.epoch = epoch + 1
         progress.iteration = 0
         progress.lastTop1 = top1
@@ -214,6 +228,14 @@ public final class DistillationDriver {
         fields["teacher_top1"] = teacherTop1
         fields["planned_epochs"] = run.configuration.epochs
         fields["wall_seconds"] = progress.wallSeconds
+        if communicator.isRoot && run.storedSamples == nil {
+            let classes = run.generator.shape.classes
+            let (images, rows) = SampleGrid.draw(run.generator, teacher: run.teacher, perClass: Self.diversityDraws(classes: classes),
+                                                 seed: run.configuration.seed)
+            sampleDiversity = WithinClassDiversity.of(images, labels: rows)
+            fields["sample_diversity"] = sampleDiversity
+            fields["real_diversity"] = realDiversity
+        }
         studentDescription.provenance["epochs"] = "\(epoch + 1)"
         studentDescription.provenance["eval_top1"] = String(format: "%.2f", top1)
         if communicator.isRoot {
@@ -222,7 +244,7 @@ public final class DistillationDriver {
             // A run on stored samples trains no generator.
             let generator = run.storedSamples == nil
                 ? [GeneratorFile.pending(run.generator, provenance: studentDescription.provenance, to: directory.generator)] : []
-            try AtomicFile.writeSet([ModelFile.pending(run.student, description: studentDescription, to: directory.student)] + generator)
+            try AtomicFile.writeSet([ModelFile.pending(run.evaluatedStudent, description: studentDescription, to: directory.student)] + generator)
         }
         try log.log(fields)
     }

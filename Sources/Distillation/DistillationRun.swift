@@ -75,6 +75,11 @@ public final class DistillationRun {
     public var generatorParameters: FlatParameters { generatorOptimizer.parameters }
     /// The student's parameters, with the last student step's gradient (averaged over ranks).
     public var studentParameters: FlatParameters { studentOptimizer.parameters }
+    /// The average of the student's weights that the run evaluates and saves, when
+    /// `student-ema` is above 0.
+    public let studentAverage: WeightAverage?
+    /// The student the run evaluates and saves: the weight average, else the student.
+    public var evaluatedStudent: any Classifier { studentAverage?.model ?? student }
     private let studentSchedule: any LearningRateSchedule
     private let generatorSchedule: MultiStepSchedule
     private var draws: UInt64 = 0
@@ -84,7 +89,9 @@ public final class DistillationRun {
     /// C, H, W of the generated images.
     public var generatorImageShape: [Int] { imageShape }
 
-    public init(teacher: any Classifier, student: any Classifier, imageShape: [Int], classes: Int,
+    /// `averagedStudent` is a second instance of the student's architecture, needed when
+    /// `student-ema` is above 0: it becomes the weight average.
+    public init(teacher: any Classifier, student: any Classifier, averagedStudent: (any Classifier)? = nil, imageShape: [Int], classes: Int,
                 configuration c: DistillationConfiguration, communicator: Communicator = SingleProcess()) {
         configuration = c
         self.imageShape = imageShape
@@ -129,13 +136,15 @@ public final class DistillationRun {
         case .linear: studentSchedule = LinearDecaySchedule(base: c.studentLearningRate, totalEpochs: Double(c.epochs))
         }
         generatorSchedule = MultiStepSchedule(base: c.generatorLearningRate, milestones: c.generatorMilestones, gamma: c.generatorGamma)
+        precondition((c.studentAverageDecay > 0) == (averagedStudent != nil), "student-ema needs an averaged student, and only it")
+        studentAverage = averagedStudent.map { WeightAverage(of: student, into: $0, decay: c.studentAverageDecay) }
         checkReplicas()
     }
 
     /// In debug builds: every rank's teacher, student, generator and projector are the same.
     private func checkReplicas() {
         for (module, name) in [(teacher, "teacher"), (student, "student"), (generator, "generator")] as [(Module, String)]
-            + (projector.map { [($0, "projector")] } ?? []) {
+            + (projector.map { [($0, "projector")] } ?? []) + (studentAverage.map { [($0.model, "averaged student")] } ?? []) {
             Replicas.assertIdentical(module, name, over: communicator)
         }
     }
@@ -281,6 +290,7 @@ public final class DistillationRun {
         Replicas.averageGradients(studentOptimizer.parameters, over: communicator)
         try Divergence.check(gradientsOf: studentOptimizer.parameters, in: "the student step")
         studentOptimizer.step()
+        studentAverage?.update()
         return values
     }
 
@@ -296,6 +306,7 @@ public final class DistillationRun {
         Replicas.averageGradients(studentOptimizer.parameters, over: communicator)
         try Divergence.check(gradientsOf: studentOptimizer.parameters, in: "the real-data step")
         studentOptimizer.step()
+        studentAverage?.update()
         return values
     }
 
@@ -373,12 +384,13 @@ public final class DistillationRun {
     // MARK: State
 
     /// Everything that changes as the run trains: the generator's, student's and projector's
-    /// parameters and buffers, both optimizers, the draw counter and the running epoch's
+    /// parameters and buffers, the student's weight average, both optimizers, the draw counter and the running epoch's
     /// term sums. The teacher is frozen and the schedules are functions of the position.
     public func archive(into archive: inout StateArchive) {
         generator.archive(into: &archive, group: "generator")
         student.archive(into: &archive, group: "student")
         projector?.archive(into: &archive, group: "projector")
+        studentAverage?.archive(into: &archive, group: "student_average")
         generatorOptimizer.archive(into: &archive, group: "optimizers/generator")
         studentOptimizer.archive(into: &archive, group: "optimizers/student")
         archive.add("random/draws", scalar: Int(draws))
@@ -393,6 +405,11 @@ public final class DistillationRun {
             try projector.restore(from: archive, group: "projector")
         } else if !archive.members(of: "projector").isEmpty {
             throw StateArchiveError.mismatch("projector", ["the checkpoint has a projector; this run's contrastive term needs none"])
+        }
+        if let studentAverage {
+            try studentAverage.restore(from: archive, group: "student_average")
+        } else if !archive.members(of: "student_average").isEmpty {
+            throw StateArchiveError.mismatch("student_average", ["the checkpoint has a weight average of the student; this run keeps none"])
         }
         try generatorOptimizer.restore(from: archive, group: "optimizers/generator")
         try studentOptimizer.restore(from: archive, group: "optimizers/student")

@@ -14,6 +14,12 @@ public enum SampleGrid {
 
     public static func render(_ generator: Generator, teacher: any Classifier, perClass: Int, seed: UInt64,
                               normalization: Normalization) -> Image8 {
+        let (images, rows) = draw(generator, teacher: teacher, perClass: perClass, seed: seed)
+        return layout(images, rows: rows, classes: generator.shape.classes, perClass: perClass, normalization: normalization)
+    }
+
+    /// `perClass` draws for each class and the row (class) of each: what a grid shows.
+    public static func draw(_ generator: Generator, teacher: any Classifier, perClass: Int, seed: UInt64) -> (images: Tensor, rows: [Int]) {
         let classes = generator.shape.classes
         let count = classes * perClass
         let random = Philox(seed: seed, name: "sample-grid")
@@ -29,7 +35,7 @@ public enum SampleGrid {
         return RankLocalPass.run {
             let images = withoutGradient { generator(z, labels: drawnLabels) }
             let rows = generator.isConditional ? drawnLabels : withoutGradient { Evaluation.predictedClasses(teacher(images)) }
-            return layout(images, rows: rows, classes: classes, perClass: perClass, normalization: normalization)
+            return (images, rows)
         }
     }
 

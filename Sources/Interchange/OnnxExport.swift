@@ -94,9 +94,13 @@ final class OnnxGraph {
 
     func lenet(_ model: LeNet5, _ x: String) -> String {
         let pool: [Attribute] = [.ints("kernel_shape", [2, 2]), .ints("strides", [2, 2])]
-        let a = node("MaxPool", [relu(conv(model.conv1, "conv1", x))], pool)
-        let b = node("MaxPool", [relu(conv(model.conv2, "conv2", a))], pool)
-        let flat = node("Flatten", [relu(conv(model.conv3, "conv3", b))], [.int("axis", 1)])
+        func stage(_ index: Int, _ conv: Conv2d, _ x: String) -> String {
+            let y = self.conv(conv, "conv\(index + 1)", x)
+            return relu(model.norms.isEmpty ? y : batchNorm(model.norms[index], "bn\(index + 1)", y))
+        }
+        let a = node("MaxPool", [stage(0, model.conv1, x)], pool)
+        let b = node("MaxPool", [stage(1, model.conv2, a)], pool)
+        let flat = node("Flatten", [stage(2, model.conv3, b)], [.int("axis", 1)])
         return linear(model.fc2, "fc2", relu(linear(model.fc1, "fc1", flat)))
     }
 

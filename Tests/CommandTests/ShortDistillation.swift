@@ -14,7 +14,7 @@ enum ShortDistillation {
         let train = try! DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--split", split, "--model", "lenet5",
                                           "--epochs", "2", "--batch", "64", "--lr", "0.002", "--out", directory + "/teacher.h5"])
         precondition(train.status == 0, train.output)
-        try! "batch: 32\ngenerator-widths: [8, 8, 4]\nstudent-optimizer: adam\nstudent-lr: 0.002\nstudent-schedule: constant\n"
+        try! "batch: 32\ngenerator-widths: [8, 8, 4]\nstudent-optimizer: adam\nstudent-lr: 0.002\nstudent-schedule: constant\nstudent-ema: 0.9\n"
             .write(toFile: directory + "/small.yaml", atomically: true, encoding: .utf8)
         return directory
     }()

@@ -23,7 +23,7 @@ final class ExportTests: XCTestCase {
 
     func testAnExportedStateDictReadsBackToTheSameTensors() throws {
         let directory = TestFiles.scratchDirectory()
-        for architecture in [Architecture.lenet5Half, .wrn16x1] {
+        for architecture in [Architecture.lenet5Half, .lenet5HalfBatchNorm, .wrn16x1] {
             let state = StateExport.stateDictionary(of: model(architecture))
             try TorchStateWriter.write(state, to: directory + "/model.pth")
             let (read, place) = try TorchCheckpoint.read(directory + "/model.pth")
@@ -45,7 +45,7 @@ final class ExportTests: XCTestCase {
         let directory = TestFiles.scratchDirectory()
         let batch = try XCTUnwrap(Safetensors.read(TorchCheckpointTests.fixtures + "batch.safetensors").state["input"])
         // Every architecture of the zoo, each of its block kinds at least once.
-        for architecture in [Architecture.lenet5Half, .wrn16x1, .resnet18, .vgg11, .mobileNetV2, .binaryResNet18, .binaryResNet18RealWeights] {
+        for architecture in [Architecture.lenet5Half, .lenet5HalfBatchNorm, .wrn16x1, .resnet18, .vgg11, .mobileNetV2, .binaryResNet18, .binaryResNet18RealWeights] {
             let network = model(architecture)
             let expected = withoutGradient { network(Tensor(shape: batch.shape, values: batch.floats())).toArray() }
             let state = StateExport.stateDictionary(of: network)

@@ -2,6 +2,8 @@
 public enum Architecture: String, CaseIterable, Sendable {
     case lenet5 = "lenet5"
     case lenet5Half = "lenet5-half"
+    case lenet5BatchNorm = "lenet5-bn"
+    case lenet5HalfBatchNorm = "lenet5-half-bn"
     case resnet18 = "resnet18"
     case resnet34 = "resnet34"
     case wrn16x1 = "wrn-16-1"
@@ -28,6 +30,8 @@ public enum Architecture: String, CaseIterable, Sendable {
         switch self {
         case .lenet5: LeNet5(inputChannels: inputChannels, classes: classes)
         case .lenet5Half: LeNet5(inputChannels: inputChannels, classes: classes, half: true)
+        case .lenet5BatchNorm: LeNet5(inputChannels: inputChannels, classes: classes, batchNorm: true)
+        case .lenet5HalfBatchNorm: LeNet5(inputChannels: inputChannels, classes: classes, half: true, batchNorm: true)
         case .resnet18: ResNet.resnet18(inputChannels: inputChannels, classes: classes)
         case .resnet34: ResNet.resnet34(inputChannels: inputChannels, classes: classes)
         case .wrn16x1: WideResNet(depth: 16, widen: 1, inputChannels: inputChannels, classes: classes)

@@ -5,7 +5,7 @@ import TensorEngine
 
 extension Architecture {
     /// One input image of the benchmark: digits for LeNet, CIFAR-sized colour for the rest.
-    var benchImageShape: [Int] { self == .lenet5 || self == .lenet5Half ? [1, 32, 32] : [3, 32, 32] }
+    var benchImageShape: [Int] { rawValue.hasPrefix("lenet5") ? [1, 32, 32] : [3, 32, 32] }
 }
 
 struct BenchTraining: ParsableCommand {

@@ -127,7 +127,9 @@ struct Distill: ParsableCommand {
         let normalization = Normalization(mean: teacherDescription.normalizationMean, std: teacherDescription.normalizationStd)
         let teacherTop1 = Evaluation.run(teacherModel, on: dataset.eval, normalization: normalization, communicator: communicator).top1
         if let sampleSet { try Self.requireSamples(sampleSet, of: teacherPath, teacherCRC: teacherCRC, teacherDescription) }
-        let run = DistillationRun(teacher: teacherModel, student: studentModel, imageShape: teacherDescription.inputShape,
+        let averagedStudent = settings.studentAverageDecay > 0
+            ? studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes) : nil
+        let run = DistillationRun(teacher: teacherModel, student: studentModel, averagedStudent: averagedStudent, imageShape: teacherDescription.inputShape,
                                   classes: teacherDescription.classes, configuration: settings, communicator: communicator)
         run.storedSamples = try sampleSet.map { set in try DamageLocator.naming { try StoredSamples(set, seed: settings.seed) } }
         let real = settings.realPasses > 0
@@ -174,7 +176,7 @@ struct Distill: ParsableCommand {
         if communicator.size > 1 { print("ranks on hosts: \(hosts)") }
         let outcome = try driver.runToEnd()
         report(outcome, teacherTop1: teacherTop1, epochs: settings.epochs, method: methodKind.rawValue, directory: directory,
-               generated: sampleSet == nil)
+               generated: sampleSet == nil, diversity: (driver.sampleDiversity, driver.realDiversity))
         if outcome.ending == .stopped { throw ExitCode(StopRequest.resumableStatus) }
     }
 
@@ -194,11 +196,15 @@ struct Distill: ParsableCommand {
     }
 
     private func report(_ outcome: DistillationOutcome, teacherTop1: Double, epochs: Int, method: String, directory: RunDirectory,
-                        generated: Bool) {
+                        generated: Bool, diversity: (samples: Double?, real: Double?)) {
         let p = outcome.progress
         let restored = 100 * p.lastTop1 / teacherTop1
         print(String(format: "teacher %.2f%%, student %.2f%% after %d epochs (best %.2f%% at epoch %d), restored ratio %.2f%%, %.0f s",
                      teacherTop1, p.lastTop1, outcome.epochsDone, p.bestTop1, p.bestEpoch, restored, p.wallSeconds))
+        if let samples = diversity.samples, let real = diversity.real {
+            print(String(format: "within-class diversity (RMS pixel difference of two images of a class): generated %.3f, real images %.3f",
+                         samples, real))
+        }
         switch outcome.ending {
         case .finished: break
         case .budgetSpent: print("stopped after \(outcome.epochsDone) of \(epochs) epochs (--minutes); continue with --resume \(directory.path)")
@@ -209,11 +215,14 @@ struct Distill: ParsableCommand {
         print("student: \(directory.student)\n" + (generated ? "generator: \(directory.generator)\n" : "") + "metrics: \(directory.metrics)\n"
               + (generated ? "sample grids: \(directory.grids)/\n" : "") + "checkpoints: \(directory.checkpoints)/")
         if json {
-            print(MetricsLog.jsonLine([
+            var summary: [String: Any] = [
                 "student_top1": p.lastTop1, "teacher_top1": teacherTop1, "restored_ratio": restored, "wall_seconds": p.wallSeconds,
                 "best_student_top1": p.bestTop1, "best_epoch": p.bestEpoch, "epochs": outcome.epochsDone, "method": method,
                 "ending": "\(outcome.ending)",
-            ]))
+            ]
+            summary["sample_diversity"] = diversity.samples
+            summary["real_diversity"] = diversity.real
+            print(MetricsLog.jsonLine(summary))
         }
     }
 }

@@ -96,6 +96,7 @@ enum DistillationSettings {
         choice("student-schedule", \.studentSchedule),
         double("student-warmup-epochs", \.studentWarmupEpochs, .nonNegative),
         integers("student-milestones", \.studentMilestones, .integers(0...1_000_000)),
+        number("student-ema", \.studentAverageDecay, .decayFactor),
         number("kd", \.kdWeight, .nonNegative),
         number("kd-temperature", \.kdTemperature, .numbers(from: 0, including: false, below: 1e4)),
         number("log-l2", \.logL2Weight, .nonNegative),
