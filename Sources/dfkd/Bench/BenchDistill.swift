@@ -30,6 +30,8 @@ struct BenchDistill: ParsableCommand {
     @Option(help: "Rounds of the configurations (--ranks); each configuration's best round is reported.") var rounds = 2
     @Flag(help: "Also time iterations that keep every generated batch in sample shards against iterations that keep none, interleaved.")
     var samples = false
+    @Flag(help: "Also time what student-ema adds to an iteration (an update of the weight average per student step) and what the epoch's within-class diversity figure costs, against an iteration.")
+    var averaging = false
     @OptionGroup var options: BenchOptions
 
     func run() throws {
@@ -99,6 +101,7 @@ struct BenchDistill: ParsableCommand {
         let shards = samples ? try measureShards(run, after: &epoch) : nil
         guard world.isRoot else { return }
         let checkpoint = try measureCheckpoint(run)
+        let extras = averaging ? measureAveraging(run) : nil
         let slowest = stride(from: 0, to: figures.count, by: 3).map { figures[$0] }.max() ?? seconds
         let communication = stride(from: 1, to: figures.count, by: 3).map { figures[$0] }
         let memory = stride(from: 2, to: figures.count, by: 3).map { figures[$0] }
@@ -116,6 +119,12 @@ struct BenchDistill: ParsableCommand {
                          shards.mebibytesPerIteration, shards.with * 1000, shards.without * 1000, shards.with / shards.without,
                          shards.commit * 1000, 100 * shards.commit / shards.without))
         }
+        if let extras {
+            print(String(format: "student-ema: %d updates of the WRN-16-1 average take %.2f ms, %.2f%% of an iteration; "
+                         + "the diversity figure of 160 generated images takes %.1f ms once per epoch (%.1f%% of one iteration)",
+                         Self.studentSteps, extras.updates * 1000, 100 * extras.updates / slowest, extras.diversity * 1000,
+                         100 * extras.diversity / slowest))
+        }
         if options.json {
             var figures: [String: Any] = shards.map { ["shards_iteration_ms": $0.with * 1000, "no_shards_iteration_ms": $0.without * 1000,
                                                        "shards_ratio": $0.with / $0.without, "shards_commit_ms": $0.commit * 1000,
@@ -129,8 +138,27 @@ struct BenchDistill: ParsableCommand {
                 "checkpoint_write_ms": checkpoint.write * 1000, "checkpoint_copy_share": checkpoint.copy / slowest,
                 "checkpoint_write_share": checkpoint.write / slowest,
             ]) { $1 }
+            if let extras {
+                figures["average_updates_ms"] = extras.updates * 1000
+                figures["average_updates_share"] = extras.updates / slowest
+                figures["diversity_ms"] = extras.diversity * 1000
+            }
             printJSON(figures)
         }
+    }
+
+    /// Median seconds of an iteration's updates of a weight average of the student (one per
+    /// student step), and of the diversity figure a run takes after each epoch.
+    private func measureAveraging(_ run: DistillationRun) -> (updates: Double, diversity: Double) {
+        let average = WeightAverage(of: run.student, into: WideResNet(depth: 16, widen: 1, classes: 10), decay: 0.995)
+        let updates = Timing.secondsPerIteration(repeats: options.repeats, iterations: options.iterations) {
+            for _ in 0..<Self.studentSteps { average.update() }
+        }
+        let diversity = Timing.secondsPerIteration(repeats: options.repeats, iterations: 1) {
+            let (images, rows) = SampleGrid.draw(run.generator, teacher: run.teacher, perClass: 16, seed: 0)
+            _ = WithinClassDiversity.of(images, labels: rows)
+        }
+        return (updates, diversity)
     }
 
     /// Median seconds per iteration keeping every generated batch in sample shards (the
