@@ -384,8 +384,9 @@ public final class DistillationRun {
     // MARK: State
 
     /// Everything that changes as the run trains: the generator's, student's and projector's
-    /// parameters and buffers, the student's weight average, both optimizers, the draw counter and the running epoch's
-    /// term sums. The teacher is frozen and the schedules are functions of the position.
+    /// parameters and buffers, the student's weight average, both optimizers, the draw
+    /// counter and the running epoch's term sums. The teacher is frozen and the schedules
+    /// are functions of the position.
     public func archive(into archive: inout StateArchive) {
         generator.archive(into: &archive, group: "generator")
         student.archive(into: &archive, group: "student")
