@@ -1,4 +1,6 @@
 import Foundation
+import NeuralNetwork
+import Storage
 import TestSupport
 import XCTest
 
@@ -61,6 +63,41 @@ final class DistillCommandTests: XCTestCase {
         func bigEndian(_ offset: Int) -> Int { png[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) } }
         XCTAssertEqual(bigEndian(16), 8 * 34 + 2, "IHDR width")
         XCTAssertEqual(bigEndian(20), 10 * 34 + 2, "IHDR height")
+    }
+
+    /// With a weight average the saved student is the average, not the trained weights, and
+    /// every metrics line and the final report give the within-class diversity of the
+    /// generated images beside the real ones'.
+    func testTheSavedStudentIsTheAverageAndTheDiversityIsReported() throws {
+        let out = TestFiles.scratchDirectory() + "/run"
+        let distill = try ShortDistillation.run(ShortDistillation.distill(["--out", out, "--json"], epochs: 2))
+        XCTAssertEqual(distill.status, 0, distill.output)
+
+        let (saved, _) = try ModelFile.load(out + "/student.h5")
+        let state = try ShortDistillation.result(of: out).state
+        var differsFromTrained = false
+        for (name, tensor) in saved.namedFloatState() {
+            let values = tensor.toArray(), average = try state.floats("student_average/model/" + name)
+            let trained = try state.floats("student/" + name)
+            XCTAssertTrue(values == average, "student.h5's \(name) is not the average's" + (values == trained ? " but the trained weights'" : ""))
+            differsFromTrained = differsFromTrained || values != trained
+        }
+        XCTAssertTrue(differsFromTrained, "the average equals the trained weights: the comparison cannot tell them apart")
+
+        let lines = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        for line in lines {
+            let fields = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for field in ["sample_diversity", "real_diversity", "trained_student_top1"] {
+                XCTAssertNotNil(fields[field] as? Double, "metrics.jsonl lacks \(field): \(line)")
+            }
+            XCTAssertGreaterThan(fields["real_diversity"] as? Double ?? 0, 0, "the evaluation images of a class differ: \(line)")
+        }
+        XCTAssertTrue(distill.output.contains("within-class diversity"), distill.output)
+        let summary = try DFKDCommand.lastJSON(distill.output)
+        let last = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+        XCTAssertEqual(summary["sample_diversity"] as? Double, last["sample_diversity"] as? Double, distill.output)
+        XCTAssertEqual(summary["real_diversity"] as? Double, last["real_diversity"] as? Double, distill.output)
     }
 
     /// GIP's real-data iterations use the dataset's training split.
