@@ -107,6 +107,10 @@ final class FiniteDifferenceTests: XCTestCase {
         let x = input([2, 3, 6, 6], 80)
         for i in 0..<x.count { x.pointer[i] = Float((i * 37) % x.count) / Float(x.count) }
         GradientCheck.check([x]) { $0[0].maxPool2d(kernel: 2) }
+        // Overlapping, padded windows; values 0.05 apart, more than twice the step.
+        let overlapping = input([1, 2, 7, 7], 84)
+        for i in 0..<overlapping.count { overlapping.pointer[i] = Float((i * 37) % overlapping.count) * 0.05 }
+        GradientCheck.check([overlapping]) { $0[0].maxPool2d(kernel: 3, stride: 2, padding: 1) }
         GradientCheck.check([input([2, 3, 7, 7], 81)]) { $0[0].avgPool2d(kernel: 3, stride: 2, padding: 1) }
         GradientCheck.check([input([2, 3, 4, 5], 82)]) { $0[0].globalAveragePooled() }
         GradientCheck.check([input([2, 3, 3, 2], 83)]) { $0[0].upsampledNearest2x() }
@@ -118,6 +122,7 @@ final class FiniteDifferenceTests: XCTestCase {
         func trunk(_ x: Tensor) -> Tensor { Tensor.conv2d(x, weight: weight, geometry: ConvolutionGeometry(padding: 1)) }
         GradientCheck.check([input([2, 3, 4, 4], 91)]) { trunk($0[0]).upsampledNearest2x() }
         GradientCheck.check([input([2, 3, 4, 4], 92)]) { trunk($0[0]).globalAveragePooled() }
+        GradientCheck.check([input([2, 3, 4, 4], 97)]) { trunk($0[0]).avgPool2d(kernel: 3, stride: 2, padding: 1) }
         GradientCheck.check([input([2, 3, 4, 4], 93)]) { trunk($0[0]).tanh().sigmoid().flattened() }
         GradientCheck.check([input([2, 3, 4, 4], 94), input([10], 95), input([10], 96)]) {
             Tensor.batchNorm(trunk($0[0]), weight: $0[1], bias: $0[2], running: nil, training: true)
