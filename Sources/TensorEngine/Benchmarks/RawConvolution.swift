@@ -35,11 +35,22 @@ public struct RawConvolution {
 
     /// Backward-data and backward-weights, with the output buffer standing in for its gradient.
     public func backward() {
+        backwardData()
+        backwardWeights()
+    }
+
+    public func backwardData() {
         plan.backwardData.execute([(DNNLArgument.diffDst, UnsafeMutableRawPointer(destination.pointer)),
                                    (DNNLArgument.weights, UnsafeMutableRawPointer(dataWeights.pointer)),
                                    (DNNLArgument.diffSrc, UnsafeMutableRawPointer(diffSource.pointer))])
+    }
+
+    public func backwardWeights() {
         plan.backwardWeights.execute([(DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
                                       (DNNLArgument.diffDst, UnsafeMutableRawPointer(destination.pointer)),
                                       (DNNLArgument.diffWeights, UnsafeMutableRawPointer(diffWeights.pointer))])
     }
+
+    /// oneDNN's implementation names for forward, backward-data and backward-weights.
+    public var implementations: [String] { [plan.forward, plan.backwardData, plan.backwardWeights].map(\.implementation) }
 }

@@ -133,6 +133,11 @@ public final class PrimitiveCache: @unchecked Sendable {
 
     func noteCreated() { created.withLock { $0 += 1 } }
 
+    /// Every cached object of type T (the plans an op created), in no particular order.
+    func entries<T: AnyObject>(of type: T.Type) -> [T] {
+        entries.withLock { $0.values.compactMap { $0 as? T } }
+    }
+
     func entry<T: AnyObject>(_ key: PrimitiveKey, make: () -> T) -> T {
         if let found = entries.withLock({ $0[key] }) { return found as! T }
         let made = make()

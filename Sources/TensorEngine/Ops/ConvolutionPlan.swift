@@ -225,8 +225,29 @@ private struct Kernels {
     }
 }
 
+/// One convolution as the engine has met it: what its plan was built for.
+public struct ConvolutionShape: Hashable, Sendable {
+    public let input: [Int], weight: [Int]
+    public let geometry: ConvolutionGeometry
+
+    /// Multiply-adds times two of one forward pass (backward-data and backward-weights
+    /// compute as many).
+    public var flops: Double {
+        let output = (0..<2).map { geometry.outputSize(input[2 + $0], kernel: weight[2 + $0]) }
+        return 2 * Double(input[0] * weight[0] * output[0] * output[1] * weight[1] * weight[2] * weight[3])
+    }
+}
+
 /// The kernels the engine would run a convolution on, for benchmarks and diagnostics.
 public enum ConvolutionKernels {
+    /// The convolution shapes this process has run so far (each once, by first sight).
+    public static func shapesRun() -> [ConvolutionShape] {
+        let shapes = PrimitiveCache.shared.entries(of: ConvolutionPlan.self).map {
+            ConvolutionShape(input: $0.inputShape, weight: $0.weightShape, geometry: $0.geometry)
+        }
+        return Array(Set(shapes)).sorted { $0.input.lexicographicallyPrecedes($1.input) || ($0.input == $1.input && $0.weight.lexicographicallyPrecedes($1.weight)) }
+    }
+
     /// oneDNN's implementation names for forward, backward-data and backward-weights.
     public static func implementations(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry) -> [String] {
         let plan = ConvolutionPlan(inputShape: inputShape, weightShape: weightShape, geometry: geometry, hasBias: false)

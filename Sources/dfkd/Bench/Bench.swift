@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
         Machines are noisy, so every figure comes with a reference measured in the same process \
         (raw oneDNN primitives for the engine's convolution). Threads follow OMP_NUM_THREADS (default 1).
         """,
-        subcommands: [BenchConvolution.self, BenchPooling.self, BenchTraining.self, BenchDistill.self])
+        subcommands: [BenchConvolution.self, BenchModelConvolutions.self, BenchPooling.self, BenchTraining.self, BenchDistill.self])
 }
 
 /// Options every benchmark shares.
