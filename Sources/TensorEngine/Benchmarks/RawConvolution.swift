@@ -9,15 +9,17 @@ public struct RawConvolution {
     private let diffSource: Storage, diffWeights: Storage, dataWeights: Storage
 
     public init(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry) {
-        plan = ConvolutionPlan(inputShape: inputShape, weightShape: weightShape, geometry: geometry, hasBias: false)
-        let inputCount = plan.sourceLayout.storageCount(for: inputShape)
-        let outputCount = plan.destinationLayout.storageCount(for: plan.outputShape)
+        let plan = ConvolutionPlan(inputShape: inputShape, weightShape: weightShape, geometry: geometry, hasBias: false)
+        self.plan = plan
+        // Each buffer as large as the largest layout any pass reads it in.
+        let inputCount = [plan.forward, plan.backwardData, plan.backwardWeights].map { $0.activationLayout.storageCount(for: inputShape) }.max()!
+        let outputCount = [plan.forward, plan.backwardData, plan.backwardWeights].map { $0.outputLayout.storageCount(for: plan.outputShape) }.max()!
         source = Storage(count: inputCount)
-        weights = Storage(count: plan.blockedWeightsCount)
+        weights = Storage(count: plan.forward.weightsCount)
         destination = Storage(count: outputCount)
         diffSource = Storage(count: inputCount)
-        diffWeights = Storage(count: plan.diffWeightsCount)
-        dataWeights = Storage(count: plan.backwardDataWeightsCount)
+        diffWeights = Storage(count: plan.backwardWeights.weightsCount)
+        dataWeights = Storage(count: plan.backwardData.weightsCount)
         let generator = Philox(seed: 1)
         for storage in [source, weights, destination, dataWeights] {
             let values = generator.uniform(count: storage.count)
@@ -25,10 +27,11 @@ public struct RawConvolution {
         }
     }
 
-    public var sourceLayout: Layout { plan.sourceLayout }
+    /// The layout the forward pass reads its input in.
+    public var sourceLayout: Layout { plan.forward.activationLayout }
 
     public func forward() {
-        plan.forward.execute([(DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
+        plan.forward.primitive.execute([(DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
                               (DNNLArgument.weights, UnsafeMutableRawPointer(weights.pointer)),
                               (DNNLArgument.dst, UnsafeMutableRawPointer(destination.pointer))])
     }
@@ -40,17 +43,17 @@ public struct RawConvolution {
     }
 
     public func backwardData() {
-        plan.backwardData.execute([(DNNLArgument.diffDst, UnsafeMutableRawPointer(destination.pointer)),
+        plan.backwardData.primitive.execute([(DNNLArgument.diffDst, UnsafeMutableRawPointer(destination.pointer)),
                                    (DNNLArgument.weights, UnsafeMutableRawPointer(dataWeights.pointer)),
                                    (DNNLArgument.diffSrc, UnsafeMutableRawPointer(diffSource.pointer))])
     }
 
     public func backwardWeights() {
-        plan.backwardWeights.execute([(DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
+        plan.backwardWeights.primitive.execute([(DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
                                       (DNNLArgument.diffDst, UnsafeMutableRawPointer(destination.pointer)),
                                       (DNNLArgument.diffWeights, UnsafeMutableRawPointer(diffWeights.pointer))])
     }
 
     /// oneDNN's implementation names for forward, backward-data and backward-weights.
-    public var implementations: [String] { [plan.forward, plan.backwardData, plan.backwardWeights].map(\.implementation) }
+    public var implementations: [String] { [plan.forward, plan.backwardData, plan.backwardWeights].map(\.primitive.implementation) }
 }

@@ -54,6 +54,12 @@ final class Primitive: @unchecked Sendable {
         return md.pointee
     }
 
+    /// Whether the primitive reads or writes `argument` (a kernel without a bias has an empty one).
+    func takes(_ argument: Int32) -> Bool {
+        guard let md = dnnl_primitive_desc_query_md(descriptor, dnnl_query_exec_arg_md, argument) else { return false }
+        return MemoryDescriptor.bytes(md.pointee) > 0
+    }
+
     /// Runs the primitive on raw buffers laid out as its descriptors say.
     func execute(_ arguments: [(Int32, UnsafeMutableRawPointer)]) {
         argumentBuffer.removeAll(keepingCapacity: true)

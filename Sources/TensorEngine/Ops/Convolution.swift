@@ -48,57 +48,62 @@ extension Tensor {
                      "conv2d: input has \(x.shape[1]) channels, weight \(weight.shape) with \(geometry.groups) groups expects \(weight.shape[1] * geometry.groups)")
         precondition(weight.shape[0] % geometry.groups == 0, "conv2d: \(weight.shape[0]) outputs do not split into \(geometry.groups) groups")
         if let bias { precondition(bias.shape == [weight.shape[0]], "conv2d: bias \(bias.shape) for \(weight.shape[0]) outputs") }
-        let key = PrimitiveKey(op: "conv2d", numbers: x.shape + weight.shape + [geometry.stride, geometry.padding, geometry.groups, bias == nil ? 0 : 1])
+        let policy = ConvolutionAlgorithms.policy
+        let key = PrimitiveKey(op: "conv2d", numbers: x.shape + weight.shape + [geometry.stride, geometry.padding, geometry.groups,
+                                                                                bias == nil ? 0 : 1, policy.code])
         let plan = PrimitiveCache.shared.entry(key) {
-            ConvolutionPlan(inputShape: x.shape, weightShape: weight.shape, geometry: geometry, hasBias: bias != nil)
+            ConvolutionPlan(inputShape: x.shape, weightShape: weight.shape, geometry: geometry, hasBias: bias != nil, policy: policy)
         }
-        let input = LayoutConversion.convert(x, to: plan.sourceLayout).detached()
-        let weights = plan.reordered(plan.kernelWeights(weight, inputChannels: plan.kernelInputChannels), by: plan.weightsReorder, count: plan.blockedWeightsCount)
-        let out = Tensor(uninitializedShape: plan.outputShape, layout: plan.destinationLayout)
+        let forward = plan.forward
+        let input = LayoutConversion.convert(x, to: forward.activationLayout).detached()
+        let weights = plan.weights(weight, for: forward)
+        let out = Tensor(uninitializedShape: plan.outputShape, layout: forward.outputLayout)
         var arguments: [(Int32, UnsafeMutableRawPointer)] = [
             (DNNLArgument.src, UnsafeMutableRawPointer(input.pointer)),
             (DNNLArgument.weights, UnsafeMutableRawPointer(weights.pointer)),
             (DNNLArgument.dst, UnsafeMutableRawPointer(out.pointer)),
         ]
         if let bias { arguments.append((DNNLArgument.bias, UnsafeMutableRawPointer(bias.pointer))) }
-        plan.forward.execute(arguments)
+        forward.primitive.execute(arguments)
 
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         record("conv2d", inputs: inputs, outputs: [out]) { grads in
             guard let g = grads[0] else { return inputs.map { _ in nil } }
-            let dy = LayoutConversion.convert(g, to: plan.destinationLayout)
             var result: [Tensor?] = []
             if x.needsGradient {
-                let dx = Tensor(uninitializedShape: x.shape, layout: plan.backwardDataSourceLayout)
+                let pass = plan.backwardData
+                let dy = LayoutConversion.convert(g, to: pass.outputLayout)
+                let dx = Tensor(uninitializedShape: x.shape, layout: pass.activationLayout)
                 // The weights cannot change between forward and backward (the optimizer steps
                 // after backward), so backward-data reads the parameter itself.
-                let dataWeights = plan.reordered(plan.kernelWeights(weight, inputChannels: plan.backwardDataInputChannels),
-                                                 by: plan.backwardDataWeightsReorder,
-                                                 count: plan.backwardDataWeightsCount)
-                plan.backwardData.execute([
+                let dataWeights = plan.weights(weight, for: pass)
+                pass.primitive.execute([
                     (DNNLArgument.diffDst, UnsafeMutableRawPointer(dy.pointer)),
                     (DNNLArgument.weights, UnsafeMutableRawPointer(dataWeights.pointer)),
                     (DNNLArgument.diffSrc, UnsafeMutableRawPointer(dx.pointer)),
                 ])
                 // The padded input channels received gradients too; they are not part of x.
-                if plan.backwardDataInputChannels != weight.shape[1] { dx.zeroChannelPadding() }
+                if pass.inputChannels != weight.shape[1] { dx.zeroChannelPadding() }
                 result.append(dx)
             } else {
                 result.append(nil)
             }
             let needsBias = bias?.needsGradient ?? false
             if weight.needsGradient || needsBias {
-                let dwPlain = Tensor(uninitializedShape: [weight.shape[0], plan.kernelInputChannels, weight.shape[2], weight.shape[3]])
-                let reorder = plan.diffWeightsReorder
-                let dwChosen = reorder == nil ? dwPlain : Tensor(shape: [plan.diffWeightsCount], storage: Storage(count: plan.diffWeightsCount))
+                let pass = plan.backwardWeights
+                let dy = LayoutConversion.convert(g, to: pass.outputLayout)
+                let source = pass.activationLayout == forward.activationLayout ? input : LayoutConversion.convert(x, to: pass.activationLayout)
+                let dwPlain = Tensor(uninitializedShape: [weight.shape[0], pass.inputChannels, weight.shape[2], weight.shape[3]])
+                let reorder = pass.weightsReorder
+                let dwChosen = reorder == nil ? dwPlain : Tensor(shape: [pass.weightsCount], storage: Storage(count: pass.weightsCount))
                 let db = Tensor(uninitializedShape: [weight.shape[0]])
                 var arguments: [(Int32, UnsafeMutableRawPointer)] = [
-                    (DNNLArgument.src, UnsafeMutableRawPointer(input.pointer)),
+                    (DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
                     (DNNLArgument.diffDst, UnsafeMutableRawPointer(dy.pointer)),
                     (DNNLArgument.diffWeights, UnsafeMutableRawPointer(dwChosen.pointer)),
                 ]
                 if bias != nil { arguments.append((DNNLArgument.diffBias, UnsafeMutableRawPointer(db.pointer))) }
-                plan.backwardWeights.execute(arguments)
+                pass.primitive.execute(arguments)
                 if let reorder { Reorder.run(reorder, from: UnsafeMutableRawPointer(dwChosen.pointer), to: UnsafeMutableRawPointer(dwPlain.pointer)) }
                 result.append(weight.needsGradient ? plan.logicalWeightGradient(dwPlain) : nil)
                 if bias != nil { result.append(needsBias ? db : nil) }

@@ -1,66 +1,67 @@
 import CDNNL
 
-/// The oneDNN primitives for one convolution shape: forward, backward-data and
-/// backward-weights, the layouts oneDNN chose for activations (`format_tag_any`), and the
-/// reorders between PyTorch's OIHW weights and the blocked weights each primitive reads.
+/// The three passes of one convolution shape (forward, backward-data, backward-weights),
+/// each on the kernel that measured fastest for it on this CPU, or on the one
+/// `ConvolutionAlgorithms.policy` forces. The candidates:
 ///
-/// oneDNN 2.6 has only its reference kernel (hundreds of times slower) for some passes of an
-/// input whose channel count is not a multiple of the channel block (LeNet's 6 channels, an
-/// image's 3). Such a pass runs with the input channels padded up to the block: a blocked
-/// input already carries those channels as zero padding, and the weights get zero rows for
-/// them, so the result is exact. Passes with a fast kernel for the real channel count keep
-/// it (padding an image's one channel to 16 would cost 16 times the work).
+/// - `direct`: oneDNN's direct kernels on the layouts oneDNN prefers (channel-blocked for most
+///   channel counts). oneDNN 2.6 has only its reference kernel (hundreds of times slower) for
+///   some passes of an input whose channel count is not a multiple of the channel block
+///   (LeNet's 6 channels, an image's 1 or 3); such a pass runs with the input channels padded
+///   up to the block: a blocked input carries them as zero padding and the weights get zero
+///   rows for them, so the result is exact.
+/// - `gemm`: oneDNN's im2col + GEMM kernels on plain NCHW, which do the real channels' work
+///   only; for few channels they beat a direct kernel padded to 8 or 16.
+///
+/// Each pass has its own layouts; the op converts its operands to them.
 final class ConvolutionPlan {
     let inputShape: [Int], weightShape: [Int], outputShape: [Int]
     let geometry: ConvolutionGeometry
     let hasBias: Bool
-    /// Forward and backward-weights, which read the same saved input.
-    let forward: Primitive, backwardWeights: Primitive
-    let backwardData: Primitive
-    /// Input channels of the weights the kernels read: the real ones, or (for a padded pass)
-    /// the input's channels rounded up to the channel block.
-    let kernelInputChannels: Int, backwardDataInputChannels: Int
-    let sourceLayout: Layout, destinationLayout: Layout
-    /// The layout of the input gradient backward-data writes.
-    let backwardDataSourceLayout: Layout
-    /// From OIHW (with the kernel's input channels) to what each primitive reads or writes;
-    /// nil where that is OIHW itself.
-    let weightsReorder: Primitive?, backwardDataWeightsReorder: Primitive?, diffWeightsReorder: Primitive?
+    let forward: ConvolutionPass, backwardData: ConvolutionPass, backwardWeights: ConvolutionPass
 
-    init(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry, hasBias: Bool) {
+    init(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry, hasBias: Bool,
+         policy: ConvolutionPolicy = ConvolutionAlgorithms.policy) {
         self.inputShape = inputShape
         self.weightShape = weightShape
         self.geometry = geometry
         self.hasBias = hasBias
-        let (n, h, w) = (inputShape[0], inputShape[2], inputShape[3])
-        let (o, kh, kw) = (weightShape[0], weightShape[2], weightShape[3])
-        outputShape = [n, o, geometry.outputSize(h, kernel: kh), geometry.outputSize(w, kernel: kw)]
+        let (h, w) = (inputShape[2], inputShape[3])
+        let (kh, kw) = (weightShape[2], weightShape[3])
+        outputShape = [inputShape[0], weightShape[0], geometry.outputSize(h, kernel: kh), geometry.outputSize(w, kernel: kw)]
 
         let natural = KernelShape(input: inputShape, weight: weightShape, output: outputShape, geometry: geometry, hasBias: hasBias)
-        let kernels = Kernels(natural, source: nil)
-        var main = kernels, data = kernels
+        var candidates: [(algorithm: ConvolutionAlgorithm, kernels: Kernels)] = []
+        let direct = Kernels(natural, source: nil, destination: nil)
+        candidates.append((.direct, direct))
         let channels = inputShape[1]
-        if geometry.groups == 1, kernels.usesReferenceImplementation,
-           case .channelBlocked(let block) = kernels.destinationLayout, channels % block != 0 {
-            let padded = Kernels(natural.withInputChannels(Layout.paddedChannels(channels, block: block)), source: .channelBlocked(block))
-            if kernels.forward.isReference || kernels.backwardWeights.isReference { main = padded }
-            if kernels.backwardData.isReference { data = padded }
+        if geometry.groups == 1, direct.usesReferenceImplementation,
+           case .channelBlocked(let block) = direct.destinationLayout, channels % block != 0 {
+            let padded = natural.withInputChannels(Layout.paddedChannels(channels, block: block))
+            candidates.append((.direct, Kernels(padded, source: .channelBlocked(block), destination: nil)))
         }
-        forward = main.forward
-        backwardWeights = main.backwardWeights
-        backwardData = data.backwardData
-        kernelInputChannels = main.shape.weight[1]
-        backwardDataInputChannels = data.shape.weight[1]
-        sourceLayout = main.sourceLayout
-        destinationLayout = main.destinationLayout
-        backwardDataSourceLayout = data.sourceLayout
-        precondition(data.destinationLayout == destinationLayout, "convolution passes disagree on the output layout")
-
-        let plain = Self.plainWeightsDescriptor(main.shape.weight, groups: geometry.groups)
-        weightsReorder = Reorder.makeUnlessEqual(from: plain, to: forward.descriptor(of: DNNLArgument.weights))
-        diffWeightsReorder = Reorder.makeUnlessEqual(from: backwardWeights.descriptor(of: DNNLArgument.diffWeights), to: plain)
-        backwardDataWeightsReorder = Reorder.makeUnlessEqual(from: Self.plainWeightsDescriptor(data.shape.weight, groups: geometry.groups),
-                                                             to: backwardData.descriptor(of: DNNLArgument.weights))
+        if policy != .forced(.direct) {
+            candidates.append((.gemm, Kernels(natural, source: .plain, destination: .plain)))
+        }
+        let usable: (ConvolutionPassKind) -> [ConvolutionPass] = { kind in
+            let passes = candidates.map { ConvolutionPass(kind, of: $0.kernels, algorithm: $0.algorithm, groups: geometry.groups) }
+            let fast = passes.filter { !$0.primitive.isReference }
+            return fast.isEmpty ? passes : fast
+        }
+        let outputShape = outputShape
+        let choose: (ConvolutionPassKind, ConvolutionPass?) -> ConvolutionPass = { kind, forward in
+            let passes = usable(kind)
+            switch policy {
+            case .forced(let algorithm):
+                return passes.first { $0.algorithm == algorithm } ?? passes[0]
+            case .measured:
+                return ConvolutionTimer.fastest(passes, kind: kind, forward: forward, inputShape: inputShape, outputShape: outputShape)
+            }
+        }
+        let forward = choose(.forward, nil)
+        self.forward = forward
+        backwardData = choose(.backwardData, forward)
+        backwardWeights = choose(.backwardWeights, forward)
     }
 
     /// PyTorch's OIHW weights (GOIHW with groups), as oneDNN describes them.
@@ -82,29 +83,24 @@ final class ConvolutionPlan {
 
     /// The gradient of the real weights within the backward-weights kernel's OIHW weights.
     func logicalWeightGradient(_ kernelGradient: Tensor) -> Tensor {
-        guard kernelInputChannels != weightShape[1] else { return kernelGradient }
+        let channels = backwardWeights.inputChannels
+        guard channels != weightShape[1] else { return kernelGradient }
         let (o, c, k) = (weightShape[0], weightShape[1], weightShape[2] * weightShape[3])
         let out = Tensor(uninitializedShape: weightShape)
         for output in 0..<o {
-            (out.pointer + output * c * k).update(from: kernelGradient.pointer + output * kernelInputChannels * k, count: c * k)
+            (out.pointer + output * c * k).update(from: kernelGradient.pointer + output * channels * k, count: c * k)
         }
         return out
     }
 
-    /// `weights` in the layout `reorder` produces (itself when there is no reorder).
-    func reordered(_ weights: Tensor, by reorder: Primitive?, count: Int) -> Tensor {
-        guard let reorder else { return weights }
-        let out = Tensor(shape: [count], storage: Storage(count: count))
-        Reorder.run(reorder, from: UnsafeMutableRawPointer(weights.pointer), to: UnsafeMutableRawPointer(out.pointer))
+    /// The weights `pass` reads: OIHW with its input channels, reordered to its layout.
+    func weights(_ weight: Tensor, for pass: ConvolutionPass) -> Tensor {
+        let oihw = kernelWeights(weight, inputChannels: pass.inputChannels)
+        guard let reorder = pass.weightsReorder else { return oihw }
+        let out = Tensor(shape: [pass.weightsCount], storage: Storage(count: pass.weightsCount))
+        Reorder.run(reorder, from: UnsafeMutableRawPointer(oihw.pointer), to: UnsafeMutableRawPointer(out.pointer))
         return out
     }
-
-    /// Floats of each primitive's weights buffer.
-    var blockedWeightsCount: Int { Self.floats(forward.descriptor(of: DNNLArgument.weights)) }
-    var backwardDataWeightsCount: Int { Self.floats(backwardData.descriptor(of: DNNLArgument.weights)) }
-    var diffWeightsCount: Int { Self.floats(backwardWeights.descriptor(of: DNNLArgument.diffWeights)) }
-
-    private static func floats(_ descriptor: dnnl_memory_desc_t) -> Int { (MemoryDescriptor.bytes(descriptor) + 3) / 4 }
 }
 
 extension Primitive {
@@ -112,8 +108,58 @@ extension Primitive {
     var isReference: Bool { implementation.hasPrefix("ref") }
 }
 
+enum ConvolutionPassKind {
+    case forward, backwardData, backwardWeights
+}
+
+/// One pass of a convolution on one kernel: its primitive, the layouts it reads and writes,
+/// and its weights.
+struct ConvolutionPass {
+    let primitive: Primitive
+    let algorithm: ConvolutionAlgorithm
+    /// The input (forward, backward-weights) or the input gradient (backward-data).
+    let activationLayout: Layout
+    /// The output (forward) or the output gradient (backward passes).
+    let outputLayout: Layout
+    /// Input channels of the weights the kernel reads: the real ones, or the input's channels
+    /// rounded up to the channel block.
+    let inputChannels: Int
+    /// Forward and backward-data: from OIHW to the weights the kernel reads. Backward-weights:
+    /// from the weight gradient it writes to OIHW. Nil where that is OIHW itself.
+    let weightsReorder: Primitive?
+    /// Floats of the weights (or weight gradient) buffer the kernel reads (writes).
+    let weightsCount: Int
+
+    fileprivate init(_ kind: ConvolutionPassKind, of kernels: Kernels, algorithm: ConvolutionAlgorithm, groups: Int) {
+        self.algorithm = algorithm
+        inputChannels = kernels.shape.weight[1]
+        activationLayout = kernels.sourceLayout
+        outputLayout = kernels.destinationLayout
+        let plain = ConvolutionPlan.plainWeightsDescriptor(kernels.shape.weight, groups: groups)
+        switch kind {
+        case .forward:
+            primitive = kernels.forward
+            let chosen = primitive.descriptor(of: DNNLArgument.weights)
+            weightsReorder = Reorder.makeUnlessEqual(from: plain, to: chosen)
+            weightsCount = Self.floats(chosen)
+        case .backwardData:
+            primitive = kernels.backwardData
+            let chosen = primitive.descriptor(of: DNNLArgument.weights)
+            weightsReorder = Reorder.makeUnlessEqual(from: plain, to: chosen)
+            weightsCount = Self.floats(chosen)
+        case .backwardWeights:
+            primitive = kernels.backwardWeights
+            let chosen = primitive.descriptor(of: DNNLArgument.diffWeights)
+            weightsReorder = Reorder.makeUnlessEqual(from: chosen, to: plain)
+            weightsCount = Self.floats(chosen)
+        }
+    }
+
+    private static func floats(_ descriptor: dnnl_memory_desc_t) -> Int { (MemoryDescriptor.bytes(descriptor) + 3) / 4 }
+}
+
 /// The shapes a convolution's primitives are described with.
-private struct KernelShape {
+fileprivate struct KernelShape {
     var input: [Int], weight: [Int]
     let output: [Int]
     let geometry: ConvolutionGeometry
@@ -150,17 +196,17 @@ private struct KernelShape {
 }
 
 /// The three primitives of one kernel shape.
-private struct Kernels {
+fileprivate struct Kernels {
     let shape: KernelShape
     let forward: Primitive, backwardData: Primitive, backwardWeights: Primitive
     let sourceLayout: Layout, destinationLayout: Layout
 
-    /// `source` fixes the input's layout; nil lets oneDNN choose.
-    init(_ shape: KernelShape, source: Layout?) {
+    /// `source` and `destination` fix the input's and output's layouts; nil lets oneDNN choose.
+    init(_ shape: KernelShape, source: Layout?, destination: Layout?) {
         self.shape = shape
-        var chosen = Self.makeForward(shape, source: source, destination: nil)
+        var chosen = Self.makeForward(shape, source: source, destination: destination)
         var src = source ?? MemoryDescriptor.layout(of: chosen.descriptor(of: DNNLArgument.src), shape: shape.input)
-        var dst = MemoryDescriptor.layout(of: chosen.descriptor(of: DNNLArgument.dst), shape: shape.output)
+        var dst = destination ?? MemoryDescriptor.layout(of: chosen.descriptor(of: DNNLArgument.dst), shape: shape.output)
         if src == nil || dst == nil {
             // oneDNN picked a layout the engine's own kernels do not read: ask for plain.
             src = source ?? .plain
@@ -249,8 +295,9 @@ public enum ConvolutionKernels {
     }
 
     /// oneDNN's implementation names for forward, backward-data and backward-weights.
-    public static func implementations(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry) -> [String] {
-        let plan = ConvolutionPlan(inputShape: inputShape, weightShape: weightShape, geometry: geometry, hasBias: false)
-        return [plan.forward, plan.backwardData, plan.backwardWeights].map(\.implementation)
+    public static func implementations(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry,
+                                       policy: ConvolutionPolicy = ConvolutionAlgorithms.policy) -> [String] {
+        let plan = ConvolutionPlan(inputShape: inputShape, weightShape: weightShape, geometry: geometry, hasBias: false, policy: policy)
+        return [plan.forward, plan.backwardData, plan.backwardWeights].map(\.primitive.implementation)
     }
 }

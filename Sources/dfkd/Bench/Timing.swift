@@ -12,15 +12,26 @@ enum Timing {
     /// Median seconds per iteration of `body` over `repeats` repetitions of `iterations` calls,
     /// after one untimed warm-up call.
     static func secondsPerIteration(repeats: Int, iterations: Int, _ body: () -> Void) -> Double {
-        body()
-        var samples: [Double] = []
-        for _ in 0..<repeats {
-            let start = now()
-            for _ in 0..<iterations { body() }
-            samples.append((now() - start) / Double(iterations))
+        alternating(1, repeats: repeats, iterations: iterations, prepare: { _ in }, body)[0]
+    }
+
+    /// Median seconds per iteration of `body` in each of `variants` set up by `prepare`, timed
+    /// in alternating rounds so that a machine's changing load reaches each alike.
+    static func alternating(_ variants: Int, repeats: Int, iterations: Int, prepare: (Int) -> Void, _ body: () -> Void) -> [Double] {
+        var samples = [[Double]](repeating: [], count: variants)
+        for variant in 0..<variants {
+            prepare(variant)
+            body()
         }
-        samples.sort()
-        return samples[samples.count / 2]
+        for _ in 0..<repeats {
+            for variant in 0..<variants {
+                prepare(variant)
+                let start = now()
+                for _ in 0..<iterations { body() }
+                samples[variant].append((now() - start) / Double(iterations))
+            }
+        }
+        return samples.map { $0.sorted()[$0.count / 2] }
     }
 
     /// Peak resident memory of this process so far, in MiB.

@@ -1,0 +1,78 @@
+import TensorEngine
+import TestSupport
+import XCTest
+
+/// Every convolution algorithm policy computes the same convolution: the output and the
+/// three gradients under GEMM and under measured choices against those of the direct
+/// kernels (the default), and GEMM's gradients against finite differences.
+final class ConvolutionPolicyTests: XCTestCase {
+    private let cases: [(input: [Int], weight: [Int], bias: Bool, geometry: ConvolutionGeometry)] = [
+        ([4, 1, 12, 12], [6, 1, 5, 5], true, ConvolutionGeometry(padding: 2)),   // LeNet conv1's few input channels
+        ([4, 6, 7, 7], [16, 6, 5, 5], true, ConvolutionGeometry()),              // 6 channels: padded to the block by direct
+        ([2, 3, 9, 9], [8, 3, 3, 3], false, ConvolutionGeometry(stride: 2, padding: 1)),
+        ([2, 16, 6, 6], [16, 16, 3, 3], true, ConvolutionGeometry(padding: 1)),
+        ([2, 8, 5, 5], [8, 4, 3, 3], false, ConvolutionGeometry(padding: 1, groups: 2)),
+    ]
+
+    override func tearDown() {
+        ConvolutionAlgorithms.policy = .forced(.direct)
+        super.tearDown()
+    }
+
+    /// Output, input gradient, weight gradient and bias gradient for a fixed upstream gradient.
+    private func run(_ policy: ConvolutionPolicy, _ index: Int) -> [[Float]] {
+        ConvolutionAlgorithms.policy = policy
+        let (inputShape, weightShape, hasBias, geometry) = cases[index]
+        let seed = UInt64(10 * index)
+        let x = GradientCheck.input(inputShape, seed: seed)
+        let weight = GradientCheck.input(weightShape, seed: seed + 1)
+        let bias = hasBias ? GradientCheck.input([weightShape[0]], seed: seed + 2) : nil
+        let out = Tensor.conv2d(x, weight: weight, bias: bias, geometry: geometry)
+        let upstream = Tensor.uniform(out.shape, low: -1, high: 1, generator: Philox(seed: seed + 3))
+        out.backward(gradient: upstream)
+        return [out.toArray(), x.grad!.toArray(), weight.grad!.toArray()] + (bias.map { [$0.grad!.toArray()] } ?? [])
+    }
+
+    func testEveryPolicyAgreesWithTheDirectKernels() {
+        let names = ["output", "input gradient", "weight gradient", "bias gradient"]
+        for index in cases.indices {
+            let reference = run(.forced(.direct), index)
+            for policy in [ConvolutionPolicy.forced(.gemm), .measured] {
+                let result = run(policy, index)
+                XCTAssertEqual(result.count, reference.count)
+                for (part, (values, expected)) in zip(result, reference).enumerated() {
+                    let scale = expected.map(Swift.abs).max() ?? 1
+                    let worst = zip(values, expected).map { Swift.abs($0 - $1) }.max() ?? 0
+                    // Sums of at most a few hundred products of values in [-1, 1]: float32
+                    // rounding in any summation order stays far below 1e-4 of the largest.
+                    XCTAssertLessThan(worst, 1e-4 * max(1, scale), "case \(index) \(policy) \(names[part])")
+                }
+            }
+        }
+    }
+
+    func testGEMMGradientsMatchFiniteDifferences() {
+        ConvolutionAlgorithms.policy = .forced(.gemm)
+        for (index, (inputShape, weightShape, hasBias, geometry)) in cases.enumerated() {
+            let seed = UInt64(100 + 10 * index)
+            var inputs = [GradientCheck.input(inputShape, seed: seed), GradientCheck.input(weightShape, seed: seed + 1)]
+            if hasBias { inputs.append(GradientCheck.input([weightShape[0]], seed: seed + 2)) }
+            GradientCheck.check(inputs) { Tensor.conv2d($0[0], weight: $0[1], bias: hasBias ? $0[2] : nil, geometry: geometry) }
+        }
+    }
+
+    func testForcedPoliciesRunTheNamedAlgorithm() {
+        let (input, weight, geometry) = ([64, 1, 32, 32], [6, 1, 5, 5], ConvolutionGeometry(padding: 2))
+        let gemm = ConvolutionKernels.implementations(inputShape: input, weightShape: weight, geometry: geometry, policy: .forced(.gemm))
+        XCTAssertTrue(gemm.allSatisfy { $0.contains("gemm") }, "\(gemm)")
+        let direct = ConvolutionKernels.implementations(inputShape: input, weightShape: weight, geometry: geometry, policy: .forced(.direct))
+        XCTAssertFalse(direct.contains { $0.contains("gemm") || $0.hasPrefix("ref") }, "\(direct)")
+    }
+
+    func testPolicyNames() {
+        XCTAssertEqual(ConvolutionPolicy(name: "auto"), .measured)
+        XCTAssertEqual(ConvolutionPolicy(name: "gemm"), .forced(.gemm))
+        XCTAssertEqual(ConvolutionPolicy(name: "direct"), .forced(.direct))
+        XCTAssertNil(ConvolutionPolicy(name: "winograd"))
+    }
+}
