@@ -137,13 +137,8 @@ struct ConvolutionPass {
         outputLayout = kernels.destinationLayout
         let plain = ConvolutionPlan.plainWeightsDescriptor(kernels.shape.weight, groups: groups)
         switch kind {
-        case .forward:
-            primitive = kernels.forward
-            let chosen = primitive.descriptor(of: DNNLArgument.weights)
-            weightsReorder = Reorder.makeUnlessEqual(from: plain, to: chosen)
-            weightsCount = Self.floats(chosen)
-        case .backwardData:
-            primitive = kernels.backwardData
+        case .forward, .backwardData:
+            primitive = kind == .forward ? kernels.forward : kernels.backwardData
             let chosen = primitive.descriptor(of: DNNLArgument.weights)
             weightsReorder = Reorder.makeUnlessEqual(from: plain, to: chosen)
             weightsCount = Self.floats(chosen)
