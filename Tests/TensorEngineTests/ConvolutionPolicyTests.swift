@@ -4,7 +4,7 @@ import XCTest
 
 /// Every convolution algorithm policy computes the same convolution: the output and the
 /// three gradients under GEMM and under measured choices against those of the direct
-/// kernels (the default), and GEMM's gradients against finite differences.
+/// kernels, and GEMM's gradients against finite differences.
 final class ConvolutionPolicyTests: XCTestCase {
     private let cases: [(input: [Int], weight: [Int], bias: Bool, geometry: ConvolutionGeometry)] = [
         ([4, 1, 12, 12], [6, 1, 5, 5], true, ConvolutionGeometry(padding: 2)),   // LeNet conv1's few input channels
@@ -14,8 +14,15 @@ final class ConvolutionPolicyTests: XCTestCase {
         ([2, 8, 5, 5], [8, 4, 3, 3], false, ConvolutionGeometry(padding: 1, groups: 2)),
     ]
 
+    private var savedPolicy = ConvolutionAlgorithms.policy
+
+    override func setUp() {
+        super.setUp()
+        savedPolicy = ConvolutionAlgorithms.policy
+    }
+
     override func tearDown() {
-        ConvolutionAlgorithms.policy = .forced(.direct)
+        ConvolutionAlgorithms.policy = savedPolicy
         super.tearDown()
     }
 

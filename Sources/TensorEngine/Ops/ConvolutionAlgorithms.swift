@@ -7,10 +7,10 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
 }
 
 /// Which algorithm each pass of a convolution takes: the fastest measured when its shape is
-/// first met, or one forced for every shape. Measured choices can differ between runs and
-/// between ranks (the timings are noisy), and each algorithm rounds differently, so the
-/// default forces `direct`: a resumed run then continues bit for bit and N ranks repeat one
-/// process. `auto` trades that for speed where GEMM wins (few input channels).
+/// first met on this machine (the default, `auto`), or one forced for every shape. Measured
+/// choices are kept in ConvolutionChoiceStore, so that every run and rank on a machine takes
+/// the same kernels and rounds alike; forcing one (`direct`, `gemm`) makes the kernels, and so
+/// the rounding, independent of any cache and of which machine measured first.
 public enum ConvolutionPolicy: Equatable, Sendable {
     case measured
     case forced(ConvolutionAlgorithm)
@@ -43,7 +43,7 @@ public enum ConvolutionPolicy: Equatable, Sendable {
 }
 
 public enum ConvolutionAlgorithms {
-    /// The environment variable that sets the policy: direct (the default), auto or gemm.
+    /// The environment variable that sets the policy: auto (the default), direct or gemm.
     public static let environmentVariable = "DFKD_CONVOLUTION"
 
     /// The policy for convolution shapes met from now on (shapes already planned keep theirs).
@@ -55,7 +55,7 @@ public enum ConvolutionAlgorithms {
     private static let state = Locked(fromEnvironment())
 
     private static func fromEnvironment() -> ConvolutionPolicy {
-        guard let name = ProcessInfo.processInfo.environment[environmentVariable] else { return .forced(.direct) }
+        guard let name = ProcessInfo.processInfo.environment[environmentVariable] else { return .measured }
         guard let policy = ConvolutionPolicy(name: name) else {
             fatalError("\(environmentVariable)=\(name): expected auto, direct or gemm")
         }

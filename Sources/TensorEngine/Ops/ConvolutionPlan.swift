@@ -31,37 +31,43 @@ final class ConvolutionPlan {
         outputShape = [inputShape[0], weightShape[0], geometry.outputSize(h, kernel: kh), geometry.outputSize(w, kernel: kw)]
 
         let natural = KernelShape(input: inputShape, weight: weightShape, output: outputShape, geometry: geometry, hasBias: hasBias)
-        var candidates: [(algorithm: ConvolutionAlgorithm, kernels: Kernels)] = []
+        var candidates: [(name: String, algorithm: ConvolutionAlgorithm, kernels: Kernels)] = []
         let direct = Kernels(natural, source: nil, destination: nil)
-        candidates.append((.direct, direct))
+        candidates.append(("direct", .direct, direct))
         let channels = inputShape[1]
         if geometry.groups == 1, direct.usesReferenceImplementation,
            case .channelBlocked(let block) = direct.destinationLayout, channels % block != 0 {
             let padded = natural.withInputChannels(Layout.paddedChannels(channels, block: block))
-            candidates.append((.direct, Kernels(padded, source: .channelBlocked(block), destination: nil)))
+            candidates.append(("direct-padded", .direct, Kernels(padded, source: .channelBlocked(block), destination: nil)))
         }
         if policy != .forced(.direct) {
-            candidates.append((.gemm, Kernels(natural, source: .plain, destination: .plain)))
+            candidates.append(("gemm", .gemm, Kernels(natural, source: .plain, destination: .plain)))
         }
-        let usable: (ConvolutionPassKind) -> [ConvolutionPass] = { kind in
-            let passes = candidates.map { ConvolutionPass(kind, of: $0.kernels, algorithm: $0.algorithm, groups: geometry.groups) }
+        let kinds: [ConvolutionPassKind] = [.forward, .backwardData, .backwardWeights]
+        let usable = kinds.map { kind -> [ConvolutionPass] in
+            let passes = candidates.map { ConvolutionPass(kind, of: $0.kernels, name: $0.name, algorithm: $0.algorithm, groups: geometry.groups) }
             let fast = passes.filter { !$0.primitive.isReference }
             return fast.isEmpty ? passes : fast
         }
-        let outputShape = outputShape
-        let choose: (ConvolutionPassKind, ConvolutionPass?) -> ConvolutionPass = { kind, forward in
-            let passes = usable(kind)
-            switch policy {
-            case .forced(let algorithm):
-                return passes.first { $0.algorithm == algorithm } ?? passes[0]
-            case .measured:
-                return ConvolutionTimer.fastest(passes, kind: kind, forward: forward, inputShape: inputShape, outputShape: outputShape)
-            }
+        let chosen: [ConvolutionPass]
+        switch policy {
+        case .forced(let algorithm):
+            chosen = usable.map { passes in passes.first { $0.algorithm == algorithm } ?? passes[0] }
+        case .measured:
+            let key = ConvolutionChoiceStore.key(inputShape: inputShape, weightShape: weightShape, geometry: geometry, hasBias: hasBias)
+            let outputShape = outputShape
+            let names = ConvolutionChoiceStore.choice(for: key, isValid: { names in
+                names.count == kinds.count && zip(usable, names).allSatisfy { passes, name in passes.contains { $0.name == name } }
+            }, measure: {
+                let forward = ConvolutionTimer.fastest(usable[0], kind: .forward, forward: nil, inputShape: inputShape, outputShape: outputShape)
+                let backward = zip(kinds, usable).dropFirst().map { kind, passes in
+                    ConvolutionTimer.fastest(passes, kind: kind, forward: forward, inputShape: inputShape, outputShape: outputShape)
+                }
+                return ([forward] + backward).map(\.name)
+            })
+            chosen = zip(usable, names).map { passes, name in passes.first { $0.name == name }! }
         }
-        let forward = choose(.forward, nil)
-        self.forward = forward
-        backwardData = choose(.backwardData, forward)
-        backwardWeights = choose(.backwardWeights, forward)
+        (forward, backwardData, backwardWeights) = (chosen[0], chosen[1], chosen[2])
     }
 
     /// PyTorch's OIHW weights (GOIHW with groups), as oneDNN describes them.
@@ -116,6 +122,8 @@ enum ConvolutionPassKind {
 /// and its weights.
 struct ConvolutionPass {
     let primitive: Primitive
+    /// The candidate's name in ConvolutionChoiceStore: direct, direct-padded or gemm.
+    let name: String
     let algorithm: ConvolutionAlgorithm
     /// The input (forward, backward-weights) or the input gradient (backward-data).
     let activationLayout: Layout
@@ -130,7 +138,8 @@ struct ConvolutionPass {
     /// Floats of the weights (or weight gradient) buffer the kernel reads (writes).
     let weightsCount: Int
 
-    fileprivate init(_ kind: ConvolutionPassKind, of kernels: Kernels, algorithm: ConvolutionAlgorithm, groups: Int) {
+    fileprivate init(_ kind: ConvolutionPassKind, of kernels: Kernels, name: String, algorithm: ConvolutionAlgorithm, groups: Int) {
+        self.name = name
         self.algorithm = algorithm
         inputChannels = kernels.shape.weight[1]
         activationLayout = kernels.sourceLayout

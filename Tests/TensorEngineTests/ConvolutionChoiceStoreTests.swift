@@ -1,0 +1,86 @@
+import Foundation
+import TensorEngine
+import XCTest
+
+/// Measured convolution choices go to the cache file and come back from it: a stored choice is
+/// obeyed without timing, and a damaged file or entry is measured again and rewritten.
+final class ConvolutionChoiceStoreTests: XCTestCase {
+    private let input = [32, 1, 32, 32], weight = [6, 1, 5, 5], geometry = ConvolutionGeometry(padding: 2)
+    private var directory: URL!
+    private var savedDirectory: URL?
+
+    override func setUpWithError() throws {
+        savedDirectory = ConvolutionChoiceStore.directory
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("dfkd-choices-\(UUID().uuidString)")
+        ConvolutionChoiceStore.directory = directory
+    }
+
+    override func tearDownWithError() throws {
+        ConvolutionChoiceStore.directory = savedDirectory
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private var file: URL { directory.appendingPathComponent(ConvolutionChoiceStore.fileName) }
+    private var key: String { ConvolutionChoiceStore.key(inputShape: input, weightShape: weight, geometry: geometry, hasBias: false) }
+
+    private func stored() throws -> [String: [String]] {
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: file))
+        return try XCTUnwrap(object as? [String: [String]], "\(file.path) is not a map of names")
+    }
+
+    private func store(_ entries: [String: [String]]) throws {
+        try JSONSerialization.data(withJSONObject: entries).write(to: file)
+    }
+
+    private func measuredKernels() -> [String] {
+        ConvolutionKernels.implementations(inputShape: input, weightShape: weight, geometry: geometry, policy: .measured)
+    }
+
+    /// 16 channels in and out: the direct kernels are native on every x86 ISA for every pass,
+    /// so both `direct` and `gemm` are candidates of each.
+    private let wide = (input: [8, 16, 12, 12], weight: [16, 16, 3, 3], geometry: ConvolutionGeometry(padding: 1))
+
+    func testAMeasuredChoiceIsStoredUnderTheMachineAndShape() throws {
+        _ = measuredKernels()
+        let entries = try stored()
+        XCTAssertEqual(Array(entries.keys), [key])
+        let names = try XCTUnwrap(entries[key])
+        XCTAssertEqual(names.count, 3, "one choice per pass: \(names)")
+        XCTAssertTrue(names.allSatisfy { ["direct", "direct-padded", "gemm"].contains($0) }, "\(names)")
+        XCTAssertTrue(key.hasPrefix(ConvolutionChoiceStore.machine), key)
+    }
+
+    func testAStoredChoiceIsObeyed() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Opposite choices in turn: a store that were ignored (measured instead) would give
+        // the same kernels both times and fail one of the two.
+        let key = ConvolutionChoiceStore.key(inputShape: wide.input, weightShape: wide.weight, geometry: wide.geometry, hasBias: false)
+        let kernels = { ConvolutionKernels.implementations(inputShape: self.wide.input, weightShape: self.wide.weight, geometry: self.wide.geometry, policy: .measured) }
+        try store([key: ["gemm", "gemm", "gemm"]])
+        let gemm = kernels()
+        XCTAssertTrue(gemm.allSatisfy { $0.contains("gemm") }, "\(gemm)")
+        try store([key: ["direct", "gemm", "direct"]])
+        let mixed = kernels()
+        XCTAssertEqual(mixed.map { $0.contains("gemm") }, [false, true, false], "\(mixed)")
+        XCTAssertEqual(try stored(), [key: ["direct", "gemm", "direct"]], "a valid entry is not rewritten")
+    }
+
+    func testAnUnreadableFileIsMeasuredAgainAndRewritten() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data("{\"truncated".utf8).write(to: file)
+        XCTAssertEqual(measuredKernels().count, 3)
+        XCTAssertEqual(try stored()[key]?.count, 3)
+    }
+
+    func testAnEntryNamingNoCandidateIsMeasuredAgain() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let other = ConvolutionChoiceStore.key(inputShape: [1, 3, 8, 8], weightShape: [4, 3, 3, 3], geometry: geometry, hasBias: true)
+        try store([key: ["winograd", "gemm", "gemm"], other: ["gemm", "gemm", "gemm"]])
+        _ = measuredKernels()
+        let entries = try stored()
+        XCTAssertEqual(entries[other], ["gemm", "gemm", "gemm"], "other shapes' entries are kept")
+        let names = try XCTUnwrap(entries[key])
+        XCTAssertFalse(names.contains("winograd"), "\(names)")
+        XCTAssertEqual(names.count, 3)
+    }
+}
