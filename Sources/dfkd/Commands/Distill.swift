@@ -21,7 +21,9 @@ struct Distill: ParsableCommand {
         --from-samples SHARDS trains a student on such shards and their stored teacher logits \
         instead, with no generator. SIGINT, SIGTERM and SIGUSR1 stop after the running iteration with a \
         checkpoint and exit status 75 (resumable). Started by mpirun or srun (launch/mpirun.sh), \
-        the ranks share every batch; rank 0 prints and writes the files.
+        the ranks share every batch; rank 0 prints and writes the files. DFKD_CONVOLUTION=auto \
+        (the default) measures the faster convolution kernels of each shape once per machine and \
+        keeps the choice in ~/.cache/dfkd (or DFKD_CACHE_DIR); =direct or =gemm forces one.
         """)
 
     @Option(help: "The teacher model file (taken from the checkpoint when resuming).") var teacher: String?
