@@ -21,7 +21,12 @@ final class ConvolutionChoiceStoreTests: XCTestCase {
     }
 
     private var file: URL { directory.appendingPathComponent(ConvolutionChoiceStore.fileName) }
-    private var key: String { ConvolutionChoiceStore.key(inputShape: input, weightShape: weight, geometry: geometry, hasBias: false) }
+    private var key: String { Self.key(input, weight, geometry, hasBias: false) }
+
+    private static func key(_ input: [Int], _ weight: [Int], _ geometry: ConvolutionGeometry, hasBias: Bool) -> String {
+        let candidates = ConvolutionKernels.candidateNames(inputShape: input, weightShape: weight, geometry: geometry, hasBias: hasBias)
+        return ConvolutionChoiceStore.key(inputShape: input, weightShape: weight, geometry: geometry, hasBias: hasBias, candidates: candidates)
+    }
 
     private func stored() throws -> [String: [String]] {
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: file))
@@ -46,7 +51,9 @@ final class ConvolutionChoiceStoreTests: XCTestCase {
         XCTAssertEqual(Array(entries.keys), [key])
         let names = try XCTUnwrap(entries[key])
         XCTAssertEqual(names.count, 3, "one choice per pass: \(names)")
-        XCTAssertTrue(names.allSatisfy { ["direct", "direct-padded", "gemm"].contains($0) }, "\(names)")
+        let candidates = ConvolutionKernels.candidateNames(inputShape: input, weightShape: weight, geometry: geometry, hasBias: false)
+        XCTAssertTrue(zip(candidates, names).allSatisfy { $0.contains($1) }, "\(names) among \(candidates)")
+        XCTAssertTrue(key.hasSuffix(candidates.map { $0.joined(separator: " ") }.joined(separator: " / ")), key)
         XCTAssertTrue(key.hasPrefix(ConvolutionChoiceStore.machine), key)
     }
 
@@ -54,7 +61,7 @@ final class ConvolutionChoiceStoreTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         // Opposite choices in turn: a store that were ignored (measured instead) would give
         // the same kernels both times and fail one of the two.
-        let key = ConvolutionChoiceStore.key(inputShape: wide.input, weightShape: wide.weight, geometry: wide.geometry, hasBias: false)
+        let key = Self.key(wide.input, wide.weight, wide.geometry, hasBias: false)
         let kernels = { ConvolutionKernels.implementations(inputShape: self.wide.input, weightShape: self.wide.weight, geometry: self.wide.geometry, policy: .measured) }
         try store([key: ["gemm", "gemm", "gemm"]])
         let gemm = kernels()
@@ -74,7 +81,7 @@ final class ConvolutionChoiceStoreTests: XCTestCase {
 
     func testAnEntryNamingNoCandidateIsMeasuredAgain() throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let other = ConvolutionChoiceStore.key(inputShape: [1, 3, 8, 8], weightShape: [4, 3, 3, 3], geometry: geometry, hasBias: true)
+        let other = Self.key([1, 3, 8, 8], [4, 3, 3, 3], geometry, hasBias: true)
         try store([key: ["winograd", "gemm", "gemm"], other: ["gemm", "gemm", "gemm"]])
         _ = measuredKernels()
         let entries = try stored()
@@ -82,5 +89,20 @@ final class ConvolutionChoiceStoreTests: XCTestCase {
         let names = try XCTUnwrap(entries[key])
         XCTAssertFalse(names.contains("winograd"), "\(names)")
         XCTAssertEqual(names.count, 3)
+    }
+
+    /// Choices measured among fewer kernels (before a kernel became a candidate) are under
+    /// another key: the shape is measured again among all of today's.
+    func testChoicesMeasuredAmongOtherCandidatesAreNotReused() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let older = ConvolutionChoiceStore.key(inputShape: wide.input, weightShape: wide.weight, geometry: wide.geometry, hasBias: false,
+                                               candidates: [["direct"], ["direct"], ["direct"]])
+        try store([older: ["direct", "direct", "direct"]])
+        let candidates = ConvolutionKernels.candidateNames(inputShape: wide.input, weightShape: wide.weight, geometry: wide.geometry, hasBias: false)
+        XCTAssertEqual(candidates, [["direct", "gemm"], ["direct", "gemm"], ["direct", "gemm"]])
+        _ = ConvolutionKernels.implementations(inputShape: wide.input, weightShape: wide.weight, geometry: wide.geometry, policy: .measured)
+        let entries = try stored()
+        XCTAssertEqual(entries[older], ["direct", "direct", "direct"], "the older entry is left as it was")
+        XCTAssertEqual(entries.count, 2, "today's candidates measured under their own key: \(entries.keys)")
     }
 }

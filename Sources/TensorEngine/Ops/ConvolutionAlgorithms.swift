@@ -71,24 +71,27 @@ enum ConvolutionTimer {
     static func fastest(_ passes: [ConvolutionPass], kind: ConvolutionPassKind, forward: ConvolutionPass?,
                         inputShape: [Int], outputShape: [Int]) -> ConvolutionPass {
         guard passes.count > 1 else { return passes[0] }
-        let costs = passes.map { pass -> Double in
-            var seconds = time(pass, kind: kind)
+        let steps = passes.map { pass -> () -> Void in
+            let run = runner(pass, kind: kind)
+            var conversions: [() -> Void] = []
             if let forward {
                 if pass.outputLayout != forward.outputLayout {
-                    seconds += conversionSeconds(outputShape, from: forward.outputLayout, to: pass.outputLayout)
+                    conversions.append(converter(outputShape, from: forward.outputLayout, to: pass.outputLayout))
                 }
                 if kind == .backwardWeights, pass.activationLayout != forward.activationLayout {
-                    seconds += conversionSeconds(inputShape, from: forward.activationLayout, to: pass.activationLayout)
+                    conversions.append(converter(inputShape, from: forward.activationLayout, to: pass.activationLayout))
                 }
             }
-            return seconds
+            return { conversions.forEach { $0() }; run() }
         }
+        let costs = fastestRuns(steps)
         return passes[costs.indices.min { costs[$0] < costs[$1] }!]
     }
 
-    private static let repeats = 3
+    private static let rounds = 5
 
-    private static func time(_ pass: ConvolutionPass, kind: ConvolutionPassKind) -> Double {
+    /// A pass on scratch buffers of its layouts.
+    private static func runner(_ pass: ConvolutionPass, kind: ConvolutionPassKind) -> () -> Void {
         var arguments: [Int32]
         switch kind {
         case .forward: arguments = [DNNLArgument.src, DNNLArgument.weights, DNNLArgument.dst, DNNLArgument.bias]
@@ -103,22 +106,26 @@ enum ConvolutionTimer {
             return (argument, storage)
         }
         let bound = buffers.map { ($0.0, UnsafeMutableRawPointer($0.1.pointer)) }
-        return bestOf { pass.primitive.execute(bound) }
+        return { withExtendedLifetime(buffers) { pass.primitive.execute(bound) } }
     }
 
-    private static func conversionSeconds(_ shape: [Int], from source: Layout, to destination: Layout) -> Double {
+    private static func converter(_ shape: [Int], from source: Layout, to destination: Layout) -> () -> Void {
         let x = Tensor.zeros(shape, layout: source)
-        return bestOf { _ = LayoutConversion.convert(x, to: destination) }
+        return { _ = LayoutConversion.convert(x, to: destination) }
     }
 
-    /// The fastest of a few runs after a warm-up: interference only ever adds time.
-    private static func bestOf(_ body: () -> Void) -> Double {
-        body()
-        var best = Double.infinity
-        for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            body()
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+    /// Each candidate's fastest run: one warm-up each, then rounds that run every candidate
+    /// once in turn, so that a load that comes or goes weighs on all of them alike;
+    /// interference only ever adds time.
+    private static func fastestRuns(_ candidates: [() -> Void]) -> [Double] {
+        candidates.forEach { $0() }
+        var best = [Double](repeating: .infinity, count: candidates.count)
+        for _ in 0..<rounds {
+            for (index, run) in candidates.enumerated() {
+                let start = DispatchTime.now().uptimeNanoseconds
+                run()
+                best[index] = min(best[index], Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            }
         }
         return best
     }

@@ -42,10 +42,14 @@ public enum ConvolutionChoiceStore {
         return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     }
 
-    /// The file's key of a convolution's choices on this machine.
-    public static func key(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry, hasBias: Bool) -> String {
+    /// The file's key of a convolution's choices on this machine among `candidates` (the
+    /// kernels' names for each pass): a choice made before a kernel became a candidate is
+    /// measured again.
+    public static func key(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry, hasBias: Bool,
+                           candidates: [[String]]) -> String {
         let shape = "conv2d \(inputShape) * \(weightShape), stride \(geometry.stride), padding \(geometry.padding), groups \(geometry.groups)"
-        return machine + " | " + shape + (hasBias ? ", bias" : "")
+        let among = candidates.map { $0.joined(separator: " ") }.joined(separator: " / ")
+        return machine + " | " + shape + (hasBias ? ", bias" : "") + " | among " + among
     }
 
     /// The stored choice for `key`, if `isValid` accepts it; else `measure()`'s, stored.

@@ -26,35 +26,17 @@ final class ConvolutionPlan {
         self.weightShape = weightShape
         self.geometry = geometry
         self.hasBias = hasBias
-        let (h, w) = (inputShape[2], inputShape[3])
-        let (kh, kw) = (weightShape[2], weightShape[3])
-        outputShape = [inputShape[0], weightShape[0], geometry.outputSize(h, kernel: kh), geometry.outputSize(w, kernel: kw)]
-
+        outputShape = Self.outputShape(inputShape: inputShape, weightShape: weightShape, geometry: geometry)
         let natural = KernelShape(input: inputShape, weight: weightShape, output: outputShape, geometry: geometry, hasBias: hasBias)
-        var candidates: [(name: String, algorithm: ConvolutionAlgorithm, kernels: Kernels)] = []
-        let direct = Kernels(natural, source: nil, destination: nil)
-        candidates.append(("direct", .direct, direct))
-        let channels = inputShape[1]
-        if geometry.groups == 1, direct.usesReferenceImplementation,
-           case .channelBlocked(let block) = direct.destinationLayout, channels % block != 0 {
-            let padded = natural.withInputChannels(Layout.paddedChannels(channels, block: block))
-            candidates.append(("direct-padded", .direct, Kernels(padded, source: .channelBlocked(block), destination: nil)))
-        }
-        if policy != .forced(.direct) {
-            candidates.append(("gemm", .gemm, Kernels(natural, source: .plain, destination: .plain)))
-        }
+        let usable = Self.candidates(natural, policy: policy)
         let kinds: [ConvolutionPassKind] = [.forward, .backwardData, .backwardWeights]
-        let usable = kinds.map { kind -> [ConvolutionPass] in
-            let passes = candidates.map { ConvolutionPass(kind, of: $0.kernels, name: $0.name, algorithm: $0.algorithm, groups: geometry.groups) }
-            let fast = passes.filter { !$0.primitive.isReference }
-            return fast.isEmpty ? passes : fast
-        }
         let chosen: [ConvolutionPass]
         switch policy {
         case .forced(let algorithm):
             chosen = usable.map { passes in passes.first { $0.algorithm == algorithm } ?? passes[0] }
         case .measured:
-            let key = ConvolutionChoiceStore.key(inputShape: inputShape, weightShape: weightShape, geometry: geometry, hasBias: hasBias)
+            let key = ConvolutionChoiceStore.key(inputShape: inputShape, weightShape: weightShape, geometry: geometry, hasBias: hasBias,
+                                                 candidates: usable.map { $0.map(\.name) })
             let outputShape = outputShape
             let names = ConvolutionChoiceStore.choice(for: key, isValid: { names in
                 names.count == kinds.count && zip(usable, names).allSatisfy { passes, name in passes.contains { $0.name == name } }
@@ -68,6 +50,33 @@ final class ConvolutionPlan {
             chosen = zip(usable, names).map { passes, name in passes.first { $0.name == name }! }
         }
         (forward, backwardData, backwardWeights) = (chosen[0], chosen[1], chosen[2])
+    }
+
+    static func outputShape(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry) -> [Int] {
+        [inputShape[0], weightShape[0], geometry.outputSize(inputShape[2], kernel: weightShape[2]),
+         geometry.outputSize(inputShape[3], kernel: weightShape[3])]
+    }
+
+    /// The kernels each pass (forward, backward-data, backward-weights) may take under
+    /// `policy`, without oneDNN's reference kernels where another is usable.
+    fileprivate static func candidates(_ natural: KernelShape, policy: ConvolutionPolicy) -> [[ConvolutionPass]] {
+        var kernels: [(name: String, algorithm: ConvolutionAlgorithm, kernels: Kernels)] = []
+        let direct = Kernels(natural, source: nil, destination: nil)
+        kernels.append(("direct", .direct, direct))
+        let (channels, groups) = (natural.input[1], natural.geometry.groups)
+        if groups == 1, direct.usesReferenceImplementation,
+           case .channelBlocked(let block) = direct.destinationLayout, channels % block != 0 {
+            let padded = natural.withInputChannels(Layout.paddedChannels(channels, block: block))
+            kernels.append(("direct-padded", .direct, Kernels(padded, source: .channelBlocked(block), destination: nil)))
+        }
+        if policy != .forced(.direct) {
+            kernels.append(("gemm", .gemm, Kernels(natural, source: .plain, destination: .plain)))
+        }
+        return [ConvolutionPassKind.forward, .backwardData, .backwardWeights].map { kind in
+            let passes = kernels.map { ConvolutionPass(kind, of: $0.kernels, name: $0.name, algorithm: $0.algorithm, groups: groups) }
+            let fast = passes.filter { !$0.primitive.isReference }
+            return fast.isEmpty ? passes : fast
+        }
     }
 
     /// PyTorch's OIHW weights (GOIHW with groups), as oneDNN describes them.
@@ -296,6 +305,15 @@ public enum ConvolutionKernels {
             ConvolutionShape(input: $0.inputShape, weight: $0.weightShape, geometry: $0.geometry)
         }
         return Array(Set(shapes)).sorted { $0.input.lexicographicallyPrecedes($1.input) || ($0.input == $1.input && $0.weight.lexicographicallyPrecedes($1.weight)) }
+    }
+
+    /// The names of the kernels each pass may take under `policy` (forward, backward-data,
+    /// backward-weights), as ConvolutionChoiceStore keys and stores them.
+    public static func candidateNames(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry, hasBias: Bool,
+                                      policy: ConvolutionPolicy = .measured) -> [[String]] {
+        let output = ConvolutionPlan.outputShape(inputShape: inputShape, weightShape: weightShape, geometry: geometry)
+        let shape = KernelShape(input: inputShape, weight: weightShape, output: output, geometry: geometry, hasBias: hasBias)
+        return ConvolutionPlan.candidates(shape, policy: policy).map { $0.map(\.name) }
     }
 
     /// oneDNN's implementation names for forward, backward-data and backward-weights.
