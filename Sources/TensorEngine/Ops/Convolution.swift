@@ -54,6 +54,7 @@ extension Tensor {
         let plan = PrimitiveCache.shared.entry(key) {
             ConvolutionPlan(inputShape: x.shape, weightShape: weight.shape, geometry: geometry, hasBias: bias != nil, policy: policy)
         }
+        plan.forwardCalls.withLock { $0 += 1 }
         let forward = plan.forward
         let input = LayoutConversion.convert(x, to: forward.activationLayout).detached()
         let weights = plan.weights(weight, for: forward)

@@ -19,6 +19,8 @@ final class ConvolutionPlan {
     let geometry: ConvolutionGeometry
     let hasBias: Bool
     let forward: ConvolutionPass, backwardData: ConvolutionPass, backwardWeights: ConvolutionPass
+    /// Forward passes run on this plan, for benchmarks that weigh a shape by its calls per step.
+    let forwardCalls = Locked(0)
 
     init(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry, hasBias: Bool,
          policy: ConvolutionPolicy = ConvolutionAlgorithms.policy) {
@@ -299,12 +301,18 @@ public struct ConvolutionShape: Hashable, Sendable {
 
 /// The kernels the engine would run a convolution on, for benchmarks and diagnostics.
 public enum ConvolutionKernels {
-    /// The convolution shapes this process has run so far (each once, by first sight).
-    public static func shapesRun() -> [ConvolutionShape] {
-        let shapes = PrimitiveCache.shared.entries(of: ConvolutionPlan.self).map {
-            ConvolutionShape(input: $0.inputShape, weight: $0.weightShape, geometry: $0.geometry)
+    /// The convolution shapes this process has run so far, each with the forward passes run
+    /// on it.
+    public static func shapesRun() -> [(shape: ConvolutionShape, calls: Int)] {
+        var calls: [ConvolutionShape: Int] = [:]
+        for plan in PrimitiveCache.shared.entries(of: ConvolutionPlan.self) {
+            let shape = ConvolutionShape(input: plan.inputShape, weight: plan.weightShape, geometry: plan.geometry)
+            calls[shape, default: 0] += plan.forwardCalls.withLock { $0 }
         }
-        return Array(Set(shapes)).sorted { $0.input.lexicographicallyPrecedes($1.input) || ($0.input == $1.input && $0.weight.lexicographicallyPrecedes($1.weight)) }
+        return calls.map { (shape: $0.key, calls: $0.value) }.sorted {
+            $0.shape.input.lexicographicallyPrecedes($1.shape.input)
+                || ($0.shape.input == $1.shape.input && $0.shape.weight.lexicographicallyPrecedes($1.shape.weight))
+        }
     }
 
     /// The names of the kernels each pass may take under `policy` (forward, backward-data,
