@@ -28,8 +28,8 @@ final class ConvolutionPlan {
         self.weightShape = weightShape
         self.geometry = geometry
         self.hasBias = hasBias
-        outputShape = Self.outputShape(inputShape: inputShape, weightShape: weightShape, geometry: geometry)
-        let natural = KernelShape(input: inputShape, weight: weightShape, output: outputShape, geometry: geometry, hasBias: hasBias)
+        let natural = KernelShape(input: inputShape, weight: weightShape, geometry: geometry, hasBias: hasBias)
+        outputShape = natural.output
         let usable = Self.candidates(natural, policy: policy)
         let kinds: [ConvolutionPassKind] = [.forward, .backwardData, .backwardWeights]
         let chosen: [ConvolutionPass]
@@ -52,11 +52,6 @@ final class ConvolutionPlan {
             chosen = zip(usable, names).map { passes, name in passes.first { $0.name == name }! }
         }
         (forward, backwardData, backwardWeights) = (chosen[0], chosen[1], chosen[2])
-    }
-
-    static func outputShape(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry) -> [Int] {
-        [inputShape[0], weightShape[0], geometry.outputSize(inputShape[2], kernel: weightShape[2]),
-         geometry.outputSize(inputShape[3], kernel: weightShape[3])]
     }
 
     /// The kernels each pass (forward, backward-data, backward-weights) may take under
@@ -179,6 +174,15 @@ fileprivate struct KernelShape {
     let output: [Int]
     let geometry: ConvolutionGeometry
     let hasBias: Bool
+
+    /// The shape of a convolution of `input` with `weight`, its output as `geometry` makes it.
+    init(input: [Int], weight: [Int], geometry: ConvolutionGeometry, hasBias: Bool) {
+        self.input = input
+        self.weight = weight
+        output = [input[0], weight[0], geometry.outputSize(input[2], kernel: weight[2]), geometry.outputSize(input[3], kernel: weight[3])]
+        self.geometry = geometry
+        self.hasBias = hasBias
+    }
 
     var weightDims: [Int] { Self.weightDims(weight, groups: geometry.groups) }
 
@@ -319,8 +323,7 @@ public enum ConvolutionKernels {
     /// backward-weights), as ConvolutionChoiceStore keys and stores them.
     public static func candidateNames(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry, hasBias: Bool,
                                       policy: ConvolutionPolicy = .measured) -> [[String]] {
-        let output = ConvolutionPlan.outputShape(inputShape: inputShape, weightShape: weightShape, geometry: geometry)
-        let shape = KernelShape(input: inputShape, weight: weightShape, output: output, geometry: geometry, hasBias: hasBias)
+        let shape = KernelShape(input: inputShape, weight: weightShape, geometry: geometry, hasBias: hasBias)
         return ConvolutionPlan.candidates(shape, policy: policy).map { $0.map(\.name) }
     }
 
