@@ -35,8 +35,11 @@ let package = Package(
         .systemLibrary(name: "CLibz", path: "Sources/CLibz", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
+        // Compute kernels in C, for AVX2 and FMA chosen at run time in a generic x86-64 build.
+        .target(name: "CEngineKernels"),
+
         // Layer 2: tensors, kernels and reverse-mode autodiff.
-        .target(name: "TensorEngine", dependencies: ["CBLAS", "CDNNL"]),
+        .target(name: "TensorEngine", dependencies: ["CBLAS", "CDNNL", "CEngineKernels"]),
 
         // Layer 3: modules, layers, model building blocks, losses, optimizers, schedules.
         .target(name: "NeuralNetwork", dependencies: ["TensorEngine"]),

@@ -141,6 +141,17 @@ def op_cases():
                                                         reduction="batchmean") * 16))
     cases.append(case("mse", {"a": rand(3, 4), "b": rand(3, 4)}, lambda a, b: F.mse_loss(a, b)))
     cases.append(case("l1", {"a": away_from_zero(3, 4), "b": torch.zeros(3, 4)}, lambda a, b: F.l1_loss(a, b)))
+    # Shapes the engine's own convolution kernels take (a kernel covering its whole input; a
+    # few-channel input, its output rows one, two or three vectors of eight wide), drawn from a
+    # seed of their own so that every case above and below keeps its values.
+    with torch.random.fork_rng():
+        torch.manual_seed(1000)
+        cases.append(case("conv2d_covers_input", {"x": rand(4, 16, 5, 5), "weight": rand(12, 16, 5, 5), "bias": rand(12)},
+                          lambda x, weight, bias: F.conv2d(x, weight, bias)))
+        cases.append(case("conv2d_1ch_5x5_pad2", {"x": rand(3, 1, 12, 12), "weight": rand(6, 1, 5, 5), "bias": rand(6)},
+                          lambda x, weight, bias: F.conv2d(x, weight, bias, padding=2)))
+        cases.append(case("conv2d_3ch_wide", {"x": rand(2, 3, 5, 21), "weight": rand(4, 3, 3, 3)},
+                          lambda x, weight: F.conv2d(x, weight, None, padding=1)))
     return cases
 
 

@@ -43,6 +43,10 @@ final class OpGoldenTests: XCTestCase {
             [Tensor.conv2d(i["x"]!, weight: i["weight"]!, geometry: ConvolutionGeometry(padding: 1, groups: 2))] },
         "conv2d_depthwise": { i, _ in
             [Tensor.conv2d(i["x"]!, weight: i["weight"]!, bias: i["bias"]!, geometry: ConvolutionGeometry(padding: 1, groups: 16))] },
+        "conv2d_covers_input": { i, _ in [Tensor.conv2d(i["x"]!, weight: i["weight"]!, bias: i["bias"]!)] },
+        "conv2d_1ch_5x5_pad2": { i, _ in
+            [Tensor.conv2d(i["x"]!, weight: i["weight"]!, bias: i["bias"]!, geometry: ConvolutionGeometry(padding: 2))] },
+        "conv2d_3ch_wide": { i, _ in [Tensor.conv2d(i["x"]!, weight: i["weight"]!, geometry: ConvolutionGeometry(padding: 1))] },
         "batch_norm_eval": { i, _ in
             [Tensor.batchNorm(i["x"]!, weight: i["weight"]!, bias: i["bias"]!,
                               running: RunningStatistics(mean: i["running_mean"]!.detached(), variance: i["running_var"]!.detached()),
@@ -76,6 +80,22 @@ final class OpGoldenTests: XCTestCase {
             Goldens.check(golden) { op($0, golden.labels ?? []) }
         }
         XCTAssertEqual(covered, Set(Self.ops.keys), "every op in the table has a golden case")
+    }
+
+    /// The convolution cases on each algorithm forced in turn, not only on the kernels this
+    /// machine measured fastest.
+    func testConvolutionsMatchPyTorchOnEveryAlgorithm() throws {
+        let file = try Goldens.load(File.self, from: "ops.json")
+        let saved = ConvolutionAlgorithms.policy
+        defer { ConvolutionAlgorithms.policy = saved }
+        let convolutions = file.cases.filter { $0.name.hasPrefix("conv2d") }
+        XCTAssertEqual(convolutions.count, 8)
+        for algorithm in ConvolutionAlgorithm.allCases {
+            ConvolutionAlgorithms.policy = .forced(algorithm)
+            for golden in convolutions {
+                Goldens.check(golden) { Self.ops[golden.name]!($0, golden.labels ?? []) }
+            }
+        }
     }
 
     func testBatchNormTrainingMatchesPyTorchIncludingRunningStatistics() throws {

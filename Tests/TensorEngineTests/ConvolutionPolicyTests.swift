@@ -3,8 +3,8 @@ import TestSupport
 import XCTest
 
 /// Every convolution algorithm policy computes the same convolution: the output and the
-/// three gradients under GEMM and under measured choices against those of the direct
-/// kernels, and GEMM's gradients against finite differences.
+/// three gradients under GEMM, the engine's kernels and measured choices against those of
+/// the direct kernels, and the GEMM and engine kernels' gradients against finite differences.
 final class ConvolutionPolicyTests: XCTestCase {
     private let cases: [(input: [Int], weight: [Int], bias: Bool, geometry: ConvolutionGeometry)] = [
         ([4, 1, 12, 12], [6, 1, 5, 5], true, ConvolutionGeometry(padding: 2)),   // LeNet conv1's few input channels
@@ -12,6 +12,10 @@ final class ConvolutionPolicyTests: XCTestCase {
         ([2, 3, 9, 9], [8, 3, 3, 3], false, ConvolutionGeometry(stride: 2, padding: 1)),
         ([2, 16, 6, 6], [16, 16, 3, 3], true, ConvolutionGeometry(padding: 1)),
         ([2, 8, 5, 5], [8, 4, 3, 3], false, ConvolutionGeometry(padding: 1, groups: 2)),
+        ([4, 16, 5, 5], [12, 16, 5, 5], true, ConvolutionGeometry()),              // covers its input: one matrix product
+        ([2, 3, 9, 19], [5, 3, 3, 3], true, ConvolutionGeometry(padding: 1)),      // few channels, rows of 3 vectors
+        ([1, 1, 8, 30], [2, 1, 3, 3], true, ConvolutionGeometry(padding: 1)),      // rows of 4 vectors
+        ([2, 2, 6, 40], [3, 2, 3, 3], false, ConvolutionGeometry()),               // rows of 5 vectors: the general loop
     ]
 
     private var savedPolicy = ConvolutionAlgorithms.policy
@@ -44,7 +48,13 @@ final class ConvolutionPolicyTests: XCTestCase {
         let names = ["output", "input gradient", "weight gradient", "bias gradient"]
         for index in cases.indices {
             let reference = run(.forced(.direct), index)
-            for policy in [ConvolutionPolicy.forced(.gemm), .measured] {
+            // The engine's C kernels twice: on AVX2 + FMA where this CPU has them, and generic.
+            let runs: [(ConvolutionPolicy, avx2: Bool)] = [(.forced(.gemm), true), (.forced(.engine), true), (.forced(.engine), false),
+                                                            (.measured, true)]
+            for (policy, avx2) in runs {
+                EngineConvolution.allowAVX2(avx2)
+                if !avx2 { XCTAssertFalse(EngineConvolution.usesAVX2) }
+                defer { EngineConvolution.allowAVX2(true) }
                 let result = run(policy, index)
                 XCTAssertEqual(result.count, reference.count)
                 for (part, (values, expected)) in zip(result, reference).enumerated() {
@@ -52,19 +62,21 @@ final class ConvolutionPolicyTests: XCTestCase {
                     let worst = zip(values, expected).map { Swift.abs($0 - $1) }.max() ?? 0
                     // Sums of at most a few hundred products of values in [-1, 1]: float32
                     // rounding in any summation order stays far below 1e-4 of the largest.
-                    XCTAssertLessThan(worst, 1e-4 * max(1, scale), "case \(index) \(policy) \(names[part])")
+                    XCTAssertLessThan(worst, 1e-4 * max(1, scale), "case \(index) \(policy) avx2 \(avx2) \(names[part])")
                 }
             }
         }
     }
 
-    func testGEMMGradientsMatchFiniteDifferences() {
-        ConvolutionAlgorithms.policy = .forced(.gemm)
-        for (index, (inputShape, weightShape, hasBias, geometry)) in cases.enumerated() {
-            let seed = UInt64(100 + 10 * index)
-            var inputs = [GradientCheck.input(inputShape, seed: seed), GradientCheck.input(weightShape, seed: seed + 1)]
-            if hasBias { inputs.append(GradientCheck.input([weightShape[0]], seed: seed + 2)) }
-            GradientCheck.check(inputs) { Tensor.conv2d($0[0], weight: $0[1], bias: hasBias ? $0[2] : nil, geometry: geometry) }
+    func testGEMMAndEngineGradientsMatchFiniteDifferences() {
+        for algorithm in [ConvolutionAlgorithm.gemm, .engine] {
+            ConvolutionAlgorithms.policy = .forced(algorithm)
+            for (index, (inputShape, weightShape, hasBias, geometry)) in cases.enumerated() {
+                let seed = UInt64(100 + 10 * index)
+                var inputs = [GradientCheck.input(inputShape, seed: seed), GradientCheck.input(weightShape, seed: seed + 1)]
+                if hasBias { inputs.append(GradientCheck.input([weightShape[0]], seed: seed + 2)) }
+                GradientCheck.check(inputs) { Tensor.conv2d($0[0], weight: $0[1], bias: hasBias ? $0[2] : nil, geometry: geometry) }
+            }
         }
     }
 
@@ -74,12 +86,21 @@ final class ConvolutionPolicyTests: XCTestCase {
         XCTAssertTrue(gemm.allSatisfy { $0.contains("gemm") }, "\(gemm)")
         let direct = ConvolutionKernels.implementations(inputShape: input, weightShape: weight, geometry: geometry, policy: .forced(.direct))
         XCTAssertFalse(direct.contains { $0.contains("gemm") || $0.hasPrefix("ref") }, "\(direct)")
+        // The engine has kernels for this shape's backward passes; its forward takes oneDNN's
+        // first candidate.
+        let engine = ConvolutionKernels.implementations(inputShape: input, weightShape: weight, geometry: geometry, policy: .forced(.engine))
+        XCTAssertEqual(Array(engine.dropFirst()), ["engine:few-channel", "engine:few-channel"])
+        XCTAssertFalse(engine[0].hasPrefix("engine") || engine[0].hasPrefix("ref"), "\(engine)")
+        let covering = ConvolutionKernels.implementations(inputShape: [64, 16, 5, 5], weightShape: [120, 16, 5, 5],
+                                                          geometry: ConvolutionGeometry(), policy: .forced(.engine))
+        XCTAssertEqual(covering, Array(repeating: "engine:matrix", count: 3))
     }
 
     func testPolicyNames() {
         XCTAssertEqual(ConvolutionPolicy(name: "auto"), .measured)
         XCTAssertEqual(ConvolutionPolicy(name: "gemm"), .forced(.gemm))
         XCTAssertEqual(ConvolutionPolicy(name: "direct"), .forced(.direct))
+        XCTAssertEqual(ConvolutionPolicy(name: "engine"), .forced(.engine))
         XCTAssertNil(ConvolutionPolicy(name: "winograd"))
     }
 }

@@ -31,7 +31,7 @@ public struct RawConvolution {
     public var sourceLayout: Layout { plan.forward.activationLayout }
 
     public func forward() {
-        plan.forward.primitive.execute([(DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
+        plan.forward.kernel.execute([(DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
                               (DNNLArgument.weights, UnsafeMutableRawPointer(weights.pointer)),
                               (DNNLArgument.dst, UnsafeMutableRawPointer(destination.pointer))])
     }
@@ -43,17 +43,17 @@ public struct RawConvolution {
     }
 
     public func backwardData() {
-        plan.backwardData.primitive.execute([(DNNLArgument.diffDst, UnsafeMutableRawPointer(destination.pointer)),
+        plan.backwardData.kernel.execute([(DNNLArgument.diffDst, UnsafeMutableRawPointer(destination.pointer)),
                                    (DNNLArgument.weights, UnsafeMutableRawPointer(dataWeights.pointer)),
                                    (DNNLArgument.diffSrc, UnsafeMutableRawPointer(diffSource.pointer))])
     }
 
     public func backwardWeights() {
-        plan.backwardWeights.primitive.execute([(DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
+        plan.backwardWeights.kernel.execute([(DNNLArgument.src, UnsafeMutableRawPointer(source.pointer)),
                                       (DNNLArgument.diffDst, UnsafeMutableRawPointer(destination.pointer)),
                                       (DNNLArgument.diffWeights, UnsafeMutableRawPointer(diffWeights.pointer))])
     }
 
     /// oneDNN's implementation names for forward, backward-data and backward-weights.
-    public var implementations: [String] { [plan.forward, plan.backwardData, plan.backwardWeights].map(\.primitive.implementation) }
+    public var implementations: [String] { [plan.forward, plan.backwardData, plan.backwardWeights].map(\.kernel.implementation) }
 }

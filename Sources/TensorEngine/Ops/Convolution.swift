@@ -65,7 +65,7 @@ extension Tensor {
             (DNNLArgument.dst, UnsafeMutableRawPointer(out.pointer)),
         ]
         if let bias { arguments.append((DNNLArgument.bias, UnsafeMutableRawPointer(bias.pointer))) }
-        forward.primitive.execute(arguments)
+        forward.kernel.execute(arguments)
 
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         record("conv2d", inputs: inputs, outputs: [out]) { grads in
@@ -78,7 +78,7 @@ extension Tensor {
                 // The weights cannot change between forward and backward (the optimizer steps
                 // after backward), so backward-data reads the parameter itself.
                 let dataWeights = plan.weights(weight, for: pass)
-                pass.primitive.execute([
+                pass.kernel.execute([
                     (DNNLArgument.diffDst, UnsafeMutableRawPointer(dy.pointer)),
                     (DNNLArgument.weights, UnsafeMutableRawPointer(dataWeights.pointer)),
                     (DNNLArgument.diffSrc, UnsafeMutableRawPointer(dx.pointer)),
@@ -104,7 +104,7 @@ extension Tensor {
                     (DNNLArgument.diffWeights, UnsafeMutableRawPointer(dwChosen.pointer)),
                 ]
                 if bias != nil { arguments.append((DNNLArgument.diffBias, UnsafeMutableRawPointer(db.pointer))) }
-                pass.primitive.execute(arguments)
+                pass.kernel.execute(arguments)
                 if let reorder { Reorder.run(reorder, from: UnsafeMutableRawPointer(dwChosen.pointer), to: UnsafeMutableRawPointer(dwPlain.pointer)) }
                 result.append(weight.needsGradient ? plan.logicalWeightGradient(dwPlain) : nil)
                 if bias != nil { result.append(needsBias ? db : nil) }

@@ -3,19 +3,21 @@ import Foundation
 
 /// How a convolution pass computes (ConvolutionPlan lists the candidates).
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
-    case direct, gemm
+    /// oneDNN's direct kernels, oneDNN's im2col + GEMM kernels, the engine's own kernels
+    /// (EngineConvolution; a pass without one takes its first oneDNN candidate).
+    case direct, gemm, engine
 }
 
 /// Which algorithm each pass of a convolution takes: the fastest measured when its shape is
 /// first met on this machine (the default, `auto`), or one forced for every shape. Measured
 /// choices are kept in ConvolutionChoiceStore, so that every run and rank on a machine takes
-/// the same kernels and rounds alike; forcing one (`direct`, `gemm`) makes the kernels, and so
+/// the same kernels and rounds alike; forcing one (`direct`, `gemm`, `engine`) makes the kernels, and so
 /// the rounding, independent of any cache and of which machine measured first.
 public enum ConvolutionPolicy: Equatable, Sendable {
     case measured
     case forced(ConvolutionAlgorithm)
 
-    /// `auto`, `direct` or `gemm`; nil for anything else.
+    /// `auto`, `direct`, `gemm` or `engine`; nil for anything else.
     public init?(name: String) {
         if name == "auto" {
             self = .measured
@@ -43,7 +45,7 @@ public enum ConvolutionPolicy: Equatable, Sendable {
 }
 
 public enum ConvolutionAlgorithms {
-    /// The environment variable that sets the policy: auto (the default), direct or gemm.
+    /// The environment variable that sets the policy: auto (the default), direct, gemm or engine.
     public static let environmentVariable = "DFKD_CONVOLUTION"
 
     /// The policy for convolution shapes met from now on (shapes already planned keep theirs).
@@ -57,7 +59,7 @@ public enum ConvolutionAlgorithms {
     private static func fromEnvironment() -> ConvolutionPolicy {
         guard let name = ProcessInfo.processInfo.environment[environmentVariable] else { return .measured }
         guard let policy = ConvolutionPolicy(name: name) else {
-            fatalError("\(environmentVariable)=\(name): expected auto, direct or gemm")
+            fatalError("\(environmentVariable)=\(name): expected auto, direct, gemm or engine")
         }
         return policy
     }
@@ -98,15 +100,15 @@ enum ConvolutionTimer {
         case .backwardData: arguments = [DNNLArgument.diffDst, DNNLArgument.weights, DNNLArgument.diffSrc]
         case .backwardWeights: arguments = [DNNLArgument.src, DNNLArgument.diffDst, DNNLArgument.diffWeights, DNNLArgument.diffBias]
         }
-        arguments.removeAll { !pass.primitive.takes($0) }
+        arguments.removeAll { !pass.kernel.takes($0) }
         let buffers = arguments.map { argument -> (Int32, Storage) in
-            let storage = Storage(count: (MemoryDescriptor.bytes(pass.primitive.descriptor(of: argument)) + 3) / 4)
+            let storage = Storage(count: pass.kernel.floats(of: argument))
             let values = Philox(seed: 7).uniform(count: storage.count)
             for i in 0..<storage.count { storage.pointer[i] = values[i] - 0.5 }
             return (argument, storage)
         }
         let bound = buffers.map { ($0.0, UnsafeMutableRawPointer($0.1.pointer)) }
-        return { withExtendedLifetime(buffers) { pass.primitive.execute(bound) } }
+        return { withExtendedLifetime(buffers) { pass.kernel.execute(bound) } }
     }
 
     private static func converter(_ shape: [Int], from source: Layout, to destination: Layout) -> () -> Void {

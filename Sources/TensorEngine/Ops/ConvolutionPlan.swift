@@ -12,6 +12,9 @@ import CDNNL
 ///   rows for them, so the result is exact.
 /// - `gemm`: oneDNN's im2col + GEMM kernels on plain NCHW, which do the real channels' work
 ///   only; for few channels they beat a direct kernel padded to 8 or 16.
+/// - `matrix`, `few-channel`: the engine's own kernels (EngineConvolution), for a kernel that
+///   covers its whole input (one matrix product on OpenBLAS) and for the weight gradient of an
+///   input with few channels.
 ///
 /// Each pass has its own layouts; the op converts its operands to them.
 final class ConvolutionPlan {
@@ -69,9 +72,15 @@ final class ConvolutionPlan {
         if policy != .forced(.direct) {
             kernels.append(("gemm", .gemm, Kernels(natural, source: .plain, destination: .plain)))
         }
+        let engine = policy == .measured || policy == .forced(.engine)
         return [ConvolutionPassKind.forward, .backwardData, .backwardWeights].map { kind in
-            let passes = kernels.map { ConvolutionPass(kind, of: $0.kernels, name: $0.name, algorithm: $0.algorithm, groups: groups) }
-            let fast = passes.filter { !$0.primitive.isReference }
+            var passes = kernels.map { ConvolutionPass(kind, of: $0.kernels, name: $0.name, algorithm: $0.algorithm, groups: groups) }
+            if engine {
+                passes += EngineConvolution.kernels(kind, input: natural.input, weight: natural.weight, output: natural.output,
+                                                    geometry: natural.geometry, hasBias: natural.hasBias)
+                    .map { ConvolutionPass(engine: $0.kernel, name: $0.name, shape: natural) }
+            }
+            let fast = passes.filter { !$0.kernel.isReference }
             return fast.isEmpty ? passes : fast
         }
     }
@@ -115,20 +124,16 @@ final class ConvolutionPlan {
     }
 }
 
-extension Primitive {
-    /// Whether oneDNN fell back to its (very slow) reference implementation.
-    var isReference: Bool { implementation.hasPrefix("ref") }
-}
-
 enum ConvolutionPassKind {
     case forward, backwardData, backwardWeights
 }
 
-/// One pass of a convolution on one kernel: its primitive, the layouts it reads and writes,
-/// and its weights.
+/// One pass of a convolution on one kernel: the kernel, the layouts it reads and writes, and
+/// its weights.
 struct ConvolutionPass {
-    let primitive: Primitive
-    /// The candidate's name in ConvolutionChoiceStore: direct, direct-padded or gemm.
+    let kernel: any ConvolutionKernel
+    /// The candidate's name in ConvolutionChoiceStore: direct, direct-padded, gemm, or one of
+    /// the engine's kernels (EngineConvolution).
     let name: String
     let algorithm: ConvolutionAlgorithm
     /// The input (forward, backward-weights) or the input gradient (backward-data).
@@ -151,6 +156,7 @@ struct ConvolutionPass {
         activationLayout = kernels.sourceLayout
         outputLayout = kernels.destinationLayout
         let plain = ConvolutionPlan.plainWeightsDescriptor(kernels.shape.weight, groups: groups)
+        let primitive: Primitive
         switch kind {
         case .forward, .backwardData:
             primitive = kind == .forward ? kernels.forward : kernels.backwardData
@@ -163,6 +169,19 @@ struct ConvolutionPass {
             weightsReorder = Reorder.makeUnlessEqual(from: chosen, to: plain)
             weightsCount = Self.floats(chosen)
         }
+        kernel = primitive
+    }
+
+    /// A pass on one of the engine's own kernels: plain NCHW activations, OIHW weights.
+    fileprivate init(engine kernel: any ConvolutionKernel, name: String, shape: KernelShape) {
+        self.kernel = kernel
+        self.name = name
+        algorithm = .engine
+        activationLayout = .plain
+        outputLayout = .plain
+        inputChannels = shape.weight[1]
+        weightsReorder = nil
+        weightsCount = shape.weight.reduce(1, *)
     }
 
     private static func floats(_ descriptor: dnnl_memory_desc_t) -> Int { (MemoryDescriptor.bytes(descriptor) + 3) / 4 }
@@ -331,6 +350,6 @@ public enum ConvolutionKernels {
     public static func implementations(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry,
                                        policy: ConvolutionPolicy = ConvolutionAlgorithms.policy) -> [String] {
         let plan = ConvolutionPlan(inputShape: inputShape, weightShape: weightShape, geometry: geometry, hasBias: false, policy: policy)
-        return [plan.forward, plan.backwardData, plan.backwardWeights].map(\.primitive.implementation)
+        return [plan.forward, plan.backwardData, plan.backwardWeights].map(\.kernel.implementation)
     }
 }

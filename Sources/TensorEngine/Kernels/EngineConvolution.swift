@@ -1,0 +1,168 @@
+import CEngineKernels
+
+/// The engine's own convolution kernels, offered beside oneDNN's for the shapes where oneDNN 2.6
+/// is slow; the plan's timer takes them only where they measure faster. All read and write
+/// plain NCHW activations and OIHW weights.
+public enum EngineConvolution {
+    /// Lets the engine's C kernels run their AVX2 + FMA versions where the CPU has them (the
+    /// default), or keeps them on their generic x86-64 versions, which tests check on any CPU.
+    public static func allowAVX2(_ allowed: Bool) { dfkd_engine_kernels_allow_avx2(allowed ? 1 : 0) }
+
+    /// Whether the C kernels run AVX2 + FMA code now.
+    public static var usesAVX2: Bool { dfkd_engine_kernels_use_avx2() != 0 }
+
+    /// The engine's candidates for pass `kind` of a convolution, each with its name in
+    /// ConvolutionChoiceStore.
+    static func kernels(_ kind: ConvolutionPassKind, input: [Int], weight: [Int], output: [Int], geometry: ConvolutionGeometry,
+                        hasBias: Bool) -> [(name: String, kernel: any ConvolutionKernel)] {
+        var found: [(name: String, kernel: any ConvolutionKernel)] = []
+        if MatrixConvolution.applies(input: input, weight: weight, geometry: geometry) {
+            found.append(("matrix", MatrixConvolution(kind, input: input, outputs: weight[0], hasBias: hasBias)))
+        }
+        if FewChannelConvolution.applies(kind, input: input, weight: weight, geometry: geometry) {
+            found.append(("few-channel", FewChannelConvolution(kind, input: input, weight: weight, output: output,
+                                                               padding: geometry.padding, hasBias: hasBias)))
+        }
+        return found
+    }
+}
+
+/// A convolution whose kernel covers its whole unpadded input (LeNet-5's 5x5 on 5x5
+/// features): its output is 1x1, so each pass is one matrix product, run on OpenBLAS sgemm.
+/// With the input as a (batch x C*H*W) matrix X, the weights as (O x C*H*W) W and the
+/// output as (batch x O) Y: Y = X W^T, dX = dY W, dW = dY^T X.
+final class MatrixConvolution: ConvolutionKernel {
+    private let kind: ConvolutionPassKind
+    private let batch: Int, features: Int, outputs: Int
+    private let hasBias: Bool
+
+    static func applies(input: [Int], weight: [Int], geometry: ConvolutionGeometry) -> Bool {
+        geometry.groups == 1 && geometry.padding == 0 && weight[2] == input[2] && weight[3] == input[3]
+    }
+
+    init(_ kind: ConvolutionPassKind, input: [Int], outputs: Int, hasBias: Bool) {
+        self.kind = kind
+        batch = input[0]
+        features = input[1] * input[2] * input[3]
+        self.outputs = outputs
+        self.hasBias = hasBias
+    }
+
+    var implementation: String { "engine:matrix" }
+    var isReference: Bool { false }
+
+    func takes(_ argument: Int32) -> Bool {
+        switch kind {
+        case .forward: [DNNLArgument.src, DNNLArgument.weights, DNNLArgument.dst].contains(argument) || (hasBias && argument == DNNLArgument.bias)
+        case .backwardData: [DNNLArgument.diffDst, DNNLArgument.weights, DNNLArgument.diffSrc].contains(argument)
+        case .backwardWeights: [DNNLArgument.src, DNNLArgument.diffDst, DNNLArgument.diffWeights].contains(argument)
+            || (hasBias && argument == DNNLArgument.diffBias)
+        }
+    }
+
+    func floats(of argument: Int32) -> Int {
+        switch argument {
+        case DNNLArgument.src, DNNLArgument.diffSrc: batch * features
+        case DNNLArgument.weights, DNNLArgument.diffWeights: outputs * features
+        case DNNLArgument.dst, DNNLArgument.diffDst: batch * outputs
+        default: outputs
+        }
+    }
+
+    func execute(_ arguments: [(Int32, UnsafeMutableRawPointer)]) {
+        let buffers = KernelBuffers(arguments)
+        switch kind {
+        case .forward:
+            let y = buffers[DNNLArgument.dst]
+            if hasBias {
+                let bias = buffers[DNNLArgument.bias]
+                for row in 0..<batch { (y + row * outputs).update(from: bias, count: outputs) }
+            }
+            GEMM.multiply(buffers[DNNLArgument.src], transposeA: false, buffers[DNNLArgument.weights], transposeB: true,
+                          into: y, m: batch, n: outputs, k: features, beta: hasBias ? 1 : 0)
+        case .backwardData:
+            GEMM.multiply(buffers[DNNLArgument.diffDst], transposeA: false, buffers[DNNLArgument.weights], transposeB: false,
+                          into: buffers[DNNLArgument.diffSrc], m: batch, n: features, k: outputs)
+        case .backwardWeights:
+            let dy = buffers[DNNLArgument.diffDst]
+            GEMM.multiply(dy, transposeA: true, buffers[DNNLArgument.src], transposeB: false,
+                          into: buffers[DNNLArgument.diffWeights], m: outputs, n: features, k: batch)
+            if hasBias {
+                let db = buffers[DNNLArgument.diffBias]
+                db.update(repeating: 0, count: outputs)
+                for row in 0..<batch {
+                    for output in 0..<outputs { db[output] += dy[row * outputs + output] }
+                }
+            }
+        }
+    }
+}
+
+/// The backward passes of a stride-1 convolution of an input with few channels (an image's
+/// 1 or 3), where oneDNN 2.6 has only its im2col + GEMM kernels or direct ones padded to 8
+/// channels. The sums run in C (engine_kernels.c), eight columns at a time on zero-padded
+/// copies of each image's rows, on AVX2 and FMA where the CPU has them.
+final class FewChannelConvolution: ConvolutionKernel {
+    private let kind: ConvolutionPassKind
+    private let input: [Int], weight: [Int], output: [Int]
+    private let padding: Int
+    private let hasBias: Bool
+
+    static let maximumChannels = 4
+
+    static func applies(_ kind: ConvolutionPassKind, input: [Int], weight: [Int], geometry: ConvolutionGeometry) -> Bool {
+        guard kind != .forward, geometry.groups == 1, geometry.stride == 1, input[1] <= maximumChannels else { return false }
+        // The input gradient reads a window of the output gradient padded by kernel - 1 - padding.
+        return kind == .backwardWeights || geometry.padding < min(weight[2], weight[3])
+    }
+
+    init(_ kind: ConvolutionPassKind, input: [Int], weight: [Int], output: [Int], padding: Int, hasBias: Bool) {
+        (self.kind, self.input, self.weight, self.output, self.padding, self.hasBias) = (kind, input, weight, output, padding, hasBias)
+    }
+
+    var implementation: String { "engine:few-channel" }
+    var isReference: Bool { false }
+
+    func takes(_ argument: Int32) -> Bool {
+        switch kind {
+        case .forward: false
+        case .backwardData: [DNNLArgument.diffDst, DNNLArgument.weights, DNNLArgument.diffSrc].contains(argument)
+        case .backwardWeights: [DNNLArgument.src, DNNLArgument.diffDst, DNNLArgument.diffWeights].contains(argument)
+            || (hasBias && argument == DNNLArgument.diffBias)
+        }
+    }
+
+    func floats(of argument: Int32) -> Int {
+        switch argument {
+        case DNNLArgument.src, DNNLArgument.diffSrc: input.reduce(1, *)
+        case DNNLArgument.diffDst: output.reduce(1, *)
+        case DNNLArgument.weights, DNNLArgument.diffWeights: weight.reduce(1, *)
+        default: weight[0]
+        }
+    }
+
+    func execute(_ arguments: [(Int32, UnsafeMutableRawPointer)]) {
+        let buffers = KernelBuffers(arguments)
+        let dy = buffers[DNNLArgument.diffDst]
+        let sizes = (Int32(input[0]), Int32(input[1]), Int32(input[2]), Int32(input[3]), Int32(weight[0]), Int32(weight[2]),
+                     Int32(weight[3]), Int32(output[2]), Int32(output[3]), Int32(padding))
+        let status = kind == .backwardData
+            ? dfkd_few_channel_input_gradient(dy, buffers[DNNLArgument.weights], buffers[DNNLArgument.diffSrc], sizes.0, sizes.1,
+                                              sizes.2, sizes.3, sizes.4, sizes.5, sizes.6, sizes.7, sizes.8, sizes.9)
+            : dfkd_few_channel_weight_gradient(buffers[DNNLArgument.src], dy, buffers[DNNLArgument.diffWeights], sizes.0, sizes.1,
+                                               sizes.2, sizes.3, sizes.4, sizes.5, sizes.6, sizes.7, sizes.8, sizes.9)
+        precondition(status == 0, "out of memory for the work buffers of a convolution's \(kind == .backwardData ? "input" : "weight") gradient")
+        if kind == .backwardWeights, hasBias {
+            let db = buffers[DNNLArgument.diffBias]
+            let (batch, outputs, plane) = (output[0], output[1], output[2] * output[3])
+            for o in 0..<outputs {
+                var total: Float = 0
+                for n in 0..<batch {
+                    let start = dy + (n * outputs + o) * plane
+                    for i in 0..<plane { total += start[i] }
+                }
+                db[o] = total
+            }
+        }
+    }
+}

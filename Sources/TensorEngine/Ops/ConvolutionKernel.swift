@@ -1,0 +1,36 @@
+/// What runs one pass of a convolution: a oneDNN primitive or one of the engine's own
+/// kernels. Both take their buffers by oneDNN's argument numbers (DNNLArgument), so the op
+/// and the timer that chooses among them treat them alike.
+protocol ConvolutionKernel: AnyObject {
+    /// oneDNN's implementation name ("jit:avx2", "ref:any"), or "engine:" and the kernel's.
+    var implementation: String { get }
+    /// Whether this is oneDNN's reference implementation, hundreds of times slower.
+    var isReference: Bool { get }
+    /// Whether the pass reads or writes `argument` (a kernel without a bias has none).
+    func takes(_ argument: Int32) -> Bool
+    /// Floats of the buffer of `argument`.
+    func floats(of argument: Int32) -> Int
+    func execute(_ arguments: [(Int32, UnsafeMutableRawPointer)])
+}
+
+extension Primitive: ConvolutionKernel {
+    var isReference: Bool { implementation.hasPrefix("ref") }
+
+    func floats(of argument: Int32) -> Int { (MemoryDescriptor.bytes(descriptor(of: argument)) + 3) / 4 }
+}
+
+/// The buffers an engine kernel was handed, by argument.
+struct KernelBuffers {
+    private let pointers: [Int32: UnsafeMutablePointer<Float>]
+
+    init(_ arguments: [(Int32, UnsafeMutableRawPointer)]) {
+        pointers = Dictionary(arguments.map { ($0.0, $0.1.assumingMemoryBound(to: Float.self)) }, uniquingKeysWith: { $1 })
+    }
+
+    subscript(_ argument: Int32) -> UnsafeMutablePointer<Float> {
+        guard let pointer = pointers[argument] else { fatalError("convolution kernel called without argument \(argument)") }
+        return pointer
+    }
+
+    func optional(_ argument: Int32) -> UnsafeMutablePointer<Float>? { pointers[argument] }
+}
