@@ -15,6 +15,7 @@ final class ConvolutionPolicyTests: XCTestCase {
         ([4, 16, 5, 5], [12, 16, 5, 5], true, ConvolutionGeometry()),              // covers its input: one matrix product
         ([2, 3, 9, 19], [5, 3, 3, 3], true, ConvolutionGeometry(padding: 1)),      // few channels, rows of 3 vectors
         ([1, 1, 8, 30], [2, 1, 3, 3], true, ConvolutionGeometry(padding: 1)),      // rows of 4 vectors
+        ([2, 1, 32, 32], [6, 1, 5, 5], true, ConvolutionGeometry()),               // LeNet-5's first convolution on 32x32
         ([2, 2, 6, 40], [3, 2, 3, 3], false, ConvolutionGeometry()),               // rows of 5 vectors: the general loop
     ]
 
