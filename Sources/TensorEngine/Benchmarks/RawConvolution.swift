@@ -54,6 +54,7 @@ public struct RawConvolution {
                                       (DNNLArgument.diffWeights, UnsafeMutableRawPointer(diffWeights.pointer))])
     }
 
-    /// oneDNN's implementation names for forward, backward-data and backward-weights.
+    /// The implementation names for forward, backward-data and backward-weights: oneDNN's
+    /// ("jit:avx2"), or "engine:" and the engine kernel's.
     public var implementations: [String] { [plan.forward, plan.backwardData, plan.backwardWeights].map(\.kernel.implementation) }
 }

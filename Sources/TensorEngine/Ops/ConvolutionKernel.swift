@@ -31,6 +31,4 @@ struct KernelBuffers {
         guard let pointer = pointers[argument] else { fatalError("convolution kernel called without argument \(argument)") }
         return pointer
     }
-
-    func optional(_ argument: Int32) -> UnsafeMutablePointer<Float>? { pointers[argument] }
 }

@@ -346,7 +346,8 @@ public enum ConvolutionKernels {
         return ConvolutionPlan.candidates(shape, policy: policy).map { $0.map(\.name) }
     }
 
-    /// oneDNN's implementation names for forward, backward-data and backward-weights.
+    /// The implementation names for forward, backward-data and backward-weights: oneDNN's
+    /// ("jit:avx2"), or "engine:" and the engine kernel's.
     public static func implementations(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry,
                                        policy: ConvolutionPolicy = ConvolutionAlgorithms.policy) -> [String] {
         let plan = ConvolutionPlan(inputShape: inputShape, weightShape: weightShape, geometry: geometry, hasBias: false, policy: policy)
