@@ -142,8 +142,9 @@ def op_cases():
     cases.append(case("mse", {"a": rand(3, 4), "b": rand(3, 4)}, lambda a, b: F.mse_loss(a, b)))
     cases.append(case("l1", {"a": away_from_zero(3, 4), "b": torch.zeros(3, 4)}, lambda a, b: F.l1_loss(a, b)))
     # Shapes the engine's own convolution kernels take (a kernel covering its whole input; a
-    # few-channel input, its output rows one, two or three vectors of eight wide), drawn from a
-    # seed of their own so that every case above and below keeps its values.
+    # few-channel input, its output rows one, two or three vectors of eight wide) and oneDNN's
+    # Winograd kernels, drawn from a seed of their own so that every case above and below
+    # keeps its values.
     with torch.random.fork_rng():
         torch.manual_seed(1000)
         cases.append(case("conv2d_covers_input", {"x": rand(4, 16, 5, 5), "weight": rand(12, 16, 5, 5), "bias": rand(12)},
@@ -152,6 +153,9 @@ def op_cases():
                           lambda x, weight, bias: F.conv2d(x, weight, bias, padding=2)))
         cases.append(case("conv2d_3ch_wide", {"x": rand(2, 3, 5, 21), "weight": rand(4, 3, 3, 3)},
                           lambda x, weight: F.conv2d(x, weight, None, padding=1)))
+        # Winograd's shape: 3x3 at stride 1 on channels in multiples of 16.
+        cases.append(case("conv2d_32ch_3x3", {"x": rand(2, 32, 8, 8), "weight": rand(32, 32, 3, 3), "bias": rand(32)},
+                          lambda x, weight, bias: F.conv2d(x, weight, bias, padding=1)))
     return cases
 
 

@@ -82,12 +82,12 @@ final class ConvolutionChoiceStoreTests: XCTestCase {
     func testAnEntryNamingNoCandidateIsMeasuredAgain() throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let other = Self.key([1, 3, 8, 8], [4, 3, 3, 3], geometry, hasBias: true)
-        try store([key: ["winograd", "gemm", "gemm"], other: ["gemm", "gemm", "gemm"]])
+        try store([key: ["retired-kernel", "gemm", "gemm"], other: ["gemm", "gemm", "gemm"]])
         _ = measuredKernels()
         let entries = try stored()
         XCTAssertEqual(entries[other], ["gemm", "gemm", "gemm"], "other shapes' entries are kept")
         let names = try XCTUnwrap(entries[key])
-        XCTAssertFalse(names.contains("winograd"), "\(names)")
+        XCTAssertFalse(names.contains("retired-kernel"), "\(names)")
         XCTAssertEqual(names.count, 3)
     }
 

@@ -3,8 +3,8 @@ import TestSupport
 import XCTest
 
 /// Every convolution algorithm policy computes the same convolution: the output and the
-/// three gradients under GEMM, the engine's kernels and measured choices against those of
-/// the direct kernels, and the GEMM and engine kernels' gradients against finite differences.
+/// three gradients under GEMM, the engine's kernels, Winograd and measured choices against
+/// those of the direct kernels, and the other kernels' gradients against finite differences.
 final class ConvolutionPolicyTests: XCTestCase {
     private let cases: [(input: [Int], weight: [Int], bias: Bool, geometry: ConvolutionGeometry)] = [
         ([4, 1, 12, 12], [6, 1, 5, 5], true, ConvolutionGeometry(padding: 2)),   // LeNet conv1's few input channels
@@ -17,6 +17,8 @@ final class ConvolutionPolicyTests: XCTestCase {
         ([1, 1, 8, 30], [2, 1, 3, 3], true, ConvolutionGeometry(padding: 1)),      // rows of 4 vectors
         ([2, 1, 32, 32], [6, 1, 5, 5], true, ConvolutionGeometry()),               // LeNet-5's first convolution on 32x32
         ([2, 2, 6, 40], [3, 2, 3, 3], false, ConvolutionGeometry()),               // rows of 5 vectors: the general loop
+        ([2, 32, 12, 12], [32, 32, 3, 3], true, ConvolutionGeometry(padding: 1)), // Winograd's: 16-channel multiples, 3x3
+        ([2, 16, 10, 11], [32, 16, 3, 3], false, ConvolutionGeometry()),         // the same unpadded, a partial tile
     ]
 
     private var savedPolicy = ConvolutionAlgorithms.policy
@@ -51,7 +53,7 @@ final class ConvolutionPolicyTests: XCTestCase {
             let reference = run(.forced(.direct), index)
             // The engine's C kernels twice: on AVX2 + FMA where this CPU has them, and generic.
             let runs: [(ConvolutionPolicy, avx2: Bool)] = [(.forced(.gemm), true), (.forced(.engine), true), (.forced(.engine), false),
-                                                            (.measured, true)]
+                                                            (.forced(.winograd), true), (.measured, true)]
             for (policy, avx2) in runs {
                 EngineConvolution.allowAVX2(avx2)
                 if !avx2 { XCTAssertFalse(EngineConvolution.usesAVX2) }
@@ -63,6 +65,8 @@ final class ConvolutionPolicyTests: XCTestCase {
                     let worst = zip(values, expected).map { Swift.abs($0 - $1) }.max() ?? 0
                     // Sums of at most a few hundred products of values in [-1, 1]: float32
                     // rounding in any summation order stays far below 1e-4 of the largest.
+                    // Winograd's transforms round more, but not much: its worst here was
+                    // 1.3e-6 of the largest value (oneDNN 2.6, AVX-512).
                     XCTAssertLessThan(worst, 1e-4 * max(1, scale), "case \(index) \(policy) avx2 \(avx2) \(names[part])")
                 }
             }
@@ -70,7 +74,7 @@ final class ConvolutionPolicyTests: XCTestCase {
     }
 
     func testGEMMAndEngineGradientsMatchFiniteDifferences() {
-        for algorithm in [ConvolutionAlgorithm.gemm, .engine] {
+        for algorithm in [ConvolutionAlgorithm.gemm, .engine, .winograd] {
             ConvolutionAlgorithms.policy = .forced(algorithm)
             for (index, (inputShape, weightShape, hasBias, geometry)) in cases.enumerated() {
                 let seed = UInt64(100 + 10 * index)
@@ -97,11 +101,32 @@ final class ConvolutionPolicyTests: XCTestCase {
         XCTAssertEqual(covering, Array(repeating: "engine:matrix", count: 3))
     }
 
+    /// oneDNN 2.6 has Winograd kernels for AVX-512 only: there every pass of a WRN-style shape
+    /// runs on them when forced; elsewhere forcing Winograd runs oneDNN's direct kernels.
+    func testForcedWinogradRunsWinogradWhereThisCPUHasIt() {
+        let (input, weight, geometry) = ([8, 32, 16, 16], [32, 32, 3, 3], ConvolutionGeometry(padding: 1))
+        let forced = ConvolutionKernels.implementations(inputShape: input, weightShape: weight, geometry: geometry, policy: .forced(.winograd))
+        let candidates = ConvolutionKernels.candidateNames(inputShape: input, weightShape: weight, geometry: geometry, hasBias: false)
+        if ConvolutionAlgorithms.cpuHasWinograd {
+            XCTAssertTrue(forced.allSatisfy { $0.hasPrefix("jit_wino") }, "\(forced)")
+            XCTAssertTrue(candidates.allSatisfy { $0.contains("winograd") }, "\(candidates)")
+        } else {
+            XCTAssertFalse(forced.contains { $0.contains("wino") || $0.hasPrefix("ref") }, "\(forced)")
+            XCTAssertFalse(candidates.contains { $0.contains("winograd") }, "\(candidates)")
+        }
+        // A 5x5 kernel or a stride of 2 is never Winograd's.
+        for (weight, geometry) in [([32, 32, 5, 5], ConvolutionGeometry(padding: 2)), ([32, 32, 3, 3], ConvolutionGeometry(stride: 2, padding: 1))] {
+            let names = ConvolutionKernels.candidateNames(inputShape: input, weightShape: weight, geometry: geometry, hasBias: false)
+            XCTAssertFalse(names.contains { $0.contains("winograd") }, "\(weight) \(geometry): \(names)")
+        }
+    }
+
     func testPolicyNames() {
         XCTAssertEqual(ConvolutionPolicy(name: "auto"), .measured)
         XCTAssertEqual(ConvolutionPolicy(name: "gemm"), .forced(.gemm))
         XCTAssertEqual(ConvolutionPolicy(name: "direct"), .forced(.direct))
         XCTAssertEqual(ConvolutionPolicy(name: "engine"), .forced(.engine))
-        XCTAssertNil(ConvolutionPolicy(name: "winograd"))
+        XCTAssertEqual(ConvolutionPolicy(name: "winograd"), .forced(.winograd))
+        XCTAssertNil(ConvolutionPolicy(name: "wino"))
     }
 }

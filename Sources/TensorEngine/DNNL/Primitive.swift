@@ -12,11 +12,27 @@ final class Primitive: @unchecked Sendable {
     /// Creates the primitive for an op descriptor (`opDescriptor` points at a
     /// dnnl_*_desc_t), optionally hinted by the forward primitive of a backward op.
     convenience init(opDescriptor: UnsafeRawPointer, hint: Primitive? = nil, attributes: dnnl_primitive_attr_t? = nil, what: String) {
+        let (status, pd) = Self.describe(opDescriptor, hint: hint, attributes: attributes)
+        DNNL.check(status, "creating \(what)")
+        self.init(descriptor: pd!, what: what)
+    }
+
+    /// The primitive for an op descriptor if this CPU has an implementation of it (oneDNN's
+    /// Winograd kernels exist for some instruction sets only), nil if it has none.
+    static func ifImplemented(opDescriptor: UnsafeRawPointer, hint: Primitive? = nil, what: String) -> Primitive? {
+        let (status, pd) = describe(opDescriptor, hint: hint, attributes: nil)
+        if status == dnnl_unimplemented { return nil }
+        DNNL.check(status, "creating \(what)")
+        return Primitive(descriptor: pd!, what: what)
+    }
+
+    private static func describe(_ opDescriptor: UnsafeRawPointer, hint: Primitive?,
+                                 attributes: dnnl_primitive_attr_t?) -> (dnnl_status_t, dnnl_primitive_desc_t?) {
         let attr = attributes ?? Primitive.userScratchpadAttributes()
         var pd: dnnl_primitive_desc_t?
-        DNNL.check(dnnl_primitive_desc_create(&pd, opDescriptor, attr, DNNL.shared.engine, hint?.descriptor), "creating \(what)")
+        let status = dnnl_primitive_desc_create(&pd, opDescriptor, attr, DNNL.shared.engine, hint?.descriptor)
         if attributes == nil { dnnl_primitive_attr_destroy(attr) }
-        self.init(descriptor: pd!, what: what)
+        return (status, pd)
     }
 
     init(descriptor: dnnl_primitive_desc_t, what: String) {

@@ -4,20 +4,21 @@ import Foundation
 /// How a convolution pass computes (ConvolutionPlan lists the candidates).
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     /// oneDNN's direct kernels, oneDNN's im2col + GEMM kernels, the engine's own kernels
-    /// (EngineConvolution; a pass without one takes its first oneDNN candidate).
-    case direct, gemm, engine
+    /// (EngineConvolution), oneDNN's Winograd kernels (3x3 at stride 1, on AVX-512). A pass
+    /// the forced algorithm has no kernel for takes its first oneDNN candidate.
+    case direct, gemm, engine, winograd
 }
 
 /// Which algorithm each pass of a convolution takes: the fastest measured when its shape is
 /// first met on this machine (the default, `auto`), or one forced for every shape. Measured
 /// choices are kept in ConvolutionChoiceStore, so that every run and rank on a machine takes
-/// the same kernels and rounds alike; forcing one (`direct`, `gemm`, `engine`) makes the kernels, and so
+/// the same kernels and rounds alike; forcing one (`direct`, `gemm`, `engine`, `winograd`) makes the kernels, and so
 /// the rounding, independent of any cache and of which machine measured first.
 public enum ConvolutionPolicy: Equatable, Sendable {
     case measured
     case forced(ConvolutionAlgorithm)
 
-    /// `auto`, `direct`, `gemm` or `engine`; nil for anything else.
+    /// `auto` or an algorithm's name; nil for anything else.
     public init?(name: String) {
         if name == "auto" {
             self = .measured
@@ -45,7 +46,14 @@ public enum ConvolutionPolicy: Equatable, Sendable {
 }
 
 public enum ConvolutionAlgorithms {
-    /// The environment variable that sets the policy: auto (the default), direct, gemm or engine.
+    /// Whether oneDNN runs Winograd kernels on this CPU: version 2.6 has them for AVX-512
+    /// only (`DNNL_MAX_CPU_ISA=AVX2` takes them away on an AVX-512 machine).
+    public static var cpuHasWinograd: Bool {
+        dnnl_get_effective_cpu_isa().rawValue & dnnl_cpu_isa_avx512_core.rawValue == dnnl_cpu_isa_avx512_core.rawValue
+    }
+
+    /// The environment variable that sets the policy: auto (the default), direct, gemm, engine
+    /// or winograd.
     public static let environmentVariable = "DFKD_CONVOLUTION"
 
     /// The policy for convolution shapes met from now on (shapes already planned keep theirs).
@@ -59,7 +67,8 @@ public enum ConvolutionAlgorithms {
     private static func fromEnvironment() -> ConvolutionPolicy {
         guard let name = ProcessInfo.processInfo.environment[environmentVariable] else { return .measured }
         guard let policy = ConvolutionPolicy(name: name) else {
-            fatalError("\(environmentVariable)=\(name): expected auto, direct, gemm or engine")
+            let names = ["auto"] + ConvolutionAlgorithm.allCases.map(\.rawValue)
+            fatalError("\(environmentVariable)=\(name): expected one of \(names.joined(separator: ", "))")
         }
         return policy
     }

@@ -12,6 +12,9 @@ import CDNNL
 ///   rows for them, so the result is exact.
 /// - `gemm`: oneDNN's im2col + GEMM kernels on plain NCHW, which do the real channels' work
 ///   only; for few channels they beat a direct kernel padded to 8 or 16.
+/// - `winograd`: oneDNN's Winograd F(4x4, 3x3) kernels, where this CPU has them (AVX-512) and
+///   the shape suits them: a quarter of the direct kernels' multiplications, at the cost of
+///   rounding a little differently (ConvolutionPolicyTests bounds it).
 /// - `matrix`, `few-channel`: the engine's own kernels (EngineConvolution), for a kernel that
 ///   covers its whole input (one matrix product on OpenBLAS) and for the weight gradient of an
 ///   input with few channels.
@@ -71,6 +74,10 @@ final class ConvolutionPlan {
         }
         if policy != .forced(.direct) {
             kernels.append(("gemm", .gemm, Kernels(natural, source: .plain, destination: .plain)))
+        }
+        if policy == .measured || policy == .forced(.winograd), natural.mayRunWinograd,
+           let winograd = Kernels(natural, source: nil, destination: nil, algorithm: dnnl_convolution_winograd) {
+            kernels.append(("winograd", .winograd, winograd))
         }
         let engine = policy == .measured || policy == .forced(.engine)
         return [ConvolutionPassKind.forward, .backwardData, .backwardWeights].map { kind in
@@ -231,9 +238,15 @@ fileprivate struct KernelShape {
     }
 
     var what: String { "convolution \(input) * \(weight)" }
+
+    /// oneDNN 2.6's Winograd kernels (F(4x4, 3x3), AVX-512 only) take 3x3 kernels at stride 1
+    /// without groups; they decide the rest (channel counts, instruction set) themselves.
+    var mayRunWinograd: Bool {
+        weight[2] == 3 && weight[3] == 3 && geometry.stride == 1 && geometry.groups == 1
+    }
 }
 
-/// The three primitives of one kernel shape.
+/// The three primitives of one kernel shape on one of oneDNN's algorithms.
 fileprivate struct Kernels {
     let shape: KernelShape
     let forward: Primitive, backwardData: Primitive, backwardWeights: Primitive
@@ -241,28 +254,37 @@ fileprivate struct Kernels {
 
     /// `source` and `destination` fix the input's and output's layouts; nil lets oneDNN choose.
     init(_ shape: KernelShape, source: Layout?, destination: Layout?) {
+        self.init(shape, source: source, destination: destination, algorithm: dnnl_convolution_direct)!
+    }
+
+    /// Oneself on `algorithm`, nil where this CPU lacks one of its three passes (oneDNN has
+    /// every pass of the direct algorithm).
+    init?(_ shape: KernelShape, source: Layout?, destination: Layout?, algorithm: dnnl_alg_kind_t) {
         self.shape = shape
-        var chosen = Self.makeForward(shape, source: source, destination: destination)
+        guard var chosen = Self.makeForward(shape, source: source, destination: destination, algorithm: algorithm) else { return nil }
         var src = source ?? MemoryDescriptor.layout(of: chosen.descriptor(of: DNNLArgument.src), shape: shape.input)
         var dst = destination ?? MemoryDescriptor.layout(of: chosen.descriptor(of: DNNLArgument.dst), shape: shape.output)
         if src == nil || dst == nil {
             // oneDNN picked a layout the engine's own kernels do not read: ask for plain.
             src = source ?? .plain
             dst = .plain
-            chosen = Self.makeForward(shape, source: src, destination: .plain)
+            guard let plain = Self.makeForward(shape, source: src, destination: .plain, algorithm: algorithm) else { return nil }
+            chosen = plain
         }
+        guard let backwardData = Self.makeBackwardData(shape, forward: chosen, algorithm: algorithm),
+              let backwardWeights = Self.makeBackwardWeights(shape, forward: chosen, algorithm: algorithm) else { return nil }
         forward = chosen
         sourceLayout = src!
         destinationLayout = dst!
-        backwardData = Self.makeBackwardData(shape, forward: chosen)
-        backwardWeights = Self.makeBackwardWeights(shape, forward: chosen)
+        self.backwardData = backwardData
+        self.backwardWeights = backwardWeights
     }
 
     var usesReferenceImplementation: Bool {
         [forward, backwardData, backwardWeights].contains { $0.isReference }
     }
 
-    private static func makeForward(_ shape: KernelShape, source: Layout?, destination: Layout?) -> Primitive {
+    private static func makeForward(_ shape: KernelShape, source: Layout?, destination: Layout?, algorithm: dnnl_alg_kind_t) -> Primitive? {
         var src = source.map { MemoryDescriptor.make(shape: shape.input, layout: $0) } ?? MemoryDescriptor.any(dims: shape.input)
         var dst = destination.map { MemoryDescriptor.make(shape: shape.output, layout: $0) } ?? MemoryDescriptor.any(dims: shape.output)
         var weights = MemoryDescriptor.any(dims: shape.weightDims)
@@ -270,15 +292,15 @@ fileprivate struct Kernels {
         var desc = dnnl_convolution_desc_t()
         let status = shape.withGeometry { strides, l, r in
             withUnsafePointer(to: &bias) { biasPointer in
-                dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_direct,
+                dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, algorithm,
                                                    &src, &weights, shape.hasBias ? biasPointer : nil, &dst, strides, l, r)
             }
         }
         DNNL.check(status, "describing \(shape.what)")
-        return withUnsafePointer(to: &desc) { Primitive(opDescriptor: $0, what: "\(shape.what) forward") }
+        return withUnsafePointer(to: &desc) { Primitive.ifImplemented(opDescriptor: $0, what: "\(shape.what) forward") }
     }
 
-    private static func makeBackwardData(_ shape: KernelShape, forward: Primitive) -> Primitive {
+    private static func makeBackwardData(_ shape: KernelShape, forward: Primitive, algorithm: dnnl_alg_kind_t) -> Primitive? {
         var diffSrc = forward.descriptor(of: DNNLArgument.src)
         // Backward-data prefers its own weight blocking; a fixed one can force the slow
         // reference kernel.
@@ -286,13 +308,13 @@ fileprivate struct Kernels {
         var diffDst = forward.descriptor(of: DNNLArgument.dst)
         var desc = dnnl_convolution_desc_t()
         let status = shape.withGeometry { strides, l, r in
-            dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &diffSrc, &weights, &diffDst, strides, l, r)
+            dnnl_convolution_backward_data_desc_init(&desc, algorithm, &diffSrc, &weights, &diffDst, strides, l, r)
         }
         DNNL.check(status, "describing \(shape.what) backward-data")
-        return withUnsafePointer(to: &desc) { Primitive(opDescriptor: $0, hint: forward, what: "\(shape.what) backward-data") }
+        return withUnsafePointer(to: &desc) { Primitive.ifImplemented(opDescriptor: $0, hint: forward, what: "\(shape.what) backward-data") }
     }
 
-    private static func makeBackwardWeights(_ shape: KernelShape, forward: Primitive) -> Primitive {
+    private static func makeBackwardWeights(_ shape: KernelShape, forward: Primitive, algorithm: dnnl_alg_kind_t) -> Primitive? {
         var src = forward.descriptor(of: DNNLArgument.src)
         var diffWeights = MemoryDescriptor.any(dims: shape.weightDims)
         var diffBias = MemoryDescriptor.make(dims: [shape.weight[0]], tag: dnnl_a)
@@ -300,12 +322,12 @@ fileprivate struct Kernels {
         var desc = dnnl_convolution_desc_t()
         let status = shape.withGeometry { strides, l, r in
             withUnsafePointer(to: &diffBias) { biasPointer in
-                dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &src, &diffWeights,
+                dnnl_convolution_backward_weights_desc_init(&desc, algorithm, &src, &diffWeights,
                                                             shape.hasBias ? biasPointer : nil, &diffDst, strides, l, r)
             }
         }
         DNNL.check(status, "describing \(shape.what) backward-weights")
-        return withUnsafePointer(to: &desc) { Primitive(opDescriptor: $0, hint: forward, what: "\(shape.what) backward-weights") }
+        return withUnsafePointer(to: &desc) { Primitive.ifImplemented(opDescriptor: $0, hint: forward, what: "\(shape.what) backward-weights") }
     }
 }
 
