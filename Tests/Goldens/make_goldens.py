@@ -153,6 +153,8 @@ def op_cases():
                           lambda x, weight, bias: F.conv2d(x, weight, bias, padding=2)))
         cases.append(case("conv2d_3ch_wide", {"x": rand(2, 3, 5, 21), "weight": rand(4, 3, 3, 3)},
                           lambda x, weight: F.conv2d(x, weight, None, padding=1)))
+        cases.append(case("conv2d_few_outputs", {"x": rand(2, 16, 9, 10), "weight": rand(2, 16, 3, 3), "bias": rand(2)},
+                          lambda x, weight, bias: F.conv2d(x, weight, bias, padding=1)))
         # Winograd's shape: 3x3 at stride 1 on channels in multiples of 16.
         cases.append(case("conv2d_32ch_3x3", {"x": rand(2, 32, 8, 8), "weight": rand(32, 32, 3, 3), "bias": rand(32)},
                           lambda x, weight, bias: F.conv2d(x, weight, bias, padding=1)))

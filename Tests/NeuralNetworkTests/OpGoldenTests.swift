@@ -47,6 +47,7 @@ final class OpGoldenTests: XCTestCase {
         "conv2d_1ch_5x5_pad2": { i, _ in
             [Tensor.conv2d(i["x"]!, weight: i["weight"]!, bias: i["bias"]!, geometry: ConvolutionGeometry(padding: 2))] },
         "conv2d_3ch_wide": { i, _ in [Tensor.conv2d(i["x"]!, weight: i["weight"]!, geometry: ConvolutionGeometry(padding: 1))] },
+        "conv2d_few_outputs": { i, _ in [Tensor.conv2d(i["x"]!, weight: i["weight"]!, bias: i["bias"]!, geometry: ConvolutionGeometry(padding: 1))] },
         "conv2d_32ch_3x3": { i, _ in [Tensor.conv2d(i["x"]!, weight: i["weight"]!, bias: i["bias"]!, geometry: ConvolutionGeometry(padding: 1))] },
         "batch_norm_eval": { i, _ in
             [Tensor.batchNorm(i["x"]!, weight: i["weight"]!, bias: i["bias"]!,
@@ -90,7 +91,7 @@ final class OpGoldenTests: XCTestCase {
         let saved = ConvolutionAlgorithms.policy
         defer { ConvolutionAlgorithms.policy = saved }
         let convolutions = file.cases.filter { $0.name.hasPrefix("conv2d") }
-        XCTAssertEqual(convolutions.count, 9)
+        XCTAssertEqual(convolutions.count, 10)
         for algorithm in ConvolutionAlgorithm.allCases {
             ConvolutionAlgorithms.policy = .forced(algorithm)
             for golden in convolutions {

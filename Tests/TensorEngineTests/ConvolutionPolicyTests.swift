@@ -19,6 +19,8 @@ final class ConvolutionPolicyTests: XCTestCase {
         ([2, 2, 6, 40], [3, 2, 3, 3], false, ConvolutionGeometry()),               // rows of 5 vectors: the general loop
         ([2, 32, 12, 12], [32, 32, 3, 3], true, ConvolutionGeometry(padding: 1)), // Winograd's: 16-channel multiples, 3x3
         ([2, 16, 10, 11], [32, 16, 3, 3], false, ConvolutionGeometry()),         // the same unpadded, a partial tile
+        ([2, 16, 12, 12], [1, 16, 3, 3], true, ConvolutionGeometry(padding: 1)),  // a generator's last layer: few outputs
+        ([3, 8, 9, 21], [3, 8, 3, 3], false, ConvolutionGeometry()),              // few outputs, rows of 3 vectors
     ]
 
     private var savedPolicy = ConvolutionAlgorithms.policy
@@ -91,11 +93,15 @@ final class ConvolutionPolicyTests: XCTestCase {
         XCTAssertTrue(gemm.allSatisfy { $0.contains("gemm") }, "\(gemm)")
         let direct = ConvolutionKernels.implementations(inputShape: input, weightShape: weight, geometry: geometry, policy: .forced(.direct))
         XCTAssertFalse(direct.contains { $0.contains("gemm") || $0.hasPrefix("ref") }, "\(direct)")
-        // The engine has kernels for this shape's backward passes; its forward takes oneDNN's
-        // first candidate.
         let engine = ConvolutionKernels.implementations(inputShape: input, weightShape: weight, geometry: geometry, policy: .forced(.engine))
-        XCTAssertEqual(Array(engine.dropFirst()), ["engine:few-channel", "engine:few-channel"])
-        XCTAssertFalse(engine[0].hasPrefix("engine") || engine[0].hasPrefix("ref"), "\(engine)")
+        XCTAssertEqual(engine, Array(repeating: "engine:few-channel", count: 3))
+        let fewOutputs = ConvolutionKernels.implementations(inputShape: [64, 16, 32, 32], weightShape: [1, 16, 3, 3],
+                                                            geometry: ConvolutionGeometry(padding: 1), policy: .forced(.engine))
+        XCTAssertEqual(fewOutputs, Array(repeating: "engine:few-channel", count: 3))
+        // A pass the engine has no kernel for takes oneDNN's first candidate.
+        let strided = ConvolutionKernels.implementations(inputShape: [64, 1, 32, 32], weightShape: [6, 1, 5, 5],
+                                                         geometry: ConvolutionGeometry(stride: 2, padding: 2), policy: .forced(.engine))
+        XCTAssertFalse(strided.contains { $0.hasPrefix("engine") || $0.hasPrefix("ref") }, "\(strided)")
         let covering = ConvolutionKernels.implementations(inputShape: [64, 16, 5, 5], weightShape: [120, 16, 5, 5],
                                                           geometry: ConvolutionGeometry(), policy: .forced(.engine))
         XCTAssertEqual(covering, Array(repeating: "engine:matrix", count: 3))

@@ -18,7 +18,9 @@ int dfkd_few_channel_weight_gradient(const float *x, const float *dy, float *dw,
 
 /* The input gradient of the same convolution (padding below the kernel size):
  *   dx[n][c][i][j] = sum over o, kh, kw of dy[n][o][i + padding - kh][j + padding - kw] * w[o][c][kh][kw]
- * (zero outside dy); w is OIHW. Returns 0, or -1 when the work buffers could not be allocated. */
+ * (zero outside dy); w is OIHW. With transposed, flipped weights and padding
+ * kernel - 1 - padding it is a forward convolution too. Returns 0, or -1 when the work buffers
+ * could not be allocated. */
 int dfkd_few_channel_input_gradient(const float *dy, const float *w, float *dx,
                                     int batch, int channels, int height, int width,
                                     int outputs, int kernel_height, int kernel_width,

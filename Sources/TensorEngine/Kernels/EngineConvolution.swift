@@ -98,10 +98,13 @@ final class MatrixConvolution: ConvolutionKernel {
     }
 }
 
-/// The backward passes of a stride-1 convolution of an input with few channels (an image's
-/// 1 or 3), where oneDNN 2.6 has only its im2col + GEMM kernels or direct ones padded to 8
-/// channels. The sums run in C (engine_kernels.c), eight columns at a time on zero-padded
-/// copies of each image's rows, on AVX2 and FMA where the CPU has them.
+/// A stride-1 convolution with few input channels (an image's 1 or 3) or few output channels
+/// (a generator's last layer, which draws the image), where oneDNN 2.6 has only its im2col +
+/// GEMM kernels or direct ones that pad the few channels to 8 or 16. The sums run in C
+/// (engine_kernels.c), eight columns at a time on zero-padded copies of each image's rows, on
+/// AVX2 and FMA where the CPU has them. The forward pass is the input-gradient sum of the
+/// convolution with the roles of input and output swapped: weights transposed to (input,
+/// output) and flipped, padding kernel - 1 - padding.
 final class FewChannelConvolution: ConvolutionKernel {
     private let kind: ConvolutionPassKind
     private let input: [Int], weight: [Int], output: [Int]
@@ -111,8 +114,8 @@ final class FewChannelConvolution: ConvolutionKernel {
     static let maximumChannels = 4
 
     static func applies(_ kind: ConvolutionPassKind, input: [Int], weight: [Int], geometry: ConvolutionGeometry) -> Bool {
-        guard kind != .forward, geometry.groups == 1, geometry.stride == 1, input[1] <= maximumChannels else { return false }
-        // The input gradient reads a window of the output gradient padded by kernel - 1 - padding.
+        guard geometry.groups == 1, geometry.stride == 1, min(input[1], weight[0]) <= maximumChannels else { return false }
+        // The input-gradient sum reads a window of its source padded by kernel - 1 - padding.
         return kind == .backwardWeights || geometry.padding < min(weight[2], weight[3])
     }
 
@@ -125,7 +128,7 @@ final class FewChannelConvolution: ConvolutionKernel {
 
     func takes(_ argument: Int32) -> Bool {
         switch kind {
-        case .forward: false
+        case .forward: [DNNLArgument.src, DNNLArgument.weights, DNNLArgument.dst].contains(argument) || (hasBias && argument == DNNLArgument.bias)
         case .backwardData: [DNNLArgument.diffDst, DNNLArgument.weights, DNNLArgument.diffSrc].contains(argument)
         case .backwardWeights: [DNNLArgument.src, DNNLArgument.diffDst, DNNLArgument.diffWeights].contains(argument)
             || (hasBias && argument == DNNLArgument.diffBias)
@@ -135,7 +138,7 @@ final class FewChannelConvolution: ConvolutionKernel {
     func floats(of argument: Int32) -> Int {
         switch argument {
         case DNNLArgument.src, DNNLArgument.diffSrc: input.reduce(1, *)
-        case DNNLArgument.diffDst: output.reduce(1, *)
+        case DNNLArgument.dst, DNNLArgument.diffDst: output.reduce(1, *)
         case DNNLArgument.weights, DNNLArgument.diffWeights: weight.reduce(1, *)
         default: weight[0]
         }
@@ -143,26 +146,72 @@ final class FewChannelConvolution: ConvolutionKernel {
 
     func execute(_ arguments: [(Int32, UnsafeMutableRawPointer)]) {
         let buffers = KernelBuffers(arguments)
-        let dy = buffers[DNNLArgument.diffDst]
-        let sizes = (Int32(input[0]), Int32(input[1]), Int32(input[2]), Int32(input[3]), Int32(weight[0]), Int32(weight[2]),
-                     Int32(weight[3]), Int32(output[2]), Int32(output[3]), Int32(padding))
-        let status = kind == .backwardData
-            ? dfkd_few_channel_input_gradient(dy, buffers[DNNLArgument.weights], buffers[DNNLArgument.diffSrc], sizes.0, sizes.1,
-                                              sizes.2, sizes.3, sizes.4, sizes.5, sizes.6, sizes.7, sizes.8, sizes.9)
-            : dfkd_few_channel_weight_gradient(buffers[DNNLArgument.src], dy, buffers[DNNLArgument.diffWeights], sizes.0, sizes.1,
-                                               sizes.2, sizes.3, sizes.4, sizes.5, sizes.6, sizes.7, sizes.8, sizes.9)
-        precondition(status == 0, "out of memory for the work buffers of a convolution's \(kind == .backwardData ? "input" : "weight") gradient")
-        if kind == .backwardWeights, hasBias {
-            let db = buffers[DNNLArgument.diffBias]
-            let (batch, outputs, plane) = (output[0], output[1], output[2] * output[3])
-            for o in 0..<outputs {
-                var total: Float = 0
-                for n in 0..<batch {
-                    let start = dy + (n * outputs + o) * plane
-                    for i in 0..<plane { total += start[i] }
+        let status: Int32
+        switch kind {
+        case .forward:
+            status = forward(buffers)
+        case .backwardData:
+            status = dfkd_few_channel_input_gradient(buffers[DNNLArgument.diffDst], buffers[DNNLArgument.weights], buffers[DNNLArgument.diffSrc],
+                                                     Int32(input[0]), Int32(input[1]), Int32(input[2]), Int32(input[3]),
+                                                     Int32(weight[0]), Int32(weight[2]), Int32(weight[3]),
+                                                     Int32(output[2]), Int32(output[3]), Int32(padding))
+        case .backwardWeights:
+            status = dfkd_few_channel_weight_gradient(buffers[DNNLArgument.src], buffers[DNNLArgument.diffDst], buffers[DNNLArgument.diffWeights],
+                                                      Int32(input[0]), Int32(input[1]), Int32(input[2]), Int32(input[3]),
+                                                      Int32(weight[0]), Int32(weight[2]), Int32(weight[3]),
+                                                      Int32(output[2]), Int32(output[3]), Int32(padding))
+            if hasBias { sumBiasGradient(buffers[DNNLArgument.diffDst], into: buffers[DNNLArgument.diffBias]) }
+        }
+        precondition(status == 0, "out of memory for the work buffers of a convolution's \(kind)")
+    }
+
+    /// y = the input gradient of the swapped convolution (its output gradient: x; its output
+    /// channels: our input's), plus the bias.
+    private func forward(_ buffers: KernelBuffers) -> Int32 {
+        let (outputs, channels, kh, kw) = (weight[0], weight[1], weight[2], weight[3])
+        let w = buffers[DNNLArgument.weights]
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: weight.reduce(1, *)) { swapped in
+            forward(buffers, swappedWeights: swapped.baseAddress!, from: w)
+        }
+    }
+
+    private func forward(_ buffers: KernelBuffers, swappedWeights swapped: UnsafeMutablePointer<Float>, from w: UnsafeMutablePointer<Float>) -> Int32 {
+        let (outputs, channels, kh, kw) = (weight[0], weight[1], weight[2], weight[3])
+        for o in 0..<outputs {
+            for c in 0..<channels {
+                for i in 0..<kh {
+                    for j in 0..<kw {
+                        swapped[((c * outputs + o) * kh + kh - 1 - i) * kw + kw - 1 - j] = w[((o * channels + c) * kh + i) * kw + j]
+                    }
                 }
-                db[o] = total
             }
+        }
+        let y = buffers[DNNLArgument.dst]
+        let status = dfkd_few_channel_input_gradient(buffers[DNNLArgument.src], swapped, y,
+                                                     Int32(output[0]), Int32(outputs), Int32(output[2]), Int32(output[3]),
+                                                     Int32(channels), Int32(kh), Int32(kw), Int32(input[2]), Int32(input[3]),
+                                                     Int32(kh - 1 - padding))
+        if hasBias {
+            let bias = buffers[DNNLArgument.bias], plane = output[2] * output[3]
+            for n in 0..<output[0] {
+                for o in 0..<outputs {
+                    let start = y + (n * outputs + o) * plane
+                    for i in 0..<plane { start[i] += bias[o] }
+                }
+            }
+        }
+        return status
+    }
+
+    private func sumBiasGradient(_ dy: UnsafeMutablePointer<Float>, into db: UnsafeMutablePointer<Float>) {
+        let (batch, outputs, plane) = (output[0], output[1], output[2] * output[3])
+        for o in 0..<outputs {
+            var total: Float = 0
+            for n in 0..<batch {
+                let start = dy + (n * outputs + o) * plane
+                for i in 0..<plane { total += start[i] }
+            }
+            db[o] = total
         }
     }
 }

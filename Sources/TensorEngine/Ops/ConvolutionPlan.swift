@@ -16,8 +16,8 @@ import CDNNL
 ///   the shape suits them: a quarter of the direct kernels' multiplications, at the cost of
 ///   rounding a little differently (ConvolutionPolicyTests bounds it).
 /// - `matrix`, `few-channel`: the engine's own kernels (EngineConvolution), for a kernel that
-///   covers its whole input (one matrix product on OpenBLAS) and for the weight gradient of an
-///   input with few channels.
+///   covers its whole input (one matrix product on OpenBLAS) and for stride-1 convolutions with
+///   few input or output channels (an image's).
 ///
 /// Each pass has its own layouts; the op converts its operands to them.
 final class ConvolutionPlan {
