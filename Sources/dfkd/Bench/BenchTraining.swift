@@ -16,7 +16,7 @@ struct BenchTraining: ParsableCommand {
     @Option(help: "The architecture to train.")
     var model: Architecture = .wrn16x1
     @Option(help: "Batch size.") var batch = 128
-    @Flag(help: "Time the step with each convolution policy (direct, gemm, auto) in alternating rounds, against direct.")
+    @Flag(help: "Time the step with each convolution policy (each algorithm forced, then auto) in alternating rounds, against direct.")
     var comparePolicies = false
     @OptionGroup var options: BenchOptions
 
@@ -32,7 +32,8 @@ struct BenchTraining: ParsableCommand {
             Loss.crossEntropy(net(images), labels: labels).backward()
             optimizer.step()
         }
-        let policies: [ConvolutionPolicy] = comparePolicies ? [.forced(.direct), .forced(.gemm), .measured] : [ConvolutionAlgorithms.policy]
+        let policies: [ConvolutionPolicy] = comparePolicies
+            ? ConvolutionAlgorithm.allCases.map { .forced($0) } + [.measured] : [ConvolutionAlgorithms.policy]
         let seconds = Timing.alternating(policies.count, repeats: options.repeats, iterations: options.iterations, prepare: {
             ConvolutionAlgorithms.policy = policies[$0]
         }, step)
