@@ -169,28 +169,23 @@ final class FewChannelConvolution: ConvolutionKernel {
     /// channels: our input's), plus the bias.
     private func forward(_ buffers: KernelBuffers) -> Int32 {
         let (outputs, channels, kh, kw) = (weight[0], weight[1], weight[2], weight[3])
-        let w = buffers[DNNLArgument.weights]
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: weight.reduce(1, *)) { swapped in
-            forward(buffers, swappedWeights: swapped.baseAddress!, from: w)
-        }
-    }
-
-    private func forward(_ buffers: KernelBuffers, swappedWeights swapped: UnsafeMutablePointer<Float>, from w: UnsafeMutablePointer<Float>) -> Int32 {
-        let (outputs, channels, kh, kw) = (weight[0], weight[1], weight[2], weight[3])
-        for o in 0..<outputs {
-            for c in 0..<channels {
-                for i in 0..<kh {
-                    for j in 0..<kw {
-                        swapped[((c * outputs + o) * kh + kh - 1 - i) * kw + kw - 1 - j] = w[((o * channels + c) * kh + i) * kw + j]
+        let w = buffers[DNNLArgument.weights], y = buffers[DNNLArgument.dst]
+        let status = withUnsafeTemporaryAllocation(of: Float.self, capacity: weight.reduce(1, *)) { buffer in
+            let swapped = buffer.baseAddress!
+            for o in 0..<outputs {
+                for c in 0..<channels {
+                    for i in 0..<kh {
+                        for j in 0..<kw {
+                            swapped[((c * outputs + o) * kh + kh - 1 - i) * kw + kw - 1 - j] = w[((o * channels + c) * kh + i) * kw + j]
+                        }
                     }
                 }
             }
+            return dfkd_few_channel_input_gradient(buffers[DNNLArgument.src], swapped, y,
+                                                   Int32(output[0]), Int32(outputs), Int32(output[2]), Int32(output[3]),
+                                                   Int32(channels), Int32(kh), Int32(kw), Int32(input[2]), Int32(input[3]),
+                                                   Int32(kh - 1 - padding))
         }
-        let y = buffers[DNNLArgument.dst]
-        let status = dfkd_few_channel_input_gradient(buffers[DNNLArgument.src], swapped, y,
-                                                     Int32(output[0]), Int32(outputs), Int32(output[2]), Int32(output[3]),
-                                                     Int32(channels), Int32(kh), Int32(kw), Int32(input[2]), Int32(input[3]),
-                                                     Int32(kh - 1 - padding))
         if hasBias {
             let bias = buffers[DNNLArgument.bias], plane = output[2] * output[3]
             for n in 0..<output[0] {

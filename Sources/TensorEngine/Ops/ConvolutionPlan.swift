@@ -254,7 +254,10 @@ fileprivate struct Kernels {
 
     /// `source` and `destination` fix the input's and output's layouts; nil lets oneDNN choose.
     init(_ shape: KernelShape, source: Layout?, destination: Layout?) {
-        self.init(shape, source: source, destination: destination, algorithm: dnnl_convolution_direct)!
+        guard let direct = Kernels(shape, source: source, destination: destination, algorithm: dnnl_convolution_direct) else {
+            fatalError("oneDNN has no direct kernel for one of the passes of \(shape.what)")
+        }
+        self = direct
     }
 
     /// Oneself on `algorithm`, nil where this CPU lacks one of its three passes (oneDNN has
