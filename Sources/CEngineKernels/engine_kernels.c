@@ -203,6 +203,10 @@ int dfkd_engine_kernels_use_avx2(void) {
     return avx2_allowed && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+int dfkd_engine_kernels_use_avx512(void) {
+    return dfkd_engine_kernels_use_avx2() && __builtin_cpu_supports("avx512f");
+}
+
 int dfkd_few_channel_weight_gradient(const float *x, const float *dy, float *dw, int batch, int channels, int height, int width,
                                      int outputs, int kernel_height, int kernel_width, int output_height, int output_width, int padding) {
     return (dfkd_engine_kernels_use_avx2() ? weight_gradient_avx2 : weight_gradient_generic)(x, dy, dw, batch, channels, height, width, outputs,

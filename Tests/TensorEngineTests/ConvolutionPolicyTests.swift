@@ -57,9 +57,9 @@ final class ConvolutionPolicyTests: XCTestCase {
             let runs: [(ConvolutionPolicy, avx2: Bool)] = [(.forced(.gemm), true), (.forced(.engine), true), (.forced(.engine), false),
                                                             (.forced(.winograd), true), (.measured, true)]
             for (policy, avx2) in runs {
-                EngineConvolution.allowAVX2(avx2)
-                if !avx2 { XCTAssertFalse(EngineConvolution.usesAVX2) }
-                defer { EngineConvolution.allowAVX2(true) }
+                EngineKernels.allowVectorExtensions(avx2)
+                if !avx2 { XCTAssertFalse(EngineKernels.usesAVX2) }
+                defer { EngineKernels.allowVectorExtensions(true) }
                 let result = run(policy, index)
                 XCTAssertEqual(result.count, reference.count)
                 for (part, (values, expected)) in zip(result, reference).enumerated() {

@@ -2,10 +2,30 @@ import TensorEngine
 import XCTest
 
 /// The engine's pooling kernels against oneDNN's pooling primitives, a second implementation,
-/// in every layout the engine uses, on windows that overlap, are padded and leave rows over.
+/// in every layout the engine uses, on windows that overlap, are padded and leave rows over,
+/// and on 2 x 2 windows that tile the input (their own unrolled loops); each on the kernels'
+/// AVX-512 or AVX2 versions where this CPU has them and on their generic versions.
 final class PoolingKernelTests: XCTestCase {
     private let windows: [(kernel: Int, stride: Int, padding: Int)] = [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)]
     private let layouts: [Layout] = [.plain, .channelBlocked(8), .channelBlocked(16)]
+    // 6 channels leave padding lanes in both blocked layouts; 7 x 9 leaves a row and a column
+    // out of 2 x 2 windows, 8 x 10 is tiled by them.
+    private let shapes = [[3, 6, 7, 9], [3, 6, 8, 10]]
+
+    override func tearDown() {
+        EngineKernels.allowVectorExtensions(true)
+        super.tearDown()
+    }
+
+    /// `body` on the widest C kernels this CPU has, then on the generic ones.
+    private func onEachInstructionSet(_ body: (String) -> Void) {
+        for vector in [true, false] {
+            EngineKernels.allowVectorExtensions(vector)
+            if !vector { XCTAssertFalse(EngineKernels.usesAVX2 || EngineKernels.usesAVX512) }
+            body(vector ? "vector extensions" : "generic")
+        }
+        EngineKernels.allowVectorExtensions(true)
+    }
 
     /// The maxima are the same values; where windows overlap, an input's gradient is a sum
     /// taken in another order, which rounds differently.
@@ -18,47 +38,68 @@ final class PoolingKernelTests: XCTestCase {
     }
 
     private func compareWithOneDNN(_ kind: PoolingKind, outputTolerance: Float, gradientTolerance: Float) {
-        let shape = [3, 6, 7, 9]  // 6 channels leave padding lanes in both blocked layouts
-        for window in windows {
-            for layout in layouts {
-                let what = "\(kind) \(window) in \(layout)"
-                let x = Tensor.uniform(shape, low: -1, high: 1, generator: Philox(seed: 3)).converted(to: layout)
-                x.requiresGrad = true
-                let y = kind == .max ? x.maxPool2d(kernel: window.kernel, stride: window.stride, padding: window.padding)
-                                     : x.avgPool2d(kernel: window.kernel, stride: window.stride, padding: window.padding)
-                let dy = Tensor.uniform(y.shape, low: -1, high: 1, generator: Philox(seed: 4)).converted(to: y.layout)
-                y.backward(gradient: dy)
-
-                let reference = OneDNNPooling(inputShape: shape, layout: layout, kind: kind,
-                                              kernel: window.kernel, stride: window.stride, padding: window.padding)
-                XCTAssertEqual(y.shape, reference.outputShape, what)
-                XCTAssertEqual(y.layout, layout, "pooling keeps the input's layout: \(what)")
-                let expected = Tensor.zeros(reference.outputShape, layout: layout), expectedDx = Tensor.zeros(shape, layout: layout)
-                reference.forward(x.detached(), into: expected)
-                reference.backward(dy, into: expectedDx)
-                assertClose(y.toArray(), expected.toArray(), outputTolerance, "output of \(what)")
-                assertClose(x.grad!.toArray(), expectedDx.toArray(), gradientTolerance, "input gradient of \(what)")
-                assertPaddingLanesZero(y, what)
-                assertPaddingLanesZero(x.grad!, what)
+        onEachInstructionSet { instructions in
+            for shape in shapes {
+                for window in windows {
+                    for layout in layouts {
+                        compare(kind, shape, window, layout, outputTolerance, gradientTolerance,
+                                "\(kind) \(window) over \(shape) in \(layout), \(instructions)")
+                    }
+                }
             }
         }
     }
 
-    /// As PyTorch: a NaN in a window is its maximum, and the gradient goes to it.
-    func testMaxPoolingPropagatesNaN() {
-        for layout in layouts {
-            let values = Tensor.uniform([1, 2, 4, 4], low: -1, high: 1, generator: Philox(seed: 5))
-            values.pointer[5] = .nan  // channel 0, row 1, column 1: the first window
-            let x = values.converted(to: layout)
-            x.requiresGrad = true
-            let y = x.maxPool2d(kernel: 2)
-            let out = y.toArray()
-            XCTAssertTrue(out[0].isNaN, "\(layout): \(out)")
-            XCTAssertFalse(out[1...].contains { $0.isNaN }, "\(layout): \(out)")
-            y.sum().backward()
-            let dx = x.grad!.toArray()
-            XCTAssertEqual(dx[5], 1, "\(layout): the gradient goes to the NaN")
-            XCTAssertEqual(dx[0] + dx[1] + dx[4], 0, "\(layout): \(dx)")
+    private func compare(_ kind: PoolingKind, _ shape: [Int], _ window: (kernel: Int, stride: Int, padding: Int), _ layout: Layout,
+                         _ outputTolerance: Float, _ gradientTolerance: Float, _ what: String) {
+        let x = Tensor.uniform(shape, low: -1, high: 1, generator: Philox(seed: 3)).converted(to: layout)
+        x.requiresGrad = true
+        let y = kind == .max ? x.maxPool2d(kernel: window.kernel, stride: window.stride, padding: window.padding)
+                             : x.avgPool2d(kernel: window.kernel, stride: window.stride, padding: window.padding)
+        let dy = Tensor.uniform(y.shape, low: -1, high: 1, generator: Philox(seed: 4)).converted(to: y.layout)
+        y.backward(gradient: dy)
+
+        let reference = OneDNNPooling(inputShape: shape, layout: layout, kind: kind,
+                                      kernel: window.kernel, stride: window.stride, padding: window.padding)
+        XCTAssertEqual(y.shape, reference.outputShape, what)
+        XCTAssertEqual(y.layout, layout, "pooling keeps the input's layout: \(what)")
+        let expected = Tensor.zeros(reference.outputShape, layout: layout), expectedDx = Tensor.zeros(shape, layout: layout)
+        reference.forward(x.detached(), into: expected)
+        reference.backward(dy, into: expectedDx)
+        assertClose(y.toArray(), expected.toArray(), outputTolerance, "output of \(what)")
+        assertClose(x.grad!.toArray(), expectedDx.toArray(), gradientTolerance, "input gradient of \(what)")
+        assertPaddingLanesZero(y, what)
+        assertPaddingLanesZero(x.grad!, what)
+    }
+
+    /// As PyTorch: a NaN in a window is its maximum, the last one if there are several, and the
+    /// gradient goes to it; equal values send it to the first of them.
+    func testMaxPoolingPropagatesNaNAndBreaksTiesAsPyTorch() {
+        onEachInstructionSet { instructions in
+            for layout in layouts {
+                // Channel 0: NaN at row 1, column 1 of the first window. Channel 1: NaN at rows 0
+                // and 1, column 0 of the first window (the last, row 1, takes the gradient);
+                // its second window holds four equal values.
+                let values = Tensor.uniform([1, 2, 4, 4], low: -1, high: 1, generator: Philox(seed: 5))
+                values.pointer[5] = .nan
+                values.pointer[16] = .nan
+                values.pointer[20] = .nan
+                for offset in [18, 19, 22, 23] { values.pointer[offset] = 0.5 }
+                let x = values.converted(to: layout)
+                x.requiresGrad = true
+                let y = x.maxPool2d(kernel: 2)
+                let what = "\(layout), \(instructions)"
+                let out = y.toArray()
+                XCTAssertTrue(out[0].isNaN && out[4].isNaN, "\(what): \(out)")
+                XCTAssertEqual(out[5], 0.5, what)
+                XCTAssertEqual(out.filter(\.isNaN).count, 2, "\(what): \(out)")
+                y.sum().backward()
+                let dx = x.grad!.toArray()
+                XCTAssertEqual(dx[5], 1, "\(what): the gradient goes to the NaN")
+                XCTAssertEqual(dx[0] + dx[1] + dx[4], 0, "\(what): \(dx)")
+                XCTAssertEqual([dx[16], dx[17], dx[20], dx[21]], [0, 0, 1, 0], "\(what): to the last NaN")
+                XCTAssertEqual([dx[18], dx[19], dx[22], dx[23]], [1, 0, 0, 0], "\(what): to the first of equal values")
+            }
         }
     }
 

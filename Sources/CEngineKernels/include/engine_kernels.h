@@ -26,9 +26,13 @@ int dfkd_few_channel_input_gradient(const float *dy, const float *w, float *dx,
                                     int outputs, int kernel_height, int kernel_width,
                                     int output_height, int output_width, int padding);
 
-/* Whether the kernels above run their AVX2 + FMA versions: the CPU has them and they are
+/* Whether the C kernels run their AVX2 + FMA versions: the CPU has them and they are
  * allowed (the default; tests turn them off to check the generic versions on any CPU). */
 int dfkd_engine_kernels_use_avx2(void);
 void dfkd_engine_kernels_allow_avx2(int allowed);
+
+/* Whether those that have AVX-512 versions (pooling) run them: AVX2 is allowed and the CPU
+ * has AVX-512F. */
+int dfkd_engine_kernels_use_avx512(void);
 
 #endif

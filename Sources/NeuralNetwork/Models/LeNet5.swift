@@ -29,9 +29,11 @@ public final class LeNet5: Layer, Classifier {
 
     /// The 120 (or 60) features of conv3, as DAFL's lenet.py returns them (`out_feature`):
     /// its activation loss is taken on them.
+    /// ReLU runs after the max pooling, on a quarter of the pixels: the two commute exactly
+    /// (ReLU is monotone), in the output and in every gradient.
     public func features(_ x: Tensor) -> Tensor {
-        let a = normalized(conv1(x), 0).relu().maxPool2d(kernel: 2)
-        let b = normalized(conv2(a), 1).relu().maxPool2d(kernel: 2)
+        let a = normalized(conv1(x), 0).maxPool2d(kernel: 2).relu()
+        let b = normalized(conv2(a), 1).maxPool2d(kernel: 2).relu()
         return normalized(conv3(b), 2).relu().flattened()
     }
 

@@ -4,13 +4,6 @@ import CEngineKernels
 /// is slow; the plan's timer takes them only where they measure faster. All read and write
 /// plain NCHW activations and OIHW weights.
 public enum EngineConvolution {
-    /// Lets the engine's C kernels run their AVX2 + FMA versions where the CPU has them (the
-    /// default), or keeps them on their generic x86-64 versions, which tests check on any CPU.
-    public static func allowAVX2(_ allowed: Bool) { dfkd_engine_kernels_allow_avx2(allowed ? 1 : 0) }
-
-    /// Whether the C kernels run AVX2 + FMA code now.
-    public static var usesAVX2: Bool { dfkd_engine_kernels_use_avx2() != 0 }
-
     /// The engine's candidates for pass `kind` of a convolution, each with its name in
     /// ConvolutionChoiceStore.
     static func kernels(_ kind: ConvolutionPassKind, input: [Int], weight: [Int], output: [Int], geometry: ConvolutionGeometry,

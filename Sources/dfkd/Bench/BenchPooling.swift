@@ -5,7 +5,7 @@ import TensorEngine
 struct BenchPooling: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pool",
-        abstract: "Pooling forward + backward through the engine versus oneDNN's primitives, in each layout.",
+        abstract: "Pooling forward + backward on the engine's kernels versus oneDNN's primitives, in each layout.",
         discussion: "The default shape is LeNet-5's first pooling at batch 256 (6 channels of 28x28, 2x2 windows).")
 
     @Option(help: "Batch size.") var batch = 256
@@ -31,12 +31,10 @@ struct BenchPooling: ParsableCommand {
                 reference.forward(x, into: out)
                 reference.backward(out, into: dx)
             }
-            x.requiresGrad = true
+            let engineKernels = EnginePooling(inputShape: inputShape, kind: kind, kernel: kernel, stride: stride, padding: padding)
             let engine = Timing.secondsPerIteration(repeats: options.repeats, iterations: options.iterations) {
-                x.zeroGradient()
-                let y = average ? x.avgPool2d(kernel: kernel, stride: stride, padding: padding)
-                                : x.maxPool2d(kernel: kernel, stride: stride, padding: padding)
-                y.backward(gradient: y.detached())
+                engineKernels.forward(x, into: out)
+                engineKernels.backward(out, into: dx)
             }
             print(String(format: "  %-8@ engine %8.3f ms   oneDNN (%@) %8.3f ms   ratio %.2f",
                          layout.description as NSString, engine * 1e3, reference.implementation as NSString, oneDNN * 1e3, oneDNN / engine))

@@ -1,0 +1,200 @@
+/* The pooling kernels for one vector type, included once per instruction set by
+ * pooling_kernels.c, which defines before each inclusion:
+ *   SUFFIX       appended to the kernels' names
+ *   TARGET       the target attribute of the kernels (or nothing)
+ *   WIDTH        floats per vector; the kernels take lanes that are a multiple of it
+ *   VEC, VECU    the vector type, and its variant for loads and stores at any float offset
+ *   MASK         the type of a comparison of two VECs
+ *   SELECT(m, a, b)  lane-wise a where m is set, else b
+ *   SPLAT(s)     a VEC with every lane s
+ *   LANES(l)     the lanes l, or a constant 1 for a plain tensor: with it the compiler
+ *                vectorises the 2 x 2 loops along the row instead
+ * Vectors never cross a function boundary here, so the calling convention never depends on
+ * the target. */
+
+#define CONCAT_(a, b) a##b
+#define CONCAT(a, b) CONCAT_(a, b)
+#define NAME(base) CONCAT(base, SUFFIX)
+#define LOAD(p) (*(const VECU *)(p))
+#define STORE(p, v) (*(VECU *)(p) = (v))
+
+/* Max pooling with 2 x 2 windows at stride 2 over whole input rows, the most common
+ * geometry, unrolled (and vectorised along the row where lanes are 1): the two pairs of a window are compared first, then their winners, which
+ * keeps the rule (a NaN wins, the last one; else the first maximum) and halves the chain of
+ * dependent comparisons. */
+TARGET static void NAME(max_forward_2x2_)(const float *x, float *out, float *positions, long planes, int any_lanes,
+                                          const dfkd_pooling_window *w) {
+    const int lanes = LANES(any_lanes);
+    const long row = (long)w->input_width * lanes;
+    const int output_height = w->output_height, output_width = w->output_width;
+    long o = 0;
+    for (long p = 0; p < planes; p++) {
+        for (int oy = 0; oy < output_height; oy++) {
+            const float *top = x + (p * w->input_height + 2 * oy) * row;
+            for (int ox = 0; ox < output_width; ox++, o += lanes) {
+                for (int l = 0; l < lanes; l += WIDTH) {
+                    const float *corner = top + 2L * ox * lanes + l;
+                    const VEC v0 = LOAD(corner), v1 = LOAD(corner + lanes), v2 = LOAD(corner + row), v3 = LOAD(corner + row + lanes);
+                    const MASK first = (v1 > v0) | (v1 != v1), second = (v3 > v2) | (v3 != v3);
+                    const VEC upper = SELECT(first, v1, v0), lower = SELECT(second, v3, v2);
+                    const MASK last = (lower > upper) | (lower != lower);
+                    STORE(out + o + l, SELECT(last, lower, upper));
+                    STORE(positions + o + l, SELECT(last, SELECT(second, SPLAT(3.0f), SPLAT(2.0f)), SELECT(first, SPLAT(1.0f), SPLAT(0.0f))));
+                }
+            }
+        }
+    }
+}
+
+TARGET static void NAME(max_forward_)(const float *x, float *out, float *positions, long planes, int lanes,
+                                      const dfkd_pooling_window *w) {
+    if (is_whole_2x2(w)) {
+        NAME(max_forward_2x2_)(x, out, positions, planes, lanes, w);
+        return;
+    }
+    const long input_plane = (long)w->input_height * w->input_width * lanes;
+    const long output_plane = (long)w->output_height * w->output_width * lanes;
+    for (long p = 0; p < planes; p++) {
+        const float *plane = x + p * input_plane;
+        long o = p * output_plane;
+        for (int oy = 0; oy < w->output_height; oy++) {
+            const int top = oy * w->stride - w->padding;
+            const int r0 = window_first(top), r1 = window_end(top, w->kernel, w->input_height);
+            for (int ox = 0; ox < w->output_width; ox++, o += lanes) {
+                const int left = ox * w->stride - w->padding;
+                const int c0 = window_first(left), c1 = window_end(left, w->kernel, w->input_width);
+                for (int l = 0; l < lanes; l += WIDTH) {
+                    VEC best = LOAD(plane + ((long)(top + r0) * w->input_width + left + c0) * lanes + l);
+                    VEC at = SPLAT((float)(r0 * w->kernel + c0));
+                    for (int r = r0; r < r1; r++) {
+                        const float *row = plane + ((long)(top + r) * w->input_width + left) * lanes + l;
+                        for (int c = c0; c < c1; c++) {
+                            const VEC v = LOAD(row + (long)c * lanes);
+                            const MASK wins = (v > best) | (v != v);
+                            best = SELECT(wins, v, best);
+                            at = SELECT(wins, SPLAT((float)(r * w->kernel + c)), at);
+                        }
+                    }
+                    STORE(out + o + l, best);
+                    STORE(positions + o + l, at);
+                }
+            }
+        }
+    }
+}
+
+TARGET static void NAME(average_forward_)(const float *x, float *out, long planes, int lanes, const dfkd_pooling_window *w) {
+    const long input_plane = (long)w->input_height * w->input_width * lanes;
+    const long output_plane = (long)w->output_height * w->output_width * lanes;
+    const float scale = 1.0f / (float)(w->kernel * w->kernel);
+    for (long p = 0; p < planes; p++) {
+        const float *plane = x + p * input_plane;
+        long o = p * output_plane;
+        for (int oy = 0; oy < w->output_height; oy++) {
+            const int top = oy * w->stride - w->padding;
+            const int r0 = window_first(top), r1 = window_end(top, w->kernel, w->input_height);
+            for (int ox = 0; ox < w->output_width; ox++, o += lanes) {
+                const int left = ox * w->stride - w->padding;
+                const int c0 = window_first(left), c1 = window_end(left, w->kernel, w->input_width);
+                for (int l = 0; l < lanes; l += WIDTH) {
+                    VEC sum = SPLAT(0.0f);
+                    for (int r = r0; r < r1; r++) {
+                        const float *row = plane + ((long)(top + r) * w->input_width + left) * lanes + l;
+                        for (int c = c0; c < c1; c++) sum += LOAD(row + (long)c * lanes);
+                    }
+                    STORE(out + o + l, sum * scale);
+                }
+            }
+        }
+    }
+}
+
+/* The share of each input of output o's window (max: the gradient at the recorded position,
+ * zero elsewhere; average: an equal part) written (`accumulate` 0) or added. Writing is
+ * right only where windows tile the input exactly, each input in one window; elsewhere the
+ * plane is zeroed first and the shares added, as windows overlap or leave inputs out.
+ * Inlined with constant flags, so that each combination is a loop of its own. */
+static inline __attribute__((always_inline)) void NAME(scatter_body_)(
+    const float *dy, const float *positions, float *dx, long planes, int lanes, const dfkd_pooling_window *w,
+    const int has_positions, const int accumulate) {
+    const long input_plane = (long)w->input_height * w->input_width * lanes;
+    const long output_plane = (long)w->output_height * w->output_width * lanes;
+    const float scale = 1.0f / (float)(w->kernel * w->kernel);
+    for (long p = 0; p < planes; p++) {
+        float *plane = dx + p * input_plane;
+        if (accumulate) memset(plane, 0, sizeof(float) * (size_t)input_plane);
+        long o = p * output_plane;
+        for (int oy = 0; oy < w->output_height; oy++) {
+            const int top = oy * w->stride - w->padding;
+            const int r0 = window_first(top), r1 = window_end(top, w->kernel, w->input_height);
+            for (int ox = 0; ox < w->output_width; ox++, o += lanes) {
+                const int left = ox * w->stride - w->padding;
+                const int c0 = window_first(left), c1 = window_end(left, w->kernel, w->input_width);
+                for (int l = 0; l < lanes; l += WIDTH) {
+                    const VEC gradient = LOAD(dy + o + l);
+                    const VEC share = has_positions ? gradient : gradient * scale;
+                    const VEC at = has_positions ? LOAD(positions + o + l) : SPLAT(0.0f);
+                    for (int r = r0; r < r1; r++) {
+                        float *row = plane + ((long)(top + r) * w->input_width + left) * lanes + l;
+                        for (int c = c0; c < c1; c++) {
+                            const VEC part = has_positions ? SELECT(at == SPLAT((float)(r * w->kernel + c)), share, SPLAT(0.0f)) : share;
+                            float *target = row + (long)c * lanes;
+                            STORE(target, accumulate ? LOAD(target) + part : part);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* The scatter of 2 x 2 windows at stride 2 that cover the input: each input written once. */
+static inline __attribute__((always_inline)) void NAME(scatter_2x2_)(
+    const float *dy, const float *positions, float *dx, long planes, int any_lanes, const dfkd_pooling_window *w,
+    const int has_positions) {
+    const int lanes = LANES(any_lanes);
+    const long row = (long)w->input_width * lanes;
+    const int output_height = w->output_height, output_width = w->output_width;
+    long o = 0;
+    for (long p = 0; p < planes; p++) {
+        for (int oy = 0; oy < output_height; oy++) {
+            float *top = dx + (p * w->input_height + 2 * oy) * row;
+            for (int ox = 0; ox < output_width; ox++, o += lanes) {
+                for (int l = 0; l < lanes; l += WIDTH) {
+                    float *corner = top + 2L * ox * lanes + l;
+                    const VEC gradient = LOAD(dy + o + l);
+                    if (has_positions) {
+                        const VEC at = LOAD(positions + o + l), zero = SPLAT(0.0f);
+                        STORE(corner, SELECT(at == SPLAT(0.0f), gradient, zero));
+                        STORE(corner + lanes, SELECT(at == SPLAT(1.0f), gradient, zero));
+                        STORE(corner + row, SELECT(at == SPLAT(2.0f), gradient, zero));
+                        STORE(corner + row + lanes, SELECT(at == SPLAT(3.0f), gradient, zero));
+                    } else {
+                        const VEC share = gradient * SPLAT(0.25f);
+                        STORE(corner, share);
+                        STORE(corner + lanes, share);
+                        STORE(corner + row, share);
+                        STORE(corner + row + lanes, share);
+                    }
+                }
+            }
+        }
+    }
+}
+
+TARGET static void NAME(scatter_)(const float *dy, const float *positions, float *dx, long planes, int lanes,
+                                  const dfkd_pooling_window *w, int accumulate) {
+    if (is_whole_2x2(w)) {
+        if (positions) NAME(scatter_2x2_)(dy, positions, dx, planes, lanes, w, 1);
+        else NAME(scatter_2x2_)(dy, positions, dx, planes, lanes, w, 0);
+    } else if (positions && accumulate) NAME(scatter_body_)(dy, positions, dx, planes, lanes, w, 1, 1);
+    else if (positions) NAME(scatter_body_)(dy, positions, dx, planes, lanes, w, 1, 0);
+    else if (accumulate) NAME(scatter_body_)(dy, positions, dx, planes, lanes, w, 0, 1);
+    else NAME(scatter_body_)(dy, positions, dx, planes, lanes, w, 0, 0);
+}
+
+#undef STORE
+#undef LOAD
+#undef NAME
+#undef CONCAT
+#undef CONCAT_
