@@ -99,7 +99,8 @@ final class ConvolutionChoiceStoreTests: XCTestCase {
                                                candidates: [["direct"], ["direct"], ["direct"]])
         try store([older: ["direct", "direct", "direct"]])
         let candidates = ConvolutionKernels.candidateNames(inputShape: wide.input, weightShape: wide.weight, geometry: wide.geometry, hasBias: false)
-        let today = ["direct", "gemm"] + (ConvolutionAlgorithms.cpuHasWinograd ? ["winograd"] : [])
+        let avx512 = ConvolutionAlgorithms.cpuHasAVX512Kernels
+        let today = ["direct"] + (avx512 ? ["direct-8"] : []) + ["gemm"] + (ConvolutionAlgorithms.cpuHasWinograd ? ["winograd"] : [])
         XCTAssertEqual(candidates, Array(repeating: today, count: 3))
         _ = ConvolutionKernels.implementations(inputShape: wide.input, weightShape: wide.weight, geometry: wide.geometry, policy: .measured)
         let entries = try stored()

@@ -1,54 +1,27 @@
+import CEngineKernels
+
 /// Moves tensors between plain NCHW and channel-blocked nChw{B}c. Networks stay blocked between
 /// convolutions; conversions happen at their edges (flatten, the input image).
 enum LayoutConversion {
-    static func toPlain(_ x: Tensor) -> Tensor {
-        guard case .channelBlocked(let block) = x.layout else { return x }
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let out = Tensor(uninitializedShape: x.shape)
-        let blocks = Layout.paddedChannels(c, block: block) / block
-        let spatial = h * w
-        let src = x.pointer, dst = out.pointer
-        for image in 0..<n {
-            for cb in 0..<blocks {
-                let lanes = min(block, c - cb * block)
-                let from = src + (image * blocks + cb) * spatial * block
-                for lane in 0..<lanes {
-                    let to = dst + (image * c + cb * block + lane) * spatial
-                    for p in 0..<spatial { to[p] = from[p * block + lane] }
-                }
-            }
-        }
-        return out
-    }
+    static func toPlain(_ x: Tensor) -> Tensor { convert(x, to: .plain) }
 
-    static func toBlocked(_ x: Tensor, block: Int) -> Tensor {
-        if x.layout == .channelBlocked(block) { return x }
-        let source = toPlain(x)
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let out = Tensor(uninitializedShape: x.shape, layout: .channelBlocked(block))
-        let blocks = Layout.paddedChannels(c, block: block) / block
-        let spatial = h * w
-        let src = source.pointer, dst = out.pointer
-        for image in 0..<n {
-            for cb in 0..<blocks {
-                let lanes = min(block, c - cb * block)
-                let to = dst + (image * blocks + cb) * spatial * block
-                if lanes < block {
-                    to.update(repeating: 0, count: spatial * block)
-                }
-                for lane in 0..<lanes {
-                    let from = src + (image * c + cb * block + lane) * spatial
-                    for p in 0..<spatial { to[p * block + lane] = from[p] }
-                }
-            }
-        }
-        return out
-    }
+    static func toBlocked(_ x: Tensor, block: Int) -> Tensor { convert(x, to: .channelBlocked(block)) }
 
+    /// `x` in `layout`: itself if already so, else a copy made in one pass (the engine's C
+    /// kernel; between two blocked layouts too, without a plain copy between).
     static func convert(_ x: Tensor, to layout: Layout) -> Tensor {
+        if x.layout == layout { return x }
+        precondition(x.rank == 4, "a channel-blocked layout needs an N x C x H x W tensor, got \(x.shape)")
+        let out = Tensor(uninitializedShape: x.shape, layout: layout)
+        dfkd_convert_layout(x.pointer, Int32(lanes(x.layout)), out.pointer, Int32(lanes(layout)),
+                            x.shape[0], Int32(x.shape[1]), x.shape[2] * x.shape[3])
+        return out
+    }
+
+    private static func lanes(_ layout: Layout) -> Int {
         switch layout {
-        case .plain: toPlain(x)
-        case .channelBlocked(let block): toBlocked(x, block: block)
+        case .plain: 1
+        case .channelBlocked(let block): block
         }
     }
 }

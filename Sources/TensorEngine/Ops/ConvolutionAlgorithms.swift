@@ -46,11 +46,14 @@ public enum ConvolutionPolicy: Equatable, Sendable {
 }
 
 public enum ConvolutionAlgorithms {
-    /// Whether oneDNN runs Winograd kernels on this CPU: version 2.6 has them for AVX-512
-    /// only (`DNNL_MAX_CPU_ISA=AVX2` takes them away on an AVX-512 machine).
-    public static var cpuHasWinograd: Bool {
+    /// Whether oneDNN runs its AVX-512 kernels on this CPU, which block channels by 16
+    /// (`DNNL_MAX_CPU_ISA=AVX2` keeps it on AVX2 kernels, blocking by 8, on an AVX-512 machine).
+    public static var cpuHasAVX512Kernels: Bool {
         dnnl_get_effective_cpu_isa().rawValue & dnnl_cpu_isa_avx512_core.rawValue == dnnl_cpu_isa_avx512_core.rawValue
     }
+
+    /// Whether oneDNN runs Winograd kernels on this CPU: version 2.6 has them for AVX-512 only.
+    public static var cpuHasWinograd: Bool { cpuHasAVX512Kernels }
 
     /// The environment variable that sets the policy: auto (the default), direct, gemm, engine
     /// or winograd.

@@ -5,7 +5,7 @@ import CDNNL
 /// `ConvolutionAlgorithms.policy` forces. The candidates:
 ///
 /// - `direct`: oneDNN's direct kernels on the layouts oneDNN prefers (channel-blocked for most
-///   channel counts). oneDNN 2.6 has only its reference kernel (hundreds of times slower) for
+///   channel counts); on AVX-512 also `direct-8`, its AVX2 kernels on 8-channel blocks. oneDNN 2.6 has only its reference kernel (hundreds of times slower) for
 ///   some passes of an input whose channel count is not a multiple of the channel block
 ///   (LeNet's 6 channels, an image's 1 or 3); such a pass runs with the input channels padded
 ///   up to the block: a blocked input carries them as zero padding and the weights get zero
@@ -71,6 +71,17 @@ final class ConvolutionPlan {
            case .channelBlocked(let block) = direct.destinationLayout, channels % block != 0 {
             let padded = natural.withInputChannels(Layout.paddedChannels(channels, block: block))
             kernels.append(("direct-padded", .direct, Kernels(padded, source: .channelBlocked(block), destination: nil)))
+        }
+        // On AVX-512 oneDNN blocks channels by 16; its AVX2 kernels, on 8-channel blocks, waste
+        // less on channel counts far below a multiple of 16 (LeNet-5's 6), which the timer weighs.
+        if policy == .measured, groups == 1, direct.destinationLayout == .channelBlocked(16) {
+            let eight = Kernels(natural, source: .channelBlocked(8), destination: .channelBlocked(8))
+            if eight.usesReferenceImplementation, channels % 8 != 0 {
+                let padded = natural.withInputChannels(Layout.paddedChannels(channels, block: 8))
+                kernels.append(("direct-8", .direct, Kernels(padded, source: .channelBlocked(8), destination: .channelBlocked(8))))
+            } else {
+                kernels.append(("direct-8", .direct, eight))
+            }
         }
         if policy != .forced(.direct) {
             kernels.append(("gemm", .gemm, Kernels(natural, source: .plain, destination: .plain)))
