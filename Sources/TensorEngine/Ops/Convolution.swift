@@ -70,10 +70,19 @@ extension Tensor {
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         record("conv2d", inputs: inputs, outputs: [out]) { grads in
             guard let g = grads[0] else { return inputs.map { _ in nil } }
+            // Both backward passes read the output gradient; where they read it in the same
+            // layout it is converted once.
+            var converted: (layout: Layout, tensor: Tensor)?
+            func outputGradient(in layout: Layout) -> Tensor {
+                if let converted, converted.layout == layout { return converted.tensor }
+                let tensor = LayoutConversion.convert(g, to: layout)
+                converted = (layout, tensor)
+                return tensor
+            }
             var result: [Tensor?] = []
             if x.needsGradient {
                 let pass = plan.backwardData
-                let dy = LayoutConversion.convert(g, to: pass.outputLayout)
+                let dy = outputGradient(in: pass.outputLayout)
                 let dx = Tensor(uninitializedShape: x.shape, layout: pass.activationLayout)
                 // The weights cannot change between forward and backward (the optimizer steps
                 // after backward), so backward-data reads the parameter itself.
@@ -92,7 +101,7 @@ extension Tensor {
             let needsBias = bias?.needsGradient ?? false
             if weight.needsGradient || needsBias {
                 let pass = plan.backwardWeights
-                let dy = LayoutConversion.convert(g, to: pass.outputLayout)
+                let dy = outputGradient(in: pass.outputLayout)
                 let source = pass.activationLayout == forward.activationLayout ? input : LayoutConversion.convert(x, to: pass.activationLayout)
                 let dwPlain = Tensor(uninitializedShape: [weight.shape[0], pass.inputChannels, weight.shape[2], weight.shape[3]])
                 let reorder = pass.weightsReorder
