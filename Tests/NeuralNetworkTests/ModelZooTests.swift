@@ -32,6 +32,36 @@ final class ModelZooTests: XCTestCase {
         }
     }
 
+    /// LeNet-5 pools before its ReLUs. The published order (ReLU, then pooling) gives the same
+    /// logits and parameter gradients bit for bit, windows of negative values (whose ReLU'd
+    /// values tie at zero) included.
+    func testLeNetPoolingBeforeReLUIsExactlyThePublishedOrder() {
+        for batchNorm in [false, true] {
+            let x = Tensor.uniform([4, 1, 32, 32], low: -1, high: 1, generator: Philox(seed: 8))
+            let labels = [0, 3, 9, 3]
+            func run(_ logits: (LeNet5) -> Tensor) -> [[Float]] {
+                let net = LeNet5(inputChannels: 1, classes: 10, batchNorm: batchNorm).initialize(seed: 4)
+                let out = logits(net)
+                Loss.crossEntropy(out, labels: labels).backward()
+                return [out.toArray()] + net.parameters.map { $0.grad!.toArray() }
+            }
+            let engine = run { $0(x) }
+            let published = run { net in
+                func stage(_ conv: Conv2d, _ index: Int, _ input: Tensor) -> Tensor {
+                    let y = conv(input)
+                    return (batchNorm ? net.norms[index](y) : y).relu()
+                }
+                let a = stage(net.conv1, 0, x).maxPool2d(kernel: 2)
+                let b = stage(net.conv2, 1, a).maxPool2d(kernel: 2)
+                return net.logits(fromFeatures: stage(net.conv3, 2, b).flattened())
+            }
+            XCTAssertEqual(engine.count, published.count)
+            for (index, (ours, theirs)) in zip(engine, published).enumerated() {
+                XCTAssertEqual(ours, theirs, "batch norm \(batchNorm): \(index == 0 ? "logits" : "gradient of parameter \(index - 1)")")
+            }
+        }
+    }
+
     func testUnknownArchitectureNamesTheKnownOnes() {
         XCTAssertThrowsError(try Architecture(named: "resnet50")) { error in
             XCTAssertTrue("\(error)".contains("wrn-16-1"), "\(error)")

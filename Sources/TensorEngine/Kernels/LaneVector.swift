@@ -12,11 +12,6 @@ protocol LaneVector {
     static func + (a: Self, b: Self) -> Self
     static func - (a: Self, b: Self) -> Self
     static func * (a: Self, b: Self) -> Self
-    /// Lane-wise, where `candidate` is greater or NaN (PyTorch's max pooling rule), takes it
-    /// and sets `positions` to `position`.
-    mutating func keepMaximum(_ candidate: Self, position: Float, positions: inout Self)
-    /// Lane-wise this value where `positions` equals `position`, zero elsewhere.
-    func selected(where positions: Self, equals position: Float) -> Self
 }
 
 extension Float: LaneVector {
@@ -26,13 +21,6 @@ extension Float: LaneVector {
     static func load(_ pointer: UnsafePointer<Float>) -> Float { pointer.pointee }
     func store(_ pointer: UnsafeMutablePointer<Float>) { pointer.pointee = self }
     func lane(_ i: Int) -> Float { self }
-    @inline(__always) mutating func keepMaximum(_ candidate: Float, position: Float, positions: inout Float) {
-        if candidate > self || candidate.isNaN {
-            self = candidate
-            positions = position
-        }
-    }
-    @inline(__always) func selected(where positions: Float, equals position: Float) -> Float { positions == position ? self : 0 }
 }
 
 /// SIMD vectors of Float as lane vectors.
@@ -53,30 +41,8 @@ extension FloatSIMDLaneVector {
     func lane(_ i: Int) -> Float { self[i] }
 }
 
-// Masked operations are written per concrete type: Swift picks its vector-instruction
-// overloads of comparisons and `replace` by the static type, and code generic over SIMD gets
-// the lane-by-lane defaults (ten times the instructions, through the stack).
-extension SIMD8: FloatSIMDLaneVector, LaneVector where Scalar == Float {
-    @inline(__always) mutating func keepMaximum(_ candidate: Self, position: Float, positions: inout Self) {
-        let wins = (candidate .> self) .| (candidate .!= candidate)
-        replace(with: candidate, where: wins)
-        positions.replace(with: position, where: wins)
-    }
-    @inline(__always) func selected(where positions: Self, equals position: Float) -> Self {
-        Self(repeating: 0).replacing(with: self, where: positions .== position)
-    }
-}
-
-extension SIMD16: FloatSIMDLaneVector, LaneVector where Scalar == Float {
-    @inline(__always) mutating func keepMaximum(_ candidate: Self, position: Float, positions: inout Self) {
-        let wins = (candidate .> self) .| (candidate .!= candidate)
-        replace(with: candidate, where: wins)
-        positions.replace(with: position, where: wins)
-    }
-    @inline(__always) func selected(where positions: Self, equals position: Float) -> Self {
-        Self(repeating: 0).replacing(with: self, where: positions .== position)
-    }
-}
+extension SIMD8: FloatSIMDLaneVector, LaneVector where Scalar == Float {}
+extension SIMD16: FloatSIMDLaneVector, LaneVector where Scalar == Float {}
 
 /// A computation over a lane view, generic over the lane vector.
 protocol LaneKernel {

@@ -5,10 +5,11 @@ import CDNNL
 /// `ConvolutionAlgorithms.policy` forces. The candidates:
 ///
 /// - `direct`: oneDNN's direct kernels on the layouts oneDNN prefers (channel-blocked for most
-///   channel counts); on AVX-512 also `direct-8`, its AVX2 kernels on 8-channel blocks. oneDNN 2.6 has only its reference kernel (hundreds of times slower) for
-///   some passes of an input whose channel count is not a multiple of the channel block
-///   (LeNet's 6 channels, an image's 1 or 3); such a pass runs with the input channels padded
-///   up to the block: a blocked input carries them as zero padding and the weights get zero
+///   channel counts). On AVX-512 also `direct-8`: its AVX2 kernels on 8-channel blocks.
+///   oneDNN 2.6 has only its reference kernel (hundreds of times slower) for some passes of
+///   an input whose channel count is not a multiple of the channel block (LeNet's 6
+///   channels, an image's 1 or 3); such a pass runs with the input channels padded up to the
+///   block: a blocked input carries them as zero padding and the weights get zero
 ///   rows for them, so the result is exact.
 /// - `gemm`: oneDNN's im2col + GEMM kernels on plain NCHW, which do the real channels' work
 ///   only; for few channels they beat a direct kernel padded to 8 or 16.
