@@ -6,11 +6,12 @@ import XCTest
 /// and on 2 x 2 windows that tile the input (their own unrolled loops); each on the kernels'
 /// AVX-512 or AVX2 versions where this CPU has them and on their generic versions.
 final class PoolingKernelTests: XCTestCase {
-    private let windows: [(kernel: Int, stride: Int, padding: Int)] = [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)]
+    private let windows: [(kernel: Int, stride: Int, padding: Int)] = [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0), (3, 3, 0)]
     private let layouts: [Layout] = [.plain, .channelBlocked(8), .channelBlocked(16)]
     // 6 channels leave padding lanes in both blocked layouts; 7 x 9 leaves a row and a column
-    // out of 2 x 2 windows, 8 x 10 is tiled by them.
-    private let shapes = [[3, 6, 7, 9], [3, 6, 8, 10]]
+    // out of 2 x 2 windows, 8 x 10 is tiled by them and 9 x 12 by 3 x 3 windows at stride 3
+    // (whose gradients are written without zeroing first).
+    private let shapes = [[3, 6, 7, 9], [3, 6, 8, 10], [3, 6, 9, 12]]
 
     override func tearDown() {
         EngineKernels.allowVectorExtensions(true)
