@@ -46,44 +46,10 @@ TARGET static void NAME(max_forward_2x2_)(const float *x, float *out, float *pos
     }
 }
 
-TARGET static void NAME(max_forward_)(const float *x, float *out, float *positions, long planes, int lanes,
-                                      const dfkd_pooling_window *w) {
-    if (is_whole_2x2(w)) {
-        NAME(max_forward_2x2_)(x, out, positions, planes, lanes, w);
-        return;
-    }
-    const long input_plane = (long)w->input_height * w->input_width * lanes;
-    const long output_plane = (long)w->output_height * w->output_width * lanes;
-    for (long p = 0; p < planes; p++) {
-        const float *plane = x + p * input_plane;
-        long o = p * output_plane;
-        for (int oy = 0; oy < w->output_height; oy++) {
-            const int top = oy * w->stride - w->padding;
-            const int r0 = window_first(top), r1 = window_end(top, w->kernel, w->input_height);
-            for (int ox = 0; ox < w->output_width; ox++, o += lanes) {
-                const int left = ox * w->stride - w->padding;
-                const int c0 = window_first(left), c1 = window_end(left, w->kernel, w->input_width);
-                for (int l = 0; l < lanes; l += WIDTH) {
-                    VEC best = LOAD(plane + ((long)(top + r0) * w->input_width + left + c0) * lanes + l);
-                    VEC at = SPLAT((float)(r0 * w->kernel + c0));
-                    for (int r = r0; r < r1; r++) {
-                        const float *row = plane + ((long)(top + r) * w->input_width + left) * lanes + l;
-                        for (int c = c0; c < c1; c++) {
-                            const VEC v = LOAD(row + (long)c * lanes);
-                            const MASK wins = (v > best) | (v != v);
-                            best = SELECT(wins, v, best);
-                            at = SELECT(wins, SPLAT((float)(r * w->kernel + c)), at);
-                        }
-                    }
-                    STORE(out + o + l, best);
-                    STORE(positions + o + l, at);
-                }
-            }
-        }
-    }
-}
-
-TARGET static void NAME(average_forward_)(const float *x, float *out, long planes, int lanes, const dfkd_pooling_window *w) {
+/* Max pooling (`is_max`: the maximum and its position) or average pooling of any geometry.
+ * Inlined with a constant flag, so that each is a loop of its own. */
+static inline __attribute__((always_inline)) void NAME(forward_body_)(
+    const float *x, float *out, float *positions, long planes, int lanes, const dfkd_pooling_window *w, const int is_max) {
     const long input_plane = (long)w->input_height * w->input_width * lanes;
     const long output_plane = (long)w->output_height * w->output_width * lanes;
     const float scale = 1.0f / (float)(w->kernel * w->kernel);
@@ -97,16 +63,42 @@ TARGET static void NAME(average_forward_)(const float *x, float *out, long plane
                 const int left = ox * w->stride - w->padding;
                 const int c0 = window_first(left), c1 = window_end(left, w->kernel, w->input_width);
                 for (int l = 0; l < lanes; l += WIDTH) {
+                    VEC best = LOAD(plane + ((long)(top + r0) * w->input_width + left + c0) * lanes + l);
+                    VEC at = SPLAT((float)(r0 * w->kernel + c0));
                     VEC sum = SPLAT(0.0f);
                     for (int r = r0; r < r1; r++) {
                         const float *row = plane + ((long)(top + r) * w->input_width + left) * lanes + l;
-                        for (int c = c0; c < c1; c++) sum += LOAD(row + (long)c * lanes);
+                        for (int c = c0; c < c1; c++) {
+                            const VEC v = LOAD(row + (long)c * lanes);
+                            if (is_max) {
+                                const MASK wins = (v > best) | (v != v);
+                                best = SELECT(wins, v, best);
+                                at = SELECT(wins, SPLAT((float)(r * w->kernel + c)), at);
+                            } else {
+                                sum += v;
+                            }
+                        }
                     }
-                    STORE(out + o + l, sum * scale);
+                    if (is_max) {
+                        STORE(out + o + l, best);
+                        STORE(positions + o + l, at);
+                    } else {
+                        STORE(out + o + l, sum * scale);
+                    }
                 }
             }
         }
     }
+}
+
+TARGET static void NAME(max_forward_)(const float *x, float *out, float *positions, long planes, int lanes,
+                                      const dfkd_pooling_window *w) {
+    if (is_whole_2x2(w)) NAME(max_forward_2x2_)(x, out, positions, planes, lanes, w);
+    else NAME(forward_body_)(x, out, positions, planes, lanes, w, 1);
+}
+
+TARGET static void NAME(average_forward_)(const float *x, float *out, long planes, int lanes, const dfkd_pooling_window *w) {
+    NAME(forward_body_)(x, out, NULL, planes, lanes, w, 0);
 }
 
 /* The share of each input of output o's window (max: the gradient at the recorded position,
