@@ -1,16 +1,5 @@
-/* The pooling kernels for one vector type, included once per instruction set by
- * pooling_kernels.c, which defines before each inclusion:
- *   SUFFIX       appended to the kernels' names
- *   TARGET       the target attribute of the kernels (or nothing)
- *   WIDTH        floats per vector; the kernels take lanes that are a multiple of it
- *   VEC, VECU    the vector type, and its variant for loads and stores at any float offset
- *   MASK         the type of a comparison of two VECs
- *   SELECT(m, a, b)  lane-wise a where m is set, else b
- *   SPLAT(s)     a VEC with every lane s
- *   LANES(l)     the lanes l, or a constant 1 for a plain tensor: with it the compiler
- *                vectorises the 2 x 2 loops along the row instead
- * Vectors never cross a function boundary here, so the calling convention never depends on
- * the target. */
+/* The pooling kernels for one instruction set, compiled once per set through isa_variants.h
+ * (which defines SUFFIX, TARGET, WIDTH, VEC, VECU, MASK, SELECT, SPLAT and LANES). */
 
 #define CONCAT_(a, b) a##b
 #define CONCAT(a, b) CONCAT_(a, b)

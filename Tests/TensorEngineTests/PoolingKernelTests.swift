@@ -1,4 +1,5 @@
 import TensorEngine
+import TestSupport
 import XCTest
 
 /// The engine's pooling kernels against oneDNN's pooling primitives, a second implementation,
@@ -108,19 +109,5 @@ final class PoolingKernelTests: XCTestCase {
         XCTAssertEqual(actual.count, expected.count, what)
         let worst = zip(actual, expected).map { Swift.abs($0 - $1) }.max() ?? 0
         XCTAssertLessThanOrEqual(worst, tolerance, what)
-    }
-
-    private func assertPaddingLanesZero(_ t: Tensor, _ what: String) {
-        guard case .channelBlocked(let block) = t.layout else { return }
-        let (n, c, pixels) = (t.shape[0], t.shape[1], t.shape[2] * t.shape[3])
-        let blocks = (c + block - 1) / block
-        for image in 0..<n {
-            for pixel in 0..<pixels {
-                for lane in (c - (blocks - 1) * block)..<block {
-                    let offset = ((image * blocks + blocks - 1) * pixels + pixel) * block + lane
-                    XCTAssertEqual(t.pointer[offset], 0, "padding lane \(lane) of \(what)")
-                }
-            }
-        }
     }
 }

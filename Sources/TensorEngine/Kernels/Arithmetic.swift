@@ -1,4 +1,7 @@
-/// Element-wise building blocks that backward itself needs (gradient sums and copies).
+import CEngineKernels
+
+/// Element-wise building blocks that backward itself needs (gradient sums and copies), on the
+/// engine's C kernels where they compute.
 /// They are not recorded; the differentiable ops are in Ops/.
 enum Arithmetic {
     /// a + b as a new tensor, in a's layout.
@@ -6,9 +9,7 @@ enum Arithmetic {
         precondition(a.shape == b.shape, "cannot add gradients of shapes \(a.shape) and \(b.shape)")
         let right = b.layout == a.layout ? b : LayoutConversion.convert(b, to: a.layout)
         let out = Tensor(uninitializedShape: a.shape, layout: a.layout)
-        let count = a.storageCount
-        let x = a.pointer, y = right.pointer, z = out.pointer
-        for i in 0..<count { z[i] = x[i] + y[i] }
+        dfkd_add(a.pointer, right.pointer, out.pointer, a.storageCount)
         return out
     }
 
@@ -16,9 +17,7 @@ enum Arithmetic {
     static func addInPlace(_ target: Tensor, _ value: Tensor) {
         precondition(target.shape == value.shape, "cannot add shape \(value.shape) into \(target.shape)")
         let right = value.layout == target.layout ? value : LayoutConversion.convert(value, to: target.layout)
-        let count = target.storageCount
-        let x = target.pointer, y = right.pointer
-        for i in 0..<count { x[i] += y[i] }
+        dfkd_add_in_place(target.pointer, right.pointer, target.storageCount)
     }
 
     static func copy(_ a: Tensor) -> Tensor {

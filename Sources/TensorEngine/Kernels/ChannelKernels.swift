@@ -1,5 +1,7 @@
-/// Per-channel sums over a lane view. Accumulation runs in Float within one (image, block)
-/// and in Double across them, so large batches lose no precision.
+import CEngineKernels
+
+/// Per-channel sums over a lane view, on the engine's C kernels. Accumulation runs in Float
+/// within one (image, block) and in Double across them, so large batches lose no precision.
 enum ChannelStatistics {
     /// Values per channel: of this tensor, or of the whole batch it is a part of.
     static func count(_ view: LaneView, partition: BatchPartition?) -> Int {
@@ -13,105 +15,68 @@ enum ChannelStatistics {
     /// other batch sizes.
     static func meanAndVariance(_ x: Tensor, view: LaneView, partition: BatchPartition? = nil) -> ([Float], [Float]) {
         let count = Double(count(view, partition: partition))
-        var sums = view.run(Sums(view: view, x: x, mean: nil, dy: nil)).0
+        var sums = self.sums(x, dy: nil, mean: nil, view: view).0
         if let partition { sums = partition.sum(sums) }
         let mean = sums.map { Float($0 / count) }
-        var squares = view.run(Sums(view: view, x: x, mean: mean, dy: nil)).1
+        var squares = self.sums(x, dy: nil, mean: mean, view: view).1
         if let partition { squares = partition.sum(squares) }
         return (mean, squares.map { Float($0 / count) })
     }
 
     /// Per channel: sum(dy) and sum(dy * (x - mean)).
     static func gradientSums(_ dy: Tensor, _ x: Tensor, mean: [Float], view: LaneView) -> ([Float], [Float]) {
-        let (sumDy, sumDyCentered) = view.run(Sums(view: view, x: x, mean: mean, dy: dy))
+        let (sumDy, sumDyCentered) = sums(x, dy: dy, mean: mean, view: view)
         return (sumDy.map(Float.init), sumDyCentered.map(Float.init))
     }
 
     /// Without dy: sum(x) and sum((x - mean)^2) (mean 0 if not given). With dy: sum(dy) and
     /// sum(dy * (x - mean)).
-    private struct Sums: LaneKernel {
-        let view: LaneView, x: Tensor, mean: [Float]?, dy: Tensor?
-
-        func run<V: LaneVector>(_: V.Type) -> ([Double], [Double]) {
-            var first = [Double](repeating: 0, count: view.channels)
-            var second = [Double](repeating: 0, count: view.channels)
-            for block in 0..<view.blocks {
-                let laneMean: V = mean.map { view.vector($0, block: block) } ?? V(repeating: 0)
-                for image in 0..<view.images {
-                    let base = view.base(image: image, block: block)
-                    var a = V(repeating: 0), b = V(repeating: 0)
-                    var p = x.pointer + base
-                    if let dy {
-                        var d = dy.pointer + base
-                        for _ in 0..<view.pixels {
-                            let g = V.load(d)
-                            a = a + g
-                            b = b + g * (V.load(p) - laneMean)
-                            p += V.width
-                            d += V.width
-                        }
-                    } else {
-                        for _ in 0..<view.pixels {
-                            let v = V.load(p)
-                            let deviation = v - laneMean
-                            a = a + v
-                            b = b + deviation * deviation
-                            p += V.width
-                        }
-                    }
-                    for lane in 0..<view.activeLanes(block: block) {
-                        first[block * V.width + lane] += Double(a.lane(lane))
-                        second[block * V.width + lane] += Double(b.lane(lane))
-                    }
+    private static func sums(_ x: Tensor, dy: Tensor?, mean: [Float]?, view: LaneView) -> ([Double], [Double]) {
+        var first = [Double](repeating: 0, count: view.channels)
+        var second = [Double](repeating: 0, count: view.channels)
+        let laneMean = mean.map(view.perLane)
+        first.withUnsafeMutableBufferPointer { first in
+            second.withUnsafeMutableBufferPointer { second in
+                withOptionalPointer(laneMean) { laneMean in
+                    dfkd_channel_sums(x.pointer, dy?.pointer, laneMean, view.images, Int32(view.blocks), Int32(view.lanes),
+                                      view.pixels, Int32(view.channels), first.baseAddress, second.baseAddress)
                 }
             }
-            return (first, second)
         }
+        return (first, second)
     }
 }
 
-/// Per-channel affine maps over a lane view; padding lanes stay zero.
+/// Per-channel affine maps over a lane view, on the engine's C kernels; padding lanes stay
+/// zero.
 enum ChannelAffine {
     /// out = scale[c] * x + shift[c]
     static func apply(_ x: Tensor, view: LaneView, scale: [Float], shift: [Float]) -> Tensor {
         combine(nil, x, view: view, dyScale: nil, xScale: scale, offset: shift)
     }
 
-    /// out = dyScale[c] * dy + xScale[c] * x + offset[c] (without the dy term when dy is nil)
+    /// out = (dyScale[c] * dy + xScale[c] * x) + offset[c] (without the dy term when dy is nil)
     static func combine(_ dy: Tensor?, _ x: Tensor, view: LaneView, dyScale: [Float]?, xScale: [Float], offset: [Float]) -> Tensor {
+        precondition(dy == nil || dyScale != nil, "a dy term needs its scale")
         let out = Tensor(uninitializedShape: x.shape, layout: x.layout)
-        view.run(Combine(view: view, dy: dy, x: x, out: out, dyScale: dyScale, xScale: xScale, offset: offset))
+        let dyScale = dyScale.map(view.perLane), xScale = view.perLane(xScale), offset = view.perLane(offset)
+        withOptionalPointer(dyScale) { dyScale in
+            dfkd_channel_affine(dy?.pointer, x.pointer, out.pointer, dyScale, xScale, offset, view.images,
+                                Int32(view.blocks), Int32(view.lanes), view.pixels)
+        }
         return out
     }
+}
 
-    private struct Combine: LaneKernel {
-        let view: LaneView, dy: Tensor?, x: Tensor, out: Tensor
-        let dyScale: [Float]?, xScale: [Float], offset: [Float]
-
-        func run<V: LaneVector>(_: V.Type) {
-            for block in 0..<view.blocks {
-                let k: V = view.vector(xScale, block: block), b: V = view.vector(offset, block: block)
-                for image in 0..<view.images {
-                    let base = view.base(image: image, block: block)
-                    var v = x.pointer + base, o = out.pointer + base
-                    if let dy, let dyScale {
-                        let a: V = view.vector(dyScale, block: block)
-                        var d = dy.pointer + base
-                        for _ in 0..<view.pixels {
-                            (a * V.load(d) + k * V.load(v) + b).store(o)
-                            d += V.width
-                            v += V.width
-                            o += V.width
-                        }
-                    } else {
-                        for _ in 0..<view.pixels {
-                            (k * V.load(v) + b).store(o)
-                            v += V.width
-                            o += V.width
-                        }
-                    }
-                }
-            }
-        }
+extension LaneView {
+    /// Per-channel values laid out as blocks x lanes, zero in the padding lanes.
+    func perLane(_ values: [Float]) -> [Float] {
+        precondition(values.count == channels, "expected \(channels) per-channel values, got \(values.count)")
+        return values + [Float](repeating: 0, count: blocks * lanes - channels)
     }
+}
+
+private func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }

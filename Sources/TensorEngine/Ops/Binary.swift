@@ -27,7 +27,7 @@ extension Tensor {
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        let out = combine(a, b, +)
+        let out = a.shape == b.shape ? Arithmetic.sum(a, b) : combine(a, b, +)
         record("add", inputs: [a, b], outputs: [out]) { grads in
             guard let g = grads[0] else { return [nil, nil] }
             return [a.needsGradient ? Broadcast.reduce(g, to: a.shape) : nil,

@@ -1,3 +1,4 @@
+import CEngineKernels
 import Foundation
 
 /// Element-wise functions of one tensor. They work in any layout; those with f(0) != 0 re-zero
@@ -35,20 +36,6 @@ protocol ElementwiseFunction {
     func value(_ x: Float) -> Float
     /// dy times the derivative, given the saved output or input.
     func gradient(_ dy: Float, _ saved: Float) -> Float
-}
-
-private struct ReLUFunction: ElementwiseFunction {
-    static let name = "relu", savesOutput = true
-    func value(_ x: Float) -> Float { max(x, 0) }
-    func gradient(_ dy: Float, _ y: Float) -> Float { y > 0 ? dy : 0 }
-}
-
-/// The slope is positive, so the sign of the output tells the sign of the input.
-private struct LeakyReLUFunction: ElementwiseFunction {
-    static let name = "leaky-relu", savesOutput = true
-    let slope: Float
-    func value(_ x: Float) -> Float { x > 0 ? x : x * slope }
-    func gradient(_ dy: Float, _ y: Float) -> Float { y > 0 ? dy : dy * slope }
 }
 
 private struct TanhFunction: ElementwiseFunction {
@@ -112,12 +99,35 @@ extension Tensor {
         return out
     }
 
-    public func relu() -> Tensor { unary(ReLUFunction()) }
+    /// A rectifier on the engine's C kernels (the widest vectors the CPU has). It saves its
+    /// output: the slope is positive, so the output's sign is the input's. f(0) = 0 keeps the
+    /// channel padding zero.
+    private func rectifier(_ name: String, forward: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+                           backward: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+        let out = Tensor(uninitializedShape: shape, layout: layout)
+        forward(pointer, out.pointer, storageCount)
+        let saved = out.detached()
+        record(name, inputs: [self], outputs: [out]) { grads in
+            [grads[0].map { g in
+                let dy = g.layout == saved.layout ? g : LayoutConversion.convert(g, to: saved.layout)
+                let dx = Tensor(uninitializedShape: saved.shape, layout: saved.layout)
+                backward(dy.pointer, saved.pointer, dx.pointer, saved.storageCount)
+                return dx
+            }]
+        }
+        return out
+    }
+
+    /// max(x, 0), a NaN staying NaN.
+    public func relu() -> Tensor {
+        rectifier("relu", forward: { dfkd_relu_forward($0, $1, $2) }, backward: { dfkd_relu_backward($0, $1, $2, $3) })
+    }
 
     /// max(x, 0) + slope * min(x, 0); the slope must be positive.
     public func leakyRelu(slope: Float = 0.01) -> Tensor {
         precondition(slope > 0, "leakyRelu needs a positive slope")
-        return unary(LeakyReLUFunction(slope: slope))
+        return rectifier("leaky-relu", forward: { dfkd_leaky_relu_forward($0, $1, $2, slope) },
+                         backward: { dfkd_leaky_relu_backward($0, $1, $2, $3, slope) })
     }
 
     public func tanh() -> Tensor { unary(TanhFunction()) }

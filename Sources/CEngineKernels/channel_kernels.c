@@ -1,0 +1,68 @@
+#include "channel_kernels.h"
+#include "engine_kernels.h"
+
+#include <string.h>
+
+/* Never fuse a multiplication and an addition: the kernels round as the scalar formula does,
+ * the same on every instruction set. */
+#pragma STDC FP_CONTRACT OFF
+
+#define KERNEL_TEMPLATE "channel_template.h"
+#include "isa_variants.h"
+
+/* Element-wise kernels take the widest vectors the CPU allows, whatever the layout. */
+static enum dfkd_variant elementwise_variant(void) { return dfkd_widest_variant(16); }
+
+void dfkd_channel_sums(const float *x, const float *dy, const float *mean, long images, int blocks, int lanes,
+                       long pixels, int channels, double *first, double *second) {
+    memset(first, 0, sizeof(double) * (size_t)channels);
+    memset(second, 0, sizeof(double) * (size_t)channels);
+    switch (dfkd_widest_variant(lanes)) {
+    case DFKD_AVX512: channel_sums_avx512(x, dy, mean, images, blocks, lanes, pixels, channels, first, second); break;
+    case DFKD_AVX2: channel_sums_avx2(x, dy, mean, images, blocks, lanes, pixels, channels, first, second); break;
+    case DFKD_GENERIC: channel_sums_generic(x, dy, mean, images, blocks, lanes, pixels, channels, first, second); break;
+    case DFKD_SCALAR: channel_sums_scalar(x, dy, mean, images, blocks, lanes, pixels, channels, first, second); break;
+    }
+}
+
+void dfkd_channel_affine(const float *dy, const float *x, float *out, const float *dy_scale, const float *x_scale,
+                         const float *offset, long images, int blocks, int lanes, long pixels) {
+    if (lanes == 1) {
+        switch (elementwise_variant()) {
+        case DFKD_AVX512: affine_plain_avx512(dy, x, out, dy_scale, x_scale, offset, images, blocks, pixels); break;
+        case DFKD_AVX2: affine_plain_avx2(dy, x, out, dy_scale, x_scale, offset, images, blocks, pixels); break;
+        case DFKD_GENERIC: affine_plain_generic(dy, x, out, dy_scale, x_scale, offset, images, blocks, pixels); break;
+        case DFKD_SCALAR: affine_plain_scalar(dy, x, out, dy_scale, x_scale, offset, images, blocks, pixels); break;
+        }
+        return;
+    }
+    switch (dfkd_widest_variant(lanes)) {
+    case DFKD_AVX512: channel_affine_avx512(dy, x, out, dy_scale, x_scale, offset, images, blocks, lanes, pixels); break;
+    case DFKD_AVX2: channel_affine_avx2(dy, x, out, dy_scale, x_scale, offset, images, blocks, lanes, pixels); break;
+    case DFKD_GENERIC: channel_affine_generic(dy, x, out, dy_scale, x_scale, offset, images, blocks, lanes, pixels); break;
+    case DFKD_SCALAR: channel_affine_scalar(dy, x, out, dy_scale, x_scale, offset, images, blocks, lanes, pixels); break;
+    }
+}
+
+#define DISPATCH_ELEMENTWISE(kernel, ...)                                   \
+    switch (elementwise_variant()) {                                        \
+    case DFKD_AVX512: kernel##avx512(__VA_ARGS__); break;                   \
+    case DFKD_AVX2: kernel##avx2(__VA_ARGS__); break;                       \
+    case DFKD_GENERIC: kernel##generic(__VA_ARGS__); break;                 \
+    case DFKD_SCALAR: kernel##scalar(__VA_ARGS__); break;                   \
+    }
+
+void dfkd_relu_forward(const float *x, float *out, long count) { DISPATCH_ELEMENTWISE(relu_forward_, x, out, count) }
+void dfkd_relu_backward(const float *dy, const float *y, float *dx, long count) {
+    DISPATCH_ELEMENTWISE(relu_backward_, dy, y, dx, count)
+}
+void dfkd_leaky_relu_forward(const float *x, float *out, long count, float slope) {
+    DISPATCH_ELEMENTWISE(leaky_relu_forward_, x, out, count, slope)
+}
+void dfkd_leaky_relu_backward(const float *dy, const float *y, float *dx, long count, float slope) {
+    DISPATCH_ELEMENTWISE(leaky_relu_backward_, dy, y, dx, count, slope)
+}
+void dfkd_add(const float *a, const float *b, float *out, long count) { DISPATCH_ELEMENTWISE(add_, a, b, out, count) }
+void dfkd_add_in_place(float *target, const float *value, long count) {
+    DISPATCH_ELEMENTWISE(add_in_place_, target, value, count)
+}

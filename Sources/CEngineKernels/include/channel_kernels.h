@@ -1,0 +1,35 @@
+#ifndef DFKD_CHANNEL_KERNELS_H
+#define DFKD_CHANNEL_KERNELS_H
+
+/* Per-channel and element-wise kernels of batch normalisation and the activations, on
+ * tensors stored as [images][channel blocks][pixels][lanes]: `lanes` is 1 for plain NCHW and
+ * 8 or 16 for channel-blocked layouts, where lanes past the last channel are padding.
+ * Per-channel coefficient arrays hold blocks x lanes floats, zero in the padding lanes.
+ * Every kernel rounds as the scalar loop over its formula does, multiplications and
+ * additions separately (never fused), in the same order: the results are the same on every
+ * instruction set. AVX-512 or AVX2 code is chosen at run time (dfkd_engine_kernels_allow_avx2). */
+
+/* Per channel, over every pixel of every image, accumulated in float within an image and
+ * in double across images:
+ *   without dy: first = sum(x), second = sum((x - mean)^2)
+ *   with dy:    first = sum(dy), second = sum(dy * (x - mean))
+ * mean (blocks x lanes) may be NULL for zero. first and second (channels) are overwritten. */
+void dfkd_channel_sums(const float *x, const float *dy, const float *mean, long images, int blocks, int lanes,
+                       long pixels, int channels, double *first, double *second);
+
+/* out = (dy_scale * dy + x_scale * x) + offset per channel, or x_scale * x + offset when dy
+ * is NULL. dy, x and out share the layout. */
+void dfkd_channel_affine(const float *dy, const float *x, float *out, const float *dy_scale, const float *x_scale,
+                         const float *offset, long images, int blocks, int lanes, long pixels);
+
+/* Element-wise over `count` floats: ReLU (a NaN stays NaN), its gradient given the output
+ * (dy where y > 0, else 0), leaky ReLU with a positive slope and its gradient given the
+ * output, and sums. */
+void dfkd_relu_forward(const float *x, float *out, long count);
+void dfkd_relu_backward(const float *dy, const float *y, float *dx, long count);
+void dfkd_leaky_relu_forward(const float *x, float *out, long count, float slope);
+void dfkd_leaky_relu_backward(const float *dy, const float *y, float *dx, long count, float slope);
+void dfkd_add(const float *a, const float *b, float *out, long count);
+void dfkd_add_in_place(float *target, const float *value, long count);
+
+#endif

@@ -1,0 +1,96 @@
+import TensorEngine
+import TestSupport
+import XCTest
+
+/// The C kernels of batch normalisation, the rectifiers and sums. Each rounds as the scalar
+/// formula does, in the same order, so batch norm gives the same bits in every layout and on
+/// every instruction set; the goldens and finite-difference tests check what it computes.
+final class ChannelKernelTests: XCTestCase {
+    override func tearDown() {
+        EngineKernels.allowVectorExtensions(true)
+        super.tearDown()
+    }
+
+    private struct BatchNormResult: Equatable {
+        var output: [Float], dx: [Float], dWeight: [Float], dBias: [Float], runningMean: [Float], runningVariance: [Float]
+    }
+
+    /// 19 channels leave padding lanes in both blocked layouts and two vectors of 8 lanes per
+    /// 16-lane block; 5 x 7 pixels; a mean of about 3 makes the deviations matter.
+    private func batchNorm(layout: Layout, vector: Bool, what: String) -> BatchNormResult {
+        EngineKernels.allowVectorExtensions(vector)
+        defer { EngineKernels.allowVectorExtensions(true) }
+        let shape = [3, 19, 5, 7]
+        let x = (Tensor.uniform(shape, low: -1, high: 1, generator: Philox(seed: 11)) + 3).converted(to: layout)
+        x.requiresGrad = true
+        let weight = Tensor.uniform([19], low: 0.5, high: 1.5, generator: Philox(seed: 12))
+        let bias = Tensor.uniform([19], low: -0.5, high: 0.5, generator: Philox(seed: 13))
+        weight.requiresGrad = true
+        bias.requiresGrad = true
+        let running = RunningStatistics(mean: Tensor.zeros([19]), variance: Tensor(shape: [19], values: [Float](repeating: 1, count: 19)))
+        let y = Tensor.batchNorm(x, weight: weight, bias: bias, running: running, training: true)
+        XCTAssertEqual(y.layout, layout, what)
+        let dy = Tensor.uniform(shape, low: -1, high: 1, generator: Philox(seed: 14)).converted(to: layout)
+        y.backward(gradient: dy)
+        assertPaddingLanesZero(y, "output, \(what)")
+        assertPaddingLanesZero(x.grad!, "input gradient, \(what)")
+        return BatchNormResult(output: y.toArray(), dx: x.grad!.toArray(), dWeight: weight.grad!.toArray(),
+                               dBias: bias.grad!.toArray(), runningMean: running.mean.toArray(),
+                               runningVariance: running.variance.toArray())
+    }
+
+    func testBatchNormGivesTheSameBitsInEveryLayoutAndOnEveryInstructionSet() {
+        let reference = batchNorm(layout: .plain, vector: false, what: "plain, generic")
+        for layout in [Layout.plain, .channelBlocked(8), .channelBlocked(16)] {
+            for vector in [true, false] {
+                let what = "\(layout), \(vector ? "vector extensions" : "generic")"
+                let result = batchNorm(layout: layout, vector: vector, what: what)
+                XCTAssertEqual(result.output, reference.output, "output, \(what)")
+                XCTAssertEqual(result.dx, reference.dx, "input gradient, \(what)")
+                XCTAssertEqual(result.dWeight, reference.dWeight, "weight gradient, \(what)")
+                XCTAssertEqual(result.dBias, reference.dBias, "bias gradient, \(what)")
+                XCTAssertEqual(result.runningMean, reference.runningMean, "running mean, \(what)")
+                XCTAssertEqual(result.runningVariance, reference.runningVariance, "running variance, \(what)")
+            }
+        }
+    }
+
+    /// 53 values: three 16-float vectors and a tail, with NaN, both zeros and infinities.
+    private func specialValues(seed: UInt64) -> [Float] {
+        var values = Tensor.uniform([53], low: -2, high: 2, generator: Philox(seed: seed)).toArray()
+        for (offset, value) in [(0, Float.nan), (7, -0.0), (8, 0.0), (20, .infinity), (33, -.infinity), (50, .nan), (51, -0.0)] {
+            values[offset] = value
+        }
+        return values
+    }
+
+    private func assertSameBits(_ actual: [Float], _ expected: [Float], _ what: String) {
+        XCTAssertEqual(actual.map(\.bitPattern), expected.map(\.bitPattern), "\(what): \(actual) against \(expected)")
+    }
+
+    func testRectifiersAndSumsFollowTheirScalarFormulasOnEveryInstructionSet() {
+        let values = specialValues(seed: 21), others = specialValues(seed: 22)
+        let slope: Float = 0.2
+        for vector in [true, false] {
+            EngineKernels.allowVectorExtensions(vector)
+            let what = vector ? "vector extensions" : "generic"
+            let x = Tensor(shape: [53], values: values, requiresGrad: true)
+            let relu = x.relu()
+            // As Swift.max(x, 0): a NaN stays NaN, -0 becomes +0.
+            assertSameBits(relu.toArray(), values.map { 0 >= $0 ? 0 : $0 }, "relu, \(what)")
+            relu.backward(gradient: Tensor(shape: [53], values: others))
+            let reluOutput = relu.toArray()
+            assertSameBits(x.grad!.toArray(), zip(others, reluOutput).map { $1 > 0 ? $0 : 0 }, "relu gradient, \(what)")
+
+            let z = Tensor(shape: [53], values: values, requiresGrad: true)
+            let leaky = z.leakyRelu(slope: slope)
+            assertSameBits(leaky.toArray(), values.map { $0 > 0 ? $0 : $0 * slope }, "leaky relu, \(what)")
+            leaky.backward(gradient: Tensor(shape: [53], values: others))
+            let leakyOutput = leaky.toArray()
+            assertSameBits(z.grad!.toArray(), zip(others, leakyOutput).map { $1 > 0 ? $0 : $0 * slope }, "leaky relu gradient, \(what)")
+
+            let sum = Tensor(shape: [53], values: values) + Tensor(shape: [53], values: others)
+            assertSameBits(sum.toArray(), zip(values, others).map { $0 + $1 }, "sum, \(what)")
+        }
+    }
+}
