@@ -31,8 +31,8 @@ int dfkd_few_channel_input_gradient(const float *dy, const float *w, float *dx,
 int dfkd_engine_kernels_use_avx2(void);
 void dfkd_engine_kernels_allow_avx2(int allowed);
 
-/* Whether those that have AVX-512 versions (pooling) run them: AVX2 is allowed and the CPU
- * has AVX-512F. */
+/* Whether those that have AVX-512 versions (pooling, channel and element-wise kernels) run
+ * them: AVX2 is allowed and the CPU has AVX-512F. */
 int dfkd_engine_kernels_use_avx512(void);
 
 #endif

@@ -10,6 +10,6 @@ public enum EngineKernels {
     /// Whether the C kernels run AVX2 + FMA code now.
     public static var usesAVX2: Bool { dfkd_engine_kernels_use_avx2() != 0 }
 
-    /// Whether those with AVX-512 versions (pooling) run them now.
+    /// Whether those with AVX-512 versions (pooling, channel and element-wise) run them now.
     public static var usesAVX512: Bool { dfkd_engine_kernels_use_avx512() != 0 }
 }

@@ -100,8 +100,8 @@ extension Tensor {
     }
 
     /// A rectifier on the engine's C kernels (the widest vectors the CPU has). It saves its
-    /// output: the slope is positive, so the output's sign is the input's. f(0) = 0 keeps the
-    /// channel padding zero.
+    /// output, which is positive exactly where the input is, so the input can be freed.
+    /// f(0) = 0 keeps the channel padding zero.
     private func rectifier(_ name: String, forward: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
                            backward: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
         let out = Tensor(uninitializedShape: shape, layout: layout)
