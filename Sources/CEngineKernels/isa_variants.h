@@ -31,14 +31,7 @@ typedef int dfkd_i8 __attribute__((vector_size(32)));
 #define LANES(l) (l)
 #define LANE(v, l) ((v)[l])
 #include KERNEL_TEMPLATE
-#undef SUFFIX
-#undef TARGET
-#undef WIDTH
-#undef VEC
-#undef VECU
-#undef MASK
-#undef SELECT
-#undef SPLAT
+#include "isa_variant_end.h"
 
 #define SUFFIX avx2
 #define TARGET __attribute__((target("avx2")))
@@ -48,24 +41,16 @@ typedef int dfkd_i8 __attribute__((vector_size(32)));
 #define MASK dfkd_i8
 #define SELECT(m, a, b) ((dfkd_f8)(((m) & (dfkd_i8)(a)) | (~(m) & (dfkd_i8)(b))))
 #define SPLAT(s) ((dfkd_f8){0} + (s))
+#define LANES(l) (l)
+#define LANE(v, l) ((v)[l])
 #include KERNEL_TEMPLATE
+/* The same eight lanes on generic x86-64, as two SSE registers. */
 #undef SUFFIX
 #undef TARGET
-
-/* Eight lanes on generic x86-64, as two SSE registers. */
 #define SUFFIX generic
 #define TARGET
 #include KERNEL_TEMPLATE
-#undef SUFFIX
-#undef TARGET
-#undef WIDTH
-#undef VEC
-#undef VECU
-#undef MASK
-#undef SELECT
-#undef SPLAT
-#undef LANES
-#undef LANE
+#include "isa_variant_end.h"
 
 #define SUFFIX scalar
 #define TARGET
@@ -78,16 +63,7 @@ typedef int dfkd_i8 __attribute__((vector_size(32)));
 #define LANES(l) 1
 #define LANE(v, l) (v)
 #include KERNEL_TEMPLATE
-#undef SUFFIX
-#undef TARGET
-#undef WIDTH
-#undef VEC
-#undef VECU
-#undef MASK
-#undef SELECT
-#undef SPLAT
-#undef LANES
-#undef LANE
+#include "isa_variant_end.h"
 
 /* The widest variant for tensors of `lanes` lanes per pixel (1 for plain NCHW). */
 enum dfkd_variant { DFKD_SCALAR, DFKD_GENERIC, DFKD_AVX2, DFKD_AVX512 };
