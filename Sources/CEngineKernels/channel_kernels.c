@@ -13,35 +13,50 @@
 /* Element-wise kernels take the widest vectors the CPU allows, whatever the layout. */
 static enum dfkd_variant elementwise_variant(void) { return dfkd_widest_variant(16); }
 
-void dfkd_channel_sums(const float *x, const float *dy, const float *mean, long images, int blocks, int lanes,
-                       long pixels, int channels, double *first, double *second) {
+void dfkd_channel_sums(const float *x, const float *dy, const float *mean, const float *gate_scale,
+                       const float *gate_offset, long images, int blocks, int lanes, long pixels, int channels,
+                       double *first, double *second) {
     memset(first, 0, sizeof(double) * (size_t)channels);
     memset(second, 0, sizeof(double) * (size_t)channels);
+    if (!dy) gate_scale = gate_offset = NULL;
+#define SUMS(variant) \
+    channel_sums_##variant(x, dy, mean, gate_scale, gate_offset, images, blocks, lanes, pixels, channels, first, second)
     switch (dfkd_widest_variant(lanes)) {
-    case DFKD_AVX512: channel_sums_avx512(x, dy, mean, images, blocks, lanes, pixels, channels, first, second); break;
-    case DFKD_AVX2: channel_sums_avx2(x, dy, mean, images, blocks, lanes, pixels, channels, first, second); break;
-    case DFKD_GENERIC: channel_sums_generic(x, dy, mean, images, blocks, lanes, pixels, channels, first, second); break;
-    case DFKD_SCALAR: channel_sums_scalar(x, dy, mean, images, blocks, lanes, pixels, channels, first, second); break;
+    case DFKD_AVX512: SUMS(avx512); break;
+    case DFKD_AVX2: SUMS(avx2); break;
+    case DFKD_GENERIC: SUMS(generic); break;
+    case DFKD_SCALAR: SUMS(scalar); break;
     }
+#undef SUMS
 }
 
 void dfkd_channel_affine(const float *dy, const float *x, float *out, const float *dy_scale, const float *x_scale,
-                         const float *offset, long images, int blocks, int lanes, long pixels) {
+                         const float *offset, const float *gate_scale, const float *gate_offset, int rectify,
+                         long images, int blocks, int lanes, long pixels) {
+    if (!dy) gate_scale = gate_offset = NULL;
+    else rectify = 0;
+#define PLAIN(variant) \
+    affine_plain_##variant(dy, x, out, dy_scale, x_scale, offset, gate_scale, gate_offset, rectify, images, blocks, pixels)
+#define BLOCKED(variant)                                                                                   \
+    channel_affine_##variant(dy, x, out, dy_scale, x_scale, offset, gate_scale, gate_offset, rectify, images, blocks, \
+                             lanes, pixels)
     if (lanes == 1) {
         switch (elementwise_variant()) {
-        case DFKD_AVX512: affine_plain_avx512(dy, x, out, dy_scale, x_scale, offset, images, blocks, pixels); break;
-        case DFKD_AVX2: affine_plain_avx2(dy, x, out, dy_scale, x_scale, offset, images, blocks, pixels); break;
-        case DFKD_GENERIC: affine_plain_generic(dy, x, out, dy_scale, x_scale, offset, images, blocks, pixels); break;
-        case DFKD_SCALAR: affine_plain_scalar(dy, x, out, dy_scale, x_scale, offset, images, blocks, pixels); break;
+        case DFKD_AVX512: PLAIN(avx512); break;
+        case DFKD_AVX2: PLAIN(avx2); break;
+        case DFKD_GENERIC: PLAIN(generic); break;
+        case DFKD_SCALAR: PLAIN(scalar); break;
         }
         return;
     }
     switch (dfkd_widest_variant(lanes)) {
-    case DFKD_AVX512: channel_affine_avx512(dy, x, out, dy_scale, x_scale, offset, images, blocks, lanes, pixels); break;
-    case DFKD_AVX2: channel_affine_avx2(dy, x, out, dy_scale, x_scale, offset, images, blocks, lanes, pixels); break;
-    case DFKD_GENERIC: channel_affine_generic(dy, x, out, dy_scale, x_scale, offset, images, blocks, lanes, pixels); break;
-    case DFKD_SCALAR: channel_affine_scalar(dy, x, out, dy_scale, x_scale, offset, images, blocks, lanes, pixels); break;
+    case DFKD_AVX512: BLOCKED(avx512); break;
+    case DFKD_AVX2: BLOCKED(avx2); break;
+    case DFKD_GENERIC: BLOCKED(generic); break;
+    case DFKD_SCALAR: BLOCKED(scalar); break;
     }
+#undef BLOCKED
+#undef PLAIN
 }
 
 #define DISPATCH_ELEMENTWISE(kernel, ...)                                   \

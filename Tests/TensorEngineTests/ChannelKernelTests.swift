@@ -15,9 +15,16 @@ final class ChannelKernelTests: XCTestCase {
         var output: [Float], dx: [Float], dWeight: [Float], dBias: [Float], runningMean: [Float], runningVariance: [Float]
     }
 
+    /// How a run of batchNorm(...) ends: as batch norm, with a ReLU after it, or with the ReLU
+    /// in the same op.
+    private enum Rectifier { case none, separate, fused }
+
     /// 19 channels leave padding lanes in both blocked layouts and two vectors of 8 lanes per
-    /// 16-lane block; 5 x 7 pixels; a mean of about 3 makes the deviations matter.
-    private func batchNorm(layout: Layout, vector: Bool, what: String) -> BatchNormResult {
+    /// 16-lane block; 5 x 7 pixels; a mean of about 3 makes the deviations matter. The running
+    /// statistics start near the batch's, so that evaluation mode too gives outputs on both
+    /// sides of zero.
+    private func batchNorm(layout: Layout, vector: Bool, training: Bool = true, rectifier: Rectifier = .none,
+                           what: String) -> BatchNormResult {
         EngineKernels.allowVectorExtensions(vector)
         defer { EngineKernels.allowVectorExtensions(true) }
         let shape = [3, 19, 5, 7]
@@ -27,8 +34,13 @@ final class ChannelKernelTests: XCTestCase {
         let bias = Tensor.uniform([19], low: -0.5, high: 0.5, generator: Philox(seed: 13))
         weight.requiresGrad = true
         bias.requiresGrad = true
-        let running = RunningStatistics(mean: Tensor.zeros([19]), variance: Tensor(shape: [19], values: [Float](repeating: 1, count: 19)))
-        let y = Tensor.batchNorm(x, weight: weight, bias: bias, running: running, training: true)
+        let running = RunningStatistics(mean: Tensor.full([19], 3), variance: Tensor.full([19], 0.4))
+        let y: Tensor
+        switch rectifier {
+        case .none: y = Tensor.batchNorm(x, weight: weight, bias: bias, running: running, training: training)
+        case .separate: y = Tensor.batchNorm(x, weight: weight, bias: bias, running: running, training: training).relu()
+        case .fused: y = Tensor.batchNorm(x, weight: weight, bias: bias, running: running, training: training, rectified: true)
+        }
         XCTAssertEqual(y.layout, layout, what)
         let dy = Tensor.uniform(shape, low: -1, high: 1, generator: Philox(seed: 14)).converted(to: layout)
         y.backward(gradient: dy)
@@ -51,6 +63,22 @@ final class ChannelKernelTests: XCTestCase {
                 XCTAssertEqual(result.dBias, reference.dBias, "bias gradient, \(what)")
                 XCTAssertEqual(result.runningMean, reference.runningMean, "running mean, \(what)")
                 XCTAssertEqual(result.runningVariance, reference.runningVariance, "running variance, \(what)")
+            }
+        }
+    }
+
+    func testBatchNormWithItsReLUInOneOpGivesTheBitsOfBatchNormThenReLU() {
+        for training in [true, false] {
+            for layout in [Layout.plain, .channelBlocked(8), .channelBlocked(16)] {
+                for vector in [true, false] {
+                    let what = "\(training ? "training" : "evaluation"), \(layout), \(vector ? "vector extensions" : "generic")"
+                    let separate = batchNorm(layout: layout, vector: vector, training: training, rectifier: .separate, what: what)
+                    let fused = batchNorm(layout: layout, vector: vector, training: training, rectifier: .fused, what: what)
+                    // The ReLU must cut: a mask that passed everything or nothing would not be tested.
+                    let cut = separate.output.filter { $0 == 0 }.count
+                    XCTAssert(cut > separate.output.count / 4 && cut < separate.output.count * 3 / 4, "\(cut) zeros, \(what)")
+                    XCTAssertEqual(fused, separate, what)
+                }
             }
         }
     }

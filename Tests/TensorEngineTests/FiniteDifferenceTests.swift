@@ -143,6 +143,21 @@ final class FiniteDifferenceTests: XCTestCase {
         }
     }
 
+    /// Batch norm with its ReLU in one op. Every normalised value stays at least 0.03 from the
+    /// ReLU's kink under the steps: each channel holds pairs x, -x with |x| >= 0.1 (mean 0),
+    /// and the bias starts at 0.
+    func testBatchNormWithReLU() {
+        let x = awayFromZero([4, 3, 2, 2], 107)
+        for image in 2..<4 { for i in 0..<12 { x.pointer[image * 12 + i] = -x.pointer[(image - 2) * 12 + i] } }
+        let mean = Tensor(shape: [3], values: [0, 0, 0]), variance = Tensor(shape: [3], values: [0.5, 1.5, 2])
+        for training in [true, false] {
+            GradientCheck.check([x, input([3], 108, low: 0.5, high: 1.5), input([3], 109, low: 0, high: 0)]) {
+                Tensor.batchNorm($0[0], weight: $0[1], bias: $0[2], running: training ? nil : RunningStatistics(mean: mean, variance: variance),
+                                 training: training, rectified: true)
+            }
+        }
+    }
+
     func testChannelMoments() {
         GradientCheck.check([input([3, 4, 2, 3], 110)]) { inputs in
             let (mean, variance) = inputs[0].channelMoments()

@@ -12,15 +12,22 @@
 /* Per channel, over every pixel of every image, accumulated in float within an image and
  * in double across images:
  *   without dy: first = sum(x), second = sum((x - mean)^2)
- *   with dy:    first = sum(dy), second = sum(dy * (x - mean))
- * mean (blocks x lanes) may be NULL for zero. first and second (channels) are overwritten. */
-void dfkd_channel_sums(const float *x, const float *dy, const float *mean, long images, int blocks, int lanes,
-                       long pixels, int channels, double *first, double *second);
+ *   with dy:    first = sum(g), second = sum(g * (x - mean))
+ * where g is dy, or, given gate_scale and gate_offset (blocks x lanes, both or neither), dy
+ * where gate_scale * x + gate_offset > 0 and 0 elsewhere: the gradient through a ReLU of that
+ * affine map, rounded as dfkd_channel_affine rounds it. mean (blocks x lanes) may be NULL
+ * for zero. first and second (channels) are overwritten. */
+void dfkd_channel_sums(const float *x, const float *dy, const float *mean, const float *gate_scale,
+                       const float *gate_offset, long images, int blocks, int lanes, long pixels, int channels,
+                       double *first, double *second);
 
-/* out = (dy_scale * dy + x_scale * x) + offset per channel, or x_scale * x + offset when dy
- * is NULL. dy, x and out share the layout. */
+/* Without dy: out = x_scale * x + offset per channel, and with `rectify` 0 wherever that is
+ * not above 0 (ReLU). With dy: out = (dy_scale * g + x_scale * x) + offset, g being dy gated
+ * as in dfkd_channel_sums when gate_scale and gate_offset are given. dy, x and out share the
+ * layout. */
 void dfkd_channel_affine(const float *dy, const float *x, float *out, const float *dy_scale, const float *x_scale,
-                         const float *offset, long images, int blocks, int lanes, long pixels);
+                         const float *offset, const float *gate_scale, const float *gate_offset, int rectify,
+                         long images, int blocks, int lanes, long pixels);
 
 /* Element-wise over `count` floats: ReLU (a NaN stays NaN), its gradient given the output
  * (dy where y > 0, else 0), leaky ReLU with a positive slope and its gradient given the

@@ -51,7 +51,13 @@ public final class BatchNorm2d: Layer {
         if let bias { generator.fill(bias, 0) }
     }
 
-    public override func forward(_ x: Tensor) -> Tensor {
+    public override func forward(_ x: Tensor) -> Tensor { normalized(x, rectified: false) }
+
+    /// `bn(x, rectified: true)` is `bn(x).relu()` in one pass over the tensor (the same values
+    /// and gradients, without storing the normalised tensor).
+    public func callAsFunction(_ x: Tensor, rectified: Bool) -> Tensor { normalized(x, rectified: rectified) }
+
+    private func normalized(_ x: Tensor, rectified: Bool) -> Tensor {
         let partition = isTraining || recordsInputMoments ? momentsScope.partition(localCount: x.shape[0]) : nil
         inputMoments = recordsInputMoments ? x.channelMoments(partition: partition) : nil
         let updatesRunning = isTraining && updatesRunningStatistics
@@ -59,6 +65,6 @@ public final class BatchNorm2d: Layer {
         let running = isTraining && !updatesRunning ? nil
             : RunningStatistics(mean: runningMean, variance: runningVariance, momentum: momentum)
         return Tensor.batchNorm(x, weight: weight, bias: bias, running: running, training: isTraining, epsilon: epsilon,
-                                partition: isTraining ? partition : nil)
+                                partition: isTraining ? partition : nil, rectified: rectified)
     }
 }

@@ -36,7 +36,7 @@ public final class MobileNetV2: Layer, Classifier {
     }
 
     public func features(_ x: Tensor) -> Tensor {
-        bn2(conv2(layers(bn1(conv1(x)).relu()))).relu().globalAveragePooled()
+        bn2(conv2(layers(bn1(conv1(x), rectified: true))), rectified: true).globalAveragePooled()
     }
 
     public func logits(fromFeatures features: Tensor) -> Tensor { linear(features) }
@@ -68,7 +68,7 @@ public final class InvertedResidual: Layer {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        let out = bn3(conv3(bn2(conv2(bn1(conv1(x)).relu())).relu()))
+        let out = bn3(conv3(bn2(conv2(bn1(conv1(x), rectified: true)), rectified: true)))
         guard stride == 1 else { return out }
         return out + (shortcut.map { $0(x) } ?? x)
     }

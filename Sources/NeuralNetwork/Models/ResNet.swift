@@ -41,7 +41,7 @@ public final class ResNet: Layer, Classifier {
     }
 
     public func features(_ x: Tensor) -> Tensor {
-        layer4(layer3(layer2(layer1(bn1(conv1(x)).relu())))).globalAveragePooled()
+        layer4(layer3(layer2(layer1(bn1(conv1(x), rectified: true))))).globalAveragePooled()
     }
 
     public func logits(fromFeatures features: Tensor) -> Tensor { linear(features) }
@@ -67,7 +67,7 @@ public final class ResNetBlock: Layer {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        let residual = bn2(conv2(bn1(conv1(x)).relu()))
+        let residual = bn2(conv2(bn1(conv1(x), rectified: true)))
         return (residual + (shortcut.map { $0(x) } ?? x)).relu()
     }
 }

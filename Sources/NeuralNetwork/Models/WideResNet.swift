@@ -39,7 +39,7 @@ public final class WideResNet: Layer, Classifier {
 
     public func features(_ x: Tensor) -> Tensor {
         let trunk = block3(block2(block1(conv1(x))))
-        return bn1(trunk).relu().globalAveragePooled()
+        return bn1(trunk, rectified: true).globalAveragePooled()
     }
 
     public func logits(fromFeatures features: Tensor) -> Tensor { fc(features) }
@@ -76,8 +76,8 @@ public final class WideResNetBlock: Layer {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        let activated = bn1(x).relu()
-        let residual = conv2(bn2(conv1(activated)).relu())
+        let activated = bn1(x, rectified: true)
+        let residual = conv2(bn2(conv1(activated), rectified: true))
         // With a width change the shortcut reads the activated input, as in the reference.
         return (convShortcut.map { $0(activated) } ?? x) + residual
     }

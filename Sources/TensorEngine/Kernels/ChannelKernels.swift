@@ -23,23 +23,29 @@ enum ChannelStatistics {
         return (mean, squares.map { Float($0 / count) })
     }
 
-    /// Per channel: sum(dy) and sum(dy * (x - mean)).
-    static func gradientSums(_ dy: Tensor, _ x: Tensor, mean: [Float], view: LaneView) -> ([Float], [Float]) {
-        let (sumDy, sumDyCentered) = sums(x, dy: dy, mean: mean, view: view)
+    /// Per channel: sum(g) and sum(g * (x - mean)), g being dy, or dy passed back through the
+    /// ReLU of `gate` when given.
+    static func gradientSums(_ dy: Tensor, _ x: Tensor, mean: [Float], view: LaneView,
+                             gate: RectifiedAffine? = nil) -> ([Float], [Float]) {
+        let (sumDy, sumDyCentered) = sums(x, dy: dy, mean: mean, view: view, gate: gate)
         return (sumDy.map(Float.init), sumDyCentered.map(Float.init))
     }
 
-    /// Without dy: sum(x) and sum((x - mean)^2) (mean 0 if not given). With dy: sum(dy) and
-    /// sum(dy * (x - mean)).
-    private static func sums(_ x: Tensor, dy: Tensor?, mean: [Float]?, view: LaneView) -> ([Double], [Double]) {
+    /// Without dy: sum(x) and sum((x - mean)^2) (mean 0 if not given). With dy: sum(g) and
+    /// sum(g * (x - mean)).
+    private static func sums(_ x: Tensor, dy: Tensor?, mean: [Float]?, view: LaneView,
+                             gate: RectifiedAffine? = nil) -> ([Double], [Double]) {
         var first = [Double](repeating: 0, count: view.channels)
         var second = [Double](repeating: 0, count: view.channels)
         let laneMean = mean.map(view.perLane)
         first.withUnsafeMutableBufferPointer { first in
             second.withUnsafeMutableBufferPointer { second in
                 withOptionalPointer(laneMean) { laneMean in
-                    dfkd_channel_sums(x.pointer, dy?.pointer, laneMean, view.images, Int32(view.blocks), Int32(view.lanes),
-                                      view.pixels, Int32(view.channels), first.baseAddress, second.baseAddress)
+                    withGatePointers(gate, view: view) { gateScale, gateShift in
+                        dfkd_channel_sums(x.pointer, dy?.pointer, laneMean, gateScale, gateShift, view.images,
+                                          Int32(view.blocks), Int32(view.lanes), view.pixels, Int32(view.channels),
+                                          first.baseAddress, second.baseAddress)
+                    }
                 }
             }
         }
@@ -47,22 +53,36 @@ enum ChannelStatistics {
     }
 }
 
+/// The per-channel map x -> max(0, scale[c] * x + shift[c]) a fused batch norm and ReLU
+/// applied: a gradient passes back through its ReLU where the map, recomputed from x with
+/// the forward's rounding, was above 0. Recomputing reads x alone, where the output would
+/// be one more tensor to read.
+struct RectifiedAffine {
+    let scale: [Float]
+    let shift: [Float]
+}
+
 /// Per-channel affine maps over a lane view, on the engine's C kernels; padding lanes stay
 /// zero.
 enum ChannelAffine {
-    /// out = scale[c] * x + shift[c]
-    static func apply(_ x: Tensor, view: LaneView, scale: [Float], shift: [Float]) -> Tensor {
-        combine(nil, x, view: view, dyScale: nil, xScale: scale, offset: shift)
+    /// out = scale[c] * x + shift[c], and 0 wherever that is not above 0 when `rectified`
+    static func apply(_ x: Tensor, view: LaneView, scale: [Float], shift: [Float], rectified: Bool = false) -> Tensor {
+        combine(nil, x, view: view, dyScale: nil, xScale: scale, offset: shift, rectified: rectified)
     }
 
-    /// out = (dyScale[c] * dy + xScale[c] * x) + offset[c] (without the dy term when dy is nil)
-    static func combine(_ dy: Tensor?, _ x: Tensor, view: LaneView, dyScale: [Float]?, xScale: [Float], offset: [Float]) -> Tensor {
+    /// out = (dyScale[c] * g + xScale[c] * x) + offset[c], g being dy, or dy passed back
+    /// through the ReLU of `gate` when given (without the dy term when dy is nil)
+    static func combine(_ dy: Tensor?, _ x: Tensor, view: LaneView, dyScale: [Float]?, xScale: [Float], offset: [Float],
+                        gate: RectifiedAffine? = nil, rectified: Bool = false) -> Tensor {
         precondition(dy == nil || dyScale != nil, "a dy term needs its scale")
+        precondition(dy == nil || !rectified, "only a map without a dy term is rectified")
         let out = Tensor(uninitializedShape: x.shape, layout: x.layout)
         let dyScale = dyScale.map(view.perLane), xScale = view.perLane(xScale), offset = view.perLane(offset)
         withOptionalPointer(dyScale) { dyScale in
-            dfkd_channel_affine(dy?.pointer, x.pointer, out.pointer, dyScale, xScale, offset, view.images,
-                                Int32(view.blocks), Int32(view.lanes), view.pixels)
+            withGatePointers(gate, view: view) { gateScale, gateShift in
+                dfkd_channel_affine(dy?.pointer, x.pointer, out.pointer, dyScale, xScale, offset, gateScale, gateShift,
+                                    rectified ? 1 : 0, view.images, Int32(view.blocks), Int32(view.lanes), view.pixels)
+            }
         }
         return out
     }
@@ -73,6 +93,13 @@ extension LaneView {
     func perLane(_ values: [Float]) -> [Float] {
         precondition(values.count == channels, "expected \(channels) per-channel values, got \(values.count)")
         return values + [Float](repeating: 0, count: blocks * lanes - channels)
+    }
+}
+
+private func withGatePointers<R>(_ gate: RectifiedAffine?, view: LaneView,
+                                 _ body: (UnsafePointer<Float>?, UnsafePointer<Float>?) -> R) -> R {
+    withOptionalPointer(gate.map { view.perLane($0.scale) }) { scale in
+        withOptionalPointer(gate.map { view.perLane($0.shift) }) { shift in body(scale, shift) }
     }
 }
 

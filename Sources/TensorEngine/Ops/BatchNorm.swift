@@ -52,9 +52,15 @@ public struct BatchPartition {
 /// input's gradient is then that of the sum of the parts' losses, and weight's and bias's
 /// are this part's share, to be averaged with the other parts' as every parameter gradient
 /// of a data-parallel step.
+///
+/// `rectified` applies a ReLU to the output in the same pass (`batchNorm(...).relu()` in one
+/// op, the same bits in the output and in every gradient for finite inputs): the normalised
+/// tensor is never stored, and the backward recomputes the ReLU's mask from x instead of
+/// reading it.
 extension Tensor {
     public static func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, running: RunningStatistics?,
-                                 training: Bool, epsilon: Float = 1e-5, partition: BatchPartition? = nil) -> Tensor {
+                                 training: Bool, epsilon: Float = 1e-5, partition: BatchPartition? = nil,
+                                 rectified: Bool = false) -> Tensor {
         let view = LaneView(x)
         let c = view.channels
         precondition(weight.map { $0.shape == [c] } ?? true && bias.map { $0.shape == [c] } ?? true,
@@ -81,15 +87,17 @@ extension Tensor {
         let beta = bias.map { Array(UnsafeBufferPointer(start: $0.pointer, count: c)) } ?? [Float](repeating: 0, count: c)
         let scale = (0..<c).map { gamma[$0] * inverseStd[$0] }
         let shift = (0..<c).map { beta[$0] - mean[$0] * scale[$0] }
-        let out = ChannelAffine.apply(x, view: view, scale: scale, shift: shift)
+        let out = ChannelAffine.apply(x, view: view, scale: scale, shift: shift, rectified: rectified)
+        let gate = rectified ? RectifiedAffine(scale: scale, shift: shift) : nil
 
         let input = x.detached()
         let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
-        record(training ? "batch-norm" : "batch-norm-eval", inputs: inputs, outputs: [out]) { grads in
+        let name = (training ? "batch-norm" : "batch-norm-eval") + (rectified ? "-relu" : "")
+        record(name, inputs: inputs, outputs: [out]) { grads in
             guard let g = grads[0] else { return inputs.map { _ in nil } }
             let dy = LayoutConversion.convert(g, to: input.layout)
             // Per channel: sum(dy) and sum(dy * (x - mean)), over this part and over the batch.
-            let (sumDy, sumDyCentered) = ChannelStatistics.gradientSums(dy, input, mean: mean, view: view)
+            let (sumDy, sumDyCentered) = ChannelStatistics.gradientSums(dy, input, mean: mean, view: view, gate: gate)
             let (batchSumDy, batchSumDyCentered) = training ? partition.map { $0.sum(sumDy, sumDyCentered) } ?? (sumDy, sumDyCentered)
                 : (sumDy, sumDyCentered)
             var result: [Tensor?] = []
@@ -98,7 +106,12 @@ extension Tensor {
                     // dx = scale * (dy - sum(dy)/M - (x - mean) * invstd^2 * sum(dy (x - mean))/M)
                     let k = (0..<c).map { scale[$0] * inverseStd[$0] * inverseStd[$0] * batchSumDyCentered[$0] / count }
                     let offset = (0..<c).map { -scale[$0] * batchSumDy[$0] / count + k[$0] * mean[$0] }
-                    result.append(ChannelAffine.combine(dy, input, view: view, dyScale: scale, xScale: k.map { -$0 }, offset: offset))
+                    result.append(ChannelAffine.combine(dy, input, view: view, dyScale: scale, xScale: k.map { -$0 },
+                                                        offset: offset, gate: gate))
+                } else if let gate {
+                    let zeros = [Float](repeating: 0, count: c)
+                    result.append(ChannelAffine.combine(dy, input, view: view, dyScale: scale, xScale: zeros, offset: zeros,
+                                                        gate: gate))
                 } else {
                     result.append(ChannelAffine.apply(dy, view: view, scale: scale, shift: [Float](repeating: 0, count: c)))
                 }
