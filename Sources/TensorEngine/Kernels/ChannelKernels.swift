@@ -88,6 +88,51 @@ enum ChannelAffine {
     }
 }
 
+/// A (classes x channels) table of per-class channel coefficients, each row laid out as
+/// blocks x lanes with zero padding lanes, for the per-image kernels.
+struct ClassRows {
+    private let values: [Float]
+    private let width: Int
+
+    init(_ table: Tensor, view: LaneView) {
+        let (classes, channels) = (table.shape[0], table.shape[1])
+        let rows = LayoutConversion.toPlain(table).toArray()
+        width = view.blocks * view.lanes
+        values = (0..<classes).flatMap { view.perLane(Array(rows[$0 * channels..<($0 + 1) * channels])) }
+    }
+
+    subscript(row: Int) -> ArraySlice<Float> { values[row * width..<(row + 1) * width] }
+}
+
+/// The channel kernels on one image of a batch: what ops whose coefficients differ from
+/// image to image (a class's scale and shift) run on.
+enum ImageChannels {
+    /// out's image = scale[c] * x + shift[c] on that image; coefficients laid out as blocks x lanes.
+    static func affine(_ x: Tensor, into out: Tensor, image: Int, view: LaneView, scale: ArraySlice<Float>,
+                       shift: ArraySlice<Float>) {
+        let start = view.base(image: image, block: 0)
+        scale.withUnsafeBufferPointer { scale in
+            shift.withUnsafeBufferPointer { shift in
+                dfkd_channel_affine(nil, x.pointer + start, out.pointer + start, nil, scale.baseAddress, shift.baseAddress,
+                                    nil, nil, 0, 1, Int32(view.blocks), Int32(view.lanes), view.pixels)
+            }
+        }
+    }
+
+    /// Per channel over that image: sum(dy) and sum(dy * x).
+    static func sums(_ dy: Tensor, _ x: Tensor, image: Int, view: LaneView) -> ([Double], [Double]) {
+        let start = view.base(image: image, block: 0)
+        var first = [Double](repeating: 0, count: view.channels), second = first
+        first.withUnsafeMutableBufferPointer { first in
+            second.withUnsafeMutableBufferPointer { second in
+                dfkd_channel_sums(x.pointer + start, dy.pointer + start, nil, nil, nil, 1, Int32(view.blocks),
+                                  Int32(view.lanes), view.pixels, Int32(view.channels), first.baseAddress, second.baseAddress)
+            }
+        }
+        return (first, second)
+    }
+}
+
 extension LaneView {
     /// Per-channel values laid out as blocks x lanes, zero in the padding lanes.
     func perLane(_ values: [Float]) -> [Float] {

@@ -10,51 +10,26 @@ extension Tensor {
                      "classScaleShift: scale \(scale.shape) and shift \(shift.shape) must be [classes, \(c)]")
         precondition(labels.count == view.images, "classScaleShift: \(labels.count) labels for a batch of \(view.images)")
         precondition(labels.allSatisfy { (0..<classes).contains($0) }, "classScaleShift: a label is outside 0..<\(classes)")
-        let lanes = view.lanes
+        let scales = ClassRows(scale, view: view), shifts = ClassRows(shift, view: view)
         let out = Tensor(uninitializedShape: x.shape, layout: x.layout)
-        for image in 0..<view.images {
-            let gamma = scale.pointer + labels[image] * c, beta = shift.pointer + labels[image] * c
-            for block in 0..<view.blocks {
-                let active = view.activeLanes(block: block)
-                let offset = view.base(image: image, block: block)
-                var src = x.pointer + offset, dst = out.pointer + offset
-                for _ in 0..<view.pixels {
-                    for lane in 0..<lanes {
-                        dst[lane] = lane < active ? gamma[block * lanes + lane] * src[lane] + beta[block * lanes + lane] : 0
-                    }
-                    src += lanes
-                    dst += lanes
-                }
-            }
+        for (image, label) in labels.enumerated() {
+            ImageChannels.affine(x, into: out, image: image, view: view, scale: scales[label], shift: shifts[label])
         }
-        let input = x.detached(), gammaValues = scale.detached()
+        let input = x.detached()
+        let zeros = [Float](repeating: 0, count: view.blocks * view.lanes)
         record("class-scale-shift", inputs: [x, scale, shift], outputs: [out]) { grads in
             guard let g = grads[0] else { return [nil, nil, nil] }
             let dy = LayoutConversion.convert(g, to: input.layout)
             let dx = x.needsGradient ? Tensor(uninitializedShape: input.shape, layout: input.layout) : nil
             let dScale = Tensor.zeros([classes, c]), dShift = Tensor.zeros([classes, c])
-            for image in 0..<view.images {
-                let row = labels[image] * c
-                let gamma = gammaValues.pointer + row
-                for block in 0..<view.blocks {
-                    let active = view.activeLanes(block: block)
-                    let offset = view.base(image: image, block: block)
-                    var d = dy.pointer + offset, v = input.pointer + offset
-                    var o = dx.map { $0.pointer + offset }
-                    for _ in 0..<view.pixels {
-                        for lane in 0..<active {
-                            let channel = block * lanes + lane
-                            dScale.pointer[row + channel] += d[lane] * v[lane]
-                            dShift.pointer[row + channel] += d[lane]
-                        }
-                        if let out = o {
-                            for lane in 0..<lanes { out[lane] = lane < active ? gamma[block * lanes + lane] * d[lane] : 0 }
-                            o = out + lanes
-                        }
-                        d += lanes
-                        v += lanes
-                    }
+            for (image, label) in labels.enumerated() {
+                // Per channel: sum(dy) and sum(dy * x) over this image's pixels.
+                let (sumDy, sumDyX) = ImageChannels.sums(dy, input, image: image, view: view)
+                for channel in 0..<c {
+                    dScale.pointer[label * c + channel] += Float(sumDyX[channel])
+                    dShift.pointer[label * c + channel] += Float(sumDy[channel])
                 }
+                if let dx { ImageChannels.affine(dy, into: dx, image: image, view: view, scale: scales[label], shift: zeros[...]) }
             }
             return [dx, scale.needsGradient ? dScale : nil, shift.needsGradient ? dShift : nil]
         }

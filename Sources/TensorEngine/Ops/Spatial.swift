@@ -1,3 +1,5 @@
+import CEngineKernels
+
 /// Nearest-neighbour upsampling by 2 and global average pooling, on the lane view (any layout).
 extension Tensor {
     /// Each pixel repeated into a 2 x 2 square (PyTorch's nn.Upsample(scale_factor=2)).
@@ -6,47 +8,14 @@ extension Tensor {
         let view = LaneView(self)
         let (h, w, lanes) = (shape[2], shape[3], view.lanes)
         let out = Tensor(uninitializedShape: [shape[0], shape[1], 2 * h, 2 * w], layout: layout)
-        for image in 0..<view.images {
-            for block in 0..<view.blocks {
-                let src = pointer + view.base(image: image, block: block)
-                let dst = out.pointer + view.base(image: image, block: block) * 4
-                for y in 0..<h {
-                    for x in 0..<w {
-                        let from = src + (y * w + x) * lanes
-                        let topLeft = dst + ((2 * y) * 2 * w + 2 * x) * lanes
-                        let bottomLeft = topLeft + 2 * w * lanes
-                        for lane in 0..<lanes {
-                            let v = from[lane]
-                            topLeft[lane] = v
-                            topLeft[lanes + lane] = v
-                            bottomLeft[lane] = v
-                            bottomLeft[lanes + lane] = v
-                        }
-                    }
-                }
-            }
-        }
+        let planes = view.images * view.blocks
+        dfkd_upsample_nearest_2x_forward(pointer, out.pointer, planes, Int32(h), Int32(w), Int32(lanes))
         let sourceLayout = layout, sourceShape = shape
         record("upsample-nearest-2x", inputs: [self], outputs: [out]) { grads in
             guard let g = grads[0] else { return [nil] }
             let dy = LayoutConversion.convert(g, to: sourceLayout)
             let dx = Tensor(uninitializedShape: sourceShape, layout: sourceLayout)
-            for image in 0..<view.images {
-                for block in 0..<view.blocks {
-                    let dst = dx.pointer + view.base(image: image, block: block)
-                    let src = dy.pointer + view.base(image: image, block: block) * 4
-                    for y in 0..<h {
-                        for x in 0..<w {
-                            let to = dst + (y * w + x) * lanes
-                            let topLeft = src + ((2 * y) * 2 * w + 2 * x) * lanes
-                            let bottomLeft = topLeft + 2 * w * lanes
-                            for lane in 0..<lanes {
-                                to[lane] = topLeft[lane] + topLeft[lanes + lane] + bottomLeft[lane] + bottomLeft[lanes + lane]
-                            }
-                        }
-                    }
-                }
-            }
+            dfkd_upsample_nearest_2x_backward(dy.pointer, dx.pointer, planes, Int32(h), Int32(w), Int32(lanes))
             return [dx]
         }
         return out
