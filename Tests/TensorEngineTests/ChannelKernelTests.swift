@@ -53,32 +53,27 @@ final class ChannelKernelTests: XCTestCase {
 
     func testBatchNormGivesTheSameBitsInEveryLayoutAndOnEveryInstructionSet() {
         let reference = batchNorm(layout: .plain, vector: false, what: "plain, generic")
-        for layout in [Layout.plain, .channelBlocked(8), .channelBlocked(16)] {
-            for vector in [true, false] {
-                let what = "\(layout), \(vector ? "vector extensions" : "generic")"
-                let result = batchNorm(layout: layout, vector: vector, what: what)
-                XCTAssertEqual(result.output, reference.output, "output, \(what)")
-                XCTAssertEqual(result.dx, reference.dx, "input gradient, \(what)")
-                XCTAssertEqual(result.dWeight, reference.dWeight, "weight gradient, \(what)")
-                XCTAssertEqual(result.dBias, reference.dBias, "bias gradient, \(what)")
-                XCTAssertEqual(result.runningMean, reference.runningMean, "running mean, \(what)")
-                XCTAssertEqual(result.runningVariance, reference.runningVariance, "running variance, \(what)")
-            }
+        forEveryLayoutAndKernelSet { layout, vector, what in
+            let result = batchNorm(layout: layout, vector: vector, what: what)
+            XCTAssertEqual(result.output, reference.output, "output, \(what)")
+            XCTAssertEqual(result.dx, reference.dx, "input gradient, \(what)")
+            XCTAssertEqual(result.dWeight, reference.dWeight, "weight gradient, \(what)")
+            XCTAssertEqual(result.dBias, reference.dBias, "bias gradient, \(what)")
+            XCTAssertEqual(result.runningMean, reference.runningMean, "running mean, \(what)")
+            XCTAssertEqual(result.runningVariance, reference.runningVariance, "running variance, \(what)")
         }
     }
 
     func testBatchNormWithItsReLUInOneOpGivesTheBitsOfBatchNormThenReLU() {
         for training in [true, false] {
-            for layout in [Layout.plain, .channelBlocked(8), .channelBlocked(16)] {
-                for vector in [true, false] {
-                    let what = "\(training ? "training" : "evaluation"), \(layout), \(vector ? "vector extensions" : "generic")"
-                    let separate = batchNorm(layout: layout, vector: vector, training: training, rectifier: .separate, what: what)
-                    let fused = batchNorm(layout: layout, vector: vector, training: training, rectifier: .fused, what: what)
-                    // The ReLU must cut: a mask that passed everything or nothing would not be tested.
-                    let cut = separate.output.filter { $0 == 0 }.count
-                    XCTAssert(cut > separate.output.count / 4 && cut < separate.output.count * 3 / 4, "\(cut) zeros, \(what)")
-                    XCTAssertEqual(fused, separate, what)
-                }
+            forEveryLayoutAndKernelSet { layout, vector, combination in
+                let what = "\(training ? "training" : "evaluation"), \(combination)"
+                let separate = batchNorm(layout: layout, vector: vector, training: training, rectifier: .separate, what: what)
+                let fused = batchNorm(layout: layout, vector: vector, training: training, rectifier: .fused, what: what)
+                // The ReLU must cut: a mask that passed everything or nothing would not be tested.
+                let cut = separate.output.filter { $0 == 0 }.count
+                XCTAssert(cut > separate.output.count / 4 && cut < separate.output.count * 3 / 4, "\(cut) zeros, \(what)")
+                XCTAssertEqual(fused, separate, what)
             }
         }
     }

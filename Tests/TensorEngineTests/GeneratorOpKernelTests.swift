@@ -11,8 +11,6 @@ final class GeneratorOpKernelTests: XCTestCase {
         super.tearDown()
     }
 
-    private let layouts: [Layout] = [.plain, .channelBlocked(8), .channelBlocked(16)]
-
     /// 19 channels leave padding lanes in both blocked layouts; 5 x 7 pixels.
     private let shape = [3, 19, 5, 7]
 
@@ -39,20 +37,17 @@ final class GeneratorOpKernelTests: XCTestCase {
                 }
             }
         }
-        for layout in layouts {
-            for vector in [true, false] {
-                EngineKernels.allowVectorExtensions(vector)
-                let what = "\(layout), \(vector ? "vector extensions" : "generic")"
-                let x = Tensor(shape: shape, values: values).converted(to: layout)
-                x.requiresGrad = true
-                let y = x.upsampledNearest2x()
-                XCTAssertEqual(y.layout, layout, what)
-                assertPaddingLanesZero(y, "output, \(what)")
-                assertSameBits(y.toArray(), expected, "output, \(what)")
-                y.backward(gradient: Tensor(shape: y.shape, values: gradient).converted(to: layout))
-                assertPaddingLanesZero(x.grad!, "input gradient, \(what)")
-                assertSameBits(x.grad!.toArray(), expectedGradient, "input gradient, \(what)")
-            }
+        forEveryLayoutAndKernelSet { layout, vector, what in
+            EngineKernels.allowVectorExtensions(vector)
+            let x = Tensor(shape: shape, values: values).converted(to: layout)
+            x.requiresGrad = true
+            let y = x.upsampledNearest2x()
+            XCTAssertEqual(y.layout, layout, what)
+            assertPaddingLanesZero(y, "output, \(what)")
+            assertSameBits(y.toArray(), expected, "output, \(what)")
+            y.backward(gradient: Tensor(shape: y.shape, values: gradient).converted(to: layout))
+            assertPaddingLanesZero(x.grad!, "input gradient, \(what)")
+            assertSameBits(x.grad!.toArray(), expectedGradient, "input gradient, \(what)")
         }
     }
 
@@ -108,15 +103,12 @@ final class GeneratorOpKernelTests: XCTestCase {
         }
         // The class no label picks gets no gradient.
         XCTAssert(reference.dScale[19..<38].allSatisfy { $0 == 0 } && reference.dShift[19..<38].allSatisfy { $0 == 0 })
-        for layout in layouts {
-            for vector in [true, false] {
-                let what = "\(layout), \(vector ? "vector extensions" : "generic")"
-                let result = classScaleShift(layout: layout, vector: vector, what: what)
-                assertSameBits(result.output, reference.output, "output, \(what)")
-                assertSameBits(result.dx, reference.dx, "input gradient, \(what)")
-                assertSameBits(result.dScale, reference.dScale, "scale gradient, \(what)")
-                assertSameBits(result.dShift, reference.dShift, "shift gradient, \(what)")
-            }
+        forEveryLayoutAndKernelSet { layout, vector, what in
+            let result = classScaleShift(layout: layout, vector: vector, what: what)
+            assertSameBits(result.output, reference.output, "output, \(what)")
+            assertSameBits(result.dx, reference.dx, "input gradient, \(what)")
+            assertSameBits(result.dScale, reference.dScale, "scale gradient, \(what)")
+            assertSameBits(result.dShift, reference.dShift, "shift gradient, \(what)")
         }
     }
 }

@@ -16,3 +16,11 @@ public func assertPaddingLanesZero(_ t: Tensor, _ what: String, file: StaticStri
         }
     }
 }
+
+/// Runs `body` in plain, nChw8c and nChw16c layouts, each with the engine's vector kernels
+/// allowed and not, passing a label that names the combination.
+public func forEveryLayoutAndKernelSet(_ body: (_ layout: Layout, _ vector: Bool, _ what: String) -> Void) {
+    for layout in [Layout.plain, .channelBlocked(8), .channelBlocked(16)] {
+        for vector in [true, false] { body(layout, vector, "\(layout), \(vector ? "vector extensions" : "generic")") }
+    }
+}
