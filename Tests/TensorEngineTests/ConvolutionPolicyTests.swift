@@ -55,7 +55,8 @@ final class ConvolutionPolicyTests: XCTestCase {
             let reference = run(.forced(.direct), index)
             // The engine's C kernels twice: on AVX2 + FMA where this CPU has them, and generic.
             let runs: [(ConvolutionPolicy, avx2: Bool)] = [(.forced(.gemm), true), (.forced(.engine), true), (.forced(.engine), false),
-                                                            (.forced(.winograd), true), (.measured, true)]
+                                                            (.forced(.winograd), true), (.forced(.engineWinograd), true),
+                                                            (.forced(.engineWinograd), false), (.measured, true)]
             for (policy, avx2) in runs {
                 EngineKernels.allowVectorExtensions(avx2)
                 if !avx2 { XCTAssertFalse(EngineKernels.usesAVX2) }
@@ -76,7 +77,7 @@ final class ConvolutionPolicyTests: XCTestCase {
     }
 
     func testGEMMAndEngineGradientsMatchFiniteDifferences() {
-        for algorithm in [ConvolutionAlgorithm.gemm, .engine, .winograd] {
+        for algorithm in [ConvolutionAlgorithm.gemm, .engine, .winograd, .engineWinograd] {
             ConvolutionAlgorithms.policy = .forced(algorithm)
             for (index, (inputShape, weightShape, hasBias, geometry)) in cases.enumerated() {
                 let seed = UInt64(100 + 10 * index)

@@ -1,20 +1,28 @@
 import CEngineKernels
 
 /// The engine's own convolution kernels, offered beside oneDNN's for the shapes where oneDNN 2.6
-/// is slow; the plan's timer takes them only where they measure faster. All read and write
-/// plain NCHW activations and OIHW weights.
+/// is slow; the plan's timer takes them only where they measure faster. All read OIHW weights;
+/// the Winograd kernels read and write channel-blocked activations, the others plain NCHW.
 public enum EngineConvolution {
     /// The engine's candidates for pass `kind` of a convolution, each with its name in
-    /// ConvolutionChoiceStore.
+    /// ConvolutionChoiceStore, its algorithm and the layout of its activations. `blocked`: the
+    /// layout oneDNN's direct kernels take for the shape (the network's, where it is blocked).
     static func kernels(_ kind: ConvolutionPassKind, input: [Int], weight: [Int], output: [Int], geometry: ConvolutionGeometry,
-                        hasBias: Bool) -> [(name: String, kernel: any ConvolutionKernel)] {
-        var found: [(name: String, kernel: any ConvolutionKernel)] = []
+                        hasBias: Bool, blocked: Layout)
+        -> [(name: String, algorithm: ConvolutionAlgorithm, layout: Layout, kernel: any ConvolutionKernel)] {
+        var found: [(name: String, algorithm: ConvolutionAlgorithm, layout: Layout, kernel: any ConvolutionKernel)] = []
         if MatrixConvolution.applies(input: input, weight: weight, geometry: geometry) {
-            found.append(("matrix", MatrixConvolution(kind, input: input, outputs: weight[0], hasBias: hasBias)))
+            found.append(("matrix", .engine, .plain, MatrixConvolution(kind, input: input, outputs: weight[0], hasBias: hasBias)))
         }
         if FewChannelConvolution.applies(kind, input: input, weight: weight, geometry: geometry) {
-            found.append(("few-channel", FewChannelConvolution(kind, input: input, weight: weight, output: output,
-                                                               padding: geometry.padding, hasBias: hasBias)))
+            found.append(("few-channel", .engine, .plain, FewChannelConvolution(kind, input: input, weight: weight, output: output,
+                                                                                padding: geometry.padding, hasBias: hasBias)))
+        }
+        if WinogradConvolution.applies(input: input, weight: weight, geometry: geometry, layout: blocked),
+           case .channelBlocked(let lanes) = blocked {
+            found.append(("engine-winograd", .engineWinograd, blocked,
+                          WinogradConvolution(kind, input: input, weight: weight, output: output, padding: geometry.padding,
+                                              hasBias: hasBias, lanes: lanes)))
         }
         return found
     }

@@ -3,16 +3,19 @@ import Foundation
 
 /// How a convolution pass computes (ConvolutionPlan lists the candidates).
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
-    /// oneDNN's direct kernels, oneDNN's im2col + GEMM kernels, the engine's own kernels
-    /// (EngineConvolution), oneDNN's Winograd kernels (3x3 at stride 1, on AVX-512). A pass
-    /// the forced algorithm has no kernel for takes its first oneDNN candidate.
+    /// oneDNN's direct kernels, oneDNN's im2col + GEMM kernels, the engine's own kernels for
+    /// few channels and whole-input kernels (EngineConvolution), oneDNN's Winograd kernels (3x3
+    /// at stride 1, on AVX-512), the engine's Winograd kernels (3x3 at stride 1 on channel-
+    /// blocked activations, on any x86-64 CPU). A pass the forced algorithm has no kernel for
+    /// takes its first oneDNN candidate.
     case direct, gemm, engine, winograd
+    case engineWinograd = "engine-winograd"
 }
 
 /// Which algorithm each pass of a convolution takes: the fastest measured when its shape is
 /// first met on this machine (the default, `auto`), or one forced for every shape. Measured
 /// choices are kept in ConvolutionChoiceStore, so that every run and rank on a machine takes
-/// the same kernels and rounds alike; forcing one (`direct`, `gemm`, `engine`, `winograd`) makes the kernels, and so
+/// the same kernels and rounds alike; forcing one (`direct`, `gemm`, `engine`, `winograd`, `engine-winograd`) makes the kernels, and so
 /// the rounding, independent of any cache and of which machine measured first.
 public enum ConvolutionPolicy: Equatable, Sendable {
     case measured
@@ -55,8 +58,8 @@ public enum ConvolutionAlgorithms {
     /// Whether oneDNN runs Winograd kernels on this CPU: version 2.6 has them for AVX-512 only.
     public static var cpuHasWinograd: Bool { cpuHasAVX512Kernels }
 
-    /// The environment variable that sets the policy: auto (the default), direct, gemm, engine
-    /// or winograd.
+    /// The environment variable that sets the policy: auto (the default), direct, gemm, engine,
+    /// winograd or engine-winograd.
     public static let environmentVariable = "DFKD_CONVOLUTION"
 
     /// The policy for convolution shapes met from now on (shapes already planned keep theirs).

@@ -19,6 +19,8 @@ import CDNNL
 /// - `matrix`, `few-channel`: the engine's own kernels (EngineConvolution), for a kernel that
 ///   covers its whole input (one matrix product on OpenBLAS) and for stride-1 convolutions with
 ///   few input or output channels (an image's).
+/// - `engine-winograd`: the engine's Winograd F(4x4, 3x3) kernels (WinogradConvolution), on the
+///   direct kernels' channel-blocked layout, for CPUs where oneDNN has none.
 ///
 /// Each pass has its own layouts; the op converts its operands to them.
 final class ConvolutionPlan {
@@ -91,13 +93,15 @@ final class ConvolutionPlan {
            let winograd = Kernels(natural, source: nil, destination: nil, algorithm: dnnl_convolution_winograd) {
             kernels.append(("winograd", .winograd, winograd))
         }
-        let engine = policy == .measured || policy == .forced(.engine)
+        let engine = policy == .measured || policy == .forced(.engine) || policy == .forced(.engineWinograd)
+        let blocked = direct.sourceLayout == direct.destinationLayout ? direct.sourceLayout : .plain
         return [ConvolutionPassKind.forward, .backwardData, .backwardWeights].map { kind in
             var passes = kernels.map { ConvolutionPass(kind, of: $0.kernels, name: $0.name, algorithm: $0.algorithm, groups: groups) }
             if engine {
                 passes += EngineConvolution.kernels(kind, input: natural.input, weight: natural.weight, output: natural.output,
-                                                    geometry: natural.geometry, hasBias: natural.hasBias)
-                    .map { ConvolutionPass(engine: $0.kernel, name: $0.name, shape: natural) }
+                                                    geometry: natural.geometry, hasBias: natural.hasBias, blocked: blocked)
+                    .filter { policy == .measured || policy == .forced($0.algorithm) }
+                    .map { ConvolutionPass(engine: $0.kernel, name: $0.name, algorithm: $0.algorithm, layout: $0.layout, shape: natural) }
             }
             let fast = passes.filter { !$0.kernel.isReference }
             return fast.isEmpty ? passes : fast
@@ -191,13 +195,14 @@ struct ConvolutionPass {
         kernel = primitive
     }
 
-    /// A pass on one of the engine's own kernels: plain NCHW activations, OIHW weights.
-    fileprivate init(engine kernel: any ConvolutionKernel, name: String, shape: KernelShape) {
+    /// A pass on one of the engine's own kernels: activations in `layout`, OIHW weights.
+    fileprivate init(engine kernel: any ConvolutionKernel, name: String, algorithm: ConvolutionAlgorithm, layout: Layout,
+                     shape: KernelShape) {
         self.kernel = kernel
         self.name = name
-        algorithm = .engine
-        activationLayout = .plain
-        outputLayout = .plain
+        self.algorithm = algorithm
+        activationLayout = layout
+        outputLayout = layout
         inputChannels = shape.weight[1]
         weightsReorder = nil
         weightsCount = shape.weight.reduce(1, *)
