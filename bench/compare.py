@@ -20,6 +20,17 @@ WORKLOADS = [
 ]
 
 
+def benchmark_environment(**settings):
+    """The environment of both sides. DNNL_MAX_CPU_ISA below AVX-512 (AVX2, say) stands an
+    AVX-512 machine in for an AVX2 one: oneDNN and dfkd's own kernels follow it, PyTorch's ATen
+    kernels follow ATEN_CPU_CAPABILITY, which is set to match unless given."""
+    env = dict(os.environ, **settings)
+    cap = env.get("DNNL_MAX_CPU_ISA", "").lower()
+    if cap and not cap.startswith(("avx512", "amx", "all")) and "ATEN_CPU_CAPABILITY" not in env:
+        env["ATEN_CPU_CAPABILITY"] = "avx2" if cap.startswith("avx2") else "default"
+    return env
+
+
 def last_json(command, env):
     output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
@@ -30,7 +41,7 @@ def main():
     parser.add_argument("--dfkd", default=os.path.join(HERE, "..", ".build", "release", "dfkd"))
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OMP_WAIT_POLICY="PASSIVE")
+    env = benchmark_environment(OMP_NUM_THREADS=str(args.threads), OMP_WAIT_POLICY="PASSIVE")
     rows = []
     for workload, options in WORKLOADS:
         ours = last_json([args.dfkd, "bench", workload, *options, "--json"], env)

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from compare import HERE, last_json
+from compare import HERE, benchmark_environment, last_json
 
 CONFIGURATIONS = [("1x1", 1, 1), ("2x1", 2, 1), ("1x2", 1, 2)]
 
@@ -22,7 +22,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    env = benchmark_environment(OMP_WAIT_POLICY="PASSIVE")
     ours, theirs = {}, {}
     for _ in range(args.rounds):
         result = last_json([args.dfkd, "bench", "distill", "--ranks", "--rounds", "1", "--repeats", str(args.repeats),

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Eight floats; an unaligned variant for loads at any float offset. */
 typedef float v8 __attribute__((vector_size(32)));
@@ -203,8 +204,19 @@ int dfkd_engine_kernels_use_avx2(void) {
     return avx2_allowed && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+/* DNNL_MAX_CPU_ISA below AVX-512 (AVX2, say) keeps oneDNN off its AVX-512 kernels; the
+ * engine's follow it, so that one variable makes an AVX-512 machine compute as an AVX2 one. */
+static int isa_cap_allows_avx512(void) {
+    static _Atomic int cached = -1;
+    if (cached < 0) {
+        const char *cap = getenv("DNNL_MAX_CPU_ISA");
+        cached = !cap || !*cap || strncasecmp(cap, "avx512", 6) == 0 || strcasecmp(cap, "all") == 0 || strncasecmp(cap, "amx", 3) == 0;
+    }
+    return cached;
+}
+
 int dfkd_engine_kernels_use_avx512(void) {
-    return dfkd_engine_kernels_use_avx2() && __builtin_cpu_supports("avx512f");
+    return dfkd_engine_kernels_use_avx2() && __builtin_cpu_supports("avx512f") && isa_cap_allows_avx512();
 }
 
 int dfkd_few_channel_weight_gradient(const float *x, const float *dy, float *dw, int batch, int channels, int height, int width,

@@ -101,6 +101,7 @@ final class ConvolutionChoiceStoreTests: XCTestCase {
         let candidates = ConvolutionKernels.candidateNames(inputShape: wide.input, weightShape: wide.weight, geometry: wide.geometry, hasBias: false)
         let avx512 = ConvolutionAlgorithms.cpuHasAVX512Kernels
         let today = ["direct"] + (avx512 ? ["direct-8"] : []) + ["gemm"] + (ConvolutionAlgorithms.cpuHasWinograd ? ["winograd"] : [])
+            + ["engine-winograd"]
         XCTAssertEqual(candidates, Array(repeating: today, count: 3))
         _ = ConvolutionKernels.implementations(inputShape: wide.input, weightShape: wide.weight, geometry: wide.geometry, policy: .measured)
         let entries = try stored()

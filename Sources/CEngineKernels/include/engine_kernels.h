@@ -32,7 +32,8 @@ int dfkd_engine_kernels_use_avx2(void);
 void dfkd_engine_kernels_allow_avx2(int allowed);
 
 /* Whether those that have AVX-512 versions (pooling, channel and element-wise kernels) run
- * them: AVX2 is allowed and the CPU has AVX-512F. */
+ * them: AVX2 is allowed, the CPU has AVX-512F and DNNL_MAX_CPU_ISA, where set, allows
+ * AVX-512 (oneDNN's own limit: AVX2 makes the whole engine run as on an AVX2 machine). */
 int dfkd_engine_kernels_use_avx512(void);
 
 #endif
