@@ -106,11 +106,11 @@ final class MatrixConvolution: ConvolutionKernel {
 /// AVX2 and FMA where the CPU has them. The forward pass is the input-gradient sum of the
 /// convolution with the roles of input and output swapped: weights transposed to (input,
 /// output) and flipped, padding kernel - 1 - padding.
-final class FewChannelConvolution: ConvolutionKernel {
-    private let kind: ConvolutionPassKind
-    private let input: [Int], weight: [Int], output: [Int]
+final class FewChannelConvolution: ShapedConvolutionKernel {
+    let kind: ConvolutionPassKind
+    let input: [Int], weight: [Int], output: [Int]
     private let padding: Int
-    private let hasBias: Bool
+    let hasBias: Bool
 
     static let maximumChannels = 4
 
@@ -126,24 +126,6 @@ final class FewChannelConvolution: ConvolutionKernel {
 
     var implementation: String { "engine:few-channel" }
     var isReference: Bool { false }
-
-    func takes(_ argument: Int32) -> Bool {
-        switch kind {
-        case .forward: [DNNLArgument.src, DNNLArgument.weights, DNNLArgument.dst].contains(argument) || (hasBias && argument == DNNLArgument.bias)
-        case .backwardData: [DNNLArgument.diffDst, DNNLArgument.weights, DNNLArgument.diffSrc].contains(argument)
-        case .backwardWeights: [DNNLArgument.src, DNNLArgument.diffDst, DNNLArgument.diffWeights].contains(argument)
-            || (hasBias && argument == DNNLArgument.diffBias)
-        }
-    }
-
-    func floats(of argument: Int32) -> Int {
-        switch argument {
-        case DNNLArgument.src, DNNLArgument.diffSrc: input.reduce(1, *)
-        case DNNLArgument.dst, DNNLArgument.diffDst: output.reduce(1, *)
-        case DNNLArgument.weights, DNNLArgument.diffWeights: weight.reduce(1, *)
-        default: weight[0]
-        }
-    }
 
     func execute(_ arguments: [(Int32, UnsafeMutableRawPointer)]) {
         let buffers = KernelBuffers(arguments)

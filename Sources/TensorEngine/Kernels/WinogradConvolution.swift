@@ -6,11 +6,11 @@ import CEngineKernels
 /// 144. Each pass transforms its OIHW weights (or, backward-weights, its sums) itself. It rounds
 /// differently from a direct convolution, within the bound ConvolutionPolicyTests holds every
 /// algorithm to.
-final class WinogradConvolution: ConvolutionKernel {
-    private let kind: ConvolutionPassKind
-    private let input: [Int], weight: [Int], output: [Int]
+final class WinogradConvolution: ShapedConvolutionKernel {
+    let kind: ConvolutionPassKind
+    let input: [Int], weight: [Int], output: [Int]
     private let padding: Int
-    private let hasBias: Bool
+    let hasBias: Bool
     /// Channels per block of the activations (8 or 16).
     private let lanes: Int
 
@@ -30,24 +30,6 @@ final class WinogradConvolution: ConvolutionKernel {
 
     var implementation: String { "engine:winograd" }
     var isReference: Bool { false }
-
-    func takes(_ argument: Int32) -> Bool {
-        switch kind {
-        case .forward: [DNNLArgument.src, DNNLArgument.weights, DNNLArgument.dst].contains(argument) || (hasBias && argument == DNNLArgument.bias)
-        case .backwardData: [DNNLArgument.diffDst, DNNLArgument.weights, DNNLArgument.diffSrc].contains(argument)
-        case .backwardWeights: [DNNLArgument.src, DNNLArgument.diffDst, DNNLArgument.diffWeights].contains(argument)
-            || (hasBias && argument == DNNLArgument.diffBias)
-        }
-    }
-
-    func floats(of argument: Int32) -> Int {
-        switch argument {
-        case DNNLArgument.src, DNNLArgument.diffSrc: input.reduce(1, *)
-        case DNNLArgument.dst, DNNLArgument.diffDst: output.reduce(1, *)
-        case DNNLArgument.weights, DNNLArgument.diffWeights: weight.reduce(1, *)
-        default: weight[0]
-        }
-    }
 
     func execute(_ arguments: [(Int32, UnsafeMutableRawPointer)]) {
         let buffers = KernelBuffers(arguments)

@@ -19,6 +19,36 @@ extension Primitive: ConvolutionKernel {
     func floats(of argument: Int32) -> Int { (MemoryDescriptor.bytes(descriptor(of: argument)) + 3) / 4 }
 }
 
+/// An engine kernel that reads the convolution's activations at their own shapes and OIHW
+/// weights: which buffers each pass takes and their sizes follow from the shapes.
+protocol ShapedConvolutionKernel: ConvolutionKernel {
+    var kind: ConvolutionPassKind { get }
+    var input: [Int] { get }
+    var weight: [Int] { get }
+    var output: [Int] { get }
+    var hasBias: Bool { get }
+}
+
+extension ShapedConvolutionKernel {
+    func takes(_ argument: Int32) -> Bool {
+        switch kind {
+        case .forward: [DNNLArgument.src, DNNLArgument.weights, DNNLArgument.dst].contains(argument) || (hasBias && argument == DNNLArgument.bias)
+        case .backwardData: [DNNLArgument.diffDst, DNNLArgument.weights, DNNLArgument.diffSrc].contains(argument)
+        case .backwardWeights: [DNNLArgument.src, DNNLArgument.diffDst, DNNLArgument.diffWeights].contains(argument)
+            || (hasBias && argument == DNNLArgument.diffBias)
+        }
+    }
+
+    func floats(of argument: Int32) -> Int {
+        switch argument {
+        case DNNLArgument.src, DNNLArgument.diffSrc: input.reduce(1, *)
+        case DNNLArgument.dst, DNNLArgument.diffDst: output.reduce(1, *)
+        case DNNLArgument.weights, DNNLArgument.diffWeights: weight.reduce(1, *)
+        default: weight[0]
+        }
+    }
+}
+
 /// The buffers an engine kernel was handed, by argument.
 struct KernelBuffers {
     private let pointers: [Int32: UnsafeMutablePointer<Float>]
