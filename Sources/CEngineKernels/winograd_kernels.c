@@ -238,37 +238,58 @@ INLINE tile_place place_of(long tile, int tiles_y, int tiles_x) {
     return (tile_place){(int)(tile / per_image), (int)(within / tiles_x) * TILE, (int)(within % tiles_x) * TILE};
 }
 
+/* The tiles of a pass: numbered image by image, row by row, taken `chunk` at a time. */
+typedef struct {
+    int tiles_y, tiles_x;
+    long total, chunk;
+} tiling;
+
+INLINE tiling tiling_of(blocked in, blocked out, int batch) {
+    const int tiles_y = (out.height + TILE - 1) / TILE, tiles_x = (out.width + TILE - 1) / TILE;
+    const long total = (long)batch * tiles_y * tiles_x;
+    return (tiling){tiles_y, tiles_x, total, chunk_tiles(in.channels, out.channels, total)};
+}
+
+/* The input's points of tiles start ..< start + count into v, a row of 36 x channels per tile. */
+INLINE void transform_input_chunk(const float *x, blocked in, int padding, tiling tiles, long start, int count, float *v) {
+    for (int t = 0; t < count; t++) {
+        const tile_place place = place_of(start + t, tiles.tiles_y, tiles.tiles_x);
+        const tile_place ahead = place_of((start + t + AHEAD) % tiles.total, tiles.tiles_y, tiles.tiles_x);
+        for (int g = 0; g < in.channels / GROUP; g++) {
+            prefetch_patch(x + group_start(in, ahead.image, g), in, ahead.top - padding, ahead.left - padding, PATCH, 0);
+            transform_input_tile(x + group_start(in, place.image, g), in, place.top - padding, place.left - padding,
+                                 v + (long)t * POINTS * in.channels + g * GROUP, in.channels);
+        }
+    }
+}
+
+/* Two work buffers of 36 points per tile of a chunk, `channels` and `outputs` floats each;
+ * 0, or -1 (and none) when they could not be allocated. */
+static int allocate_chunk_buffers(tiling tiles, int channels, int outputs, float **first, float **second) {
+    *first = malloc(sizeof(float) * POINTS * tiles.chunk * channels);
+    *second = malloc(sizeof(float) * POINTS * tiles.chunk * outputs);
+    if (*first && *second) return 0;
+    free(*first);
+    free(*second);
+    return -1;
+}
+
 /* out = the convolution of in with the transformed weights u ([36][outputs / 8][channels][8]). */
 INLINE int convolve(const float *x, blocked in, const float *u, const float *bias, float *y, blocked out, int batch,
                     int padding) {
     const int channels = in.channels, outputs = out.channels;
-    const int tiles_y = (out.height + TILE - 1) / TILE, tiles_x = (out.width + TILE - 1) / TILE;
-    const long total = (long)batch * tiles_y * tiles_x;
-    const long chunk = chunk_tiles(channels, outputs, total);
-    float *v = malloc(sizeof(float) * POINTS * chunk * channels);
-    float *m = malloc(sizeof(float) * POINTS * chunk * outputs);
-    if (!v || !m) {
-        free(v);
-        free(m);
-        return -1;
-    }
-    for (long start = 0; start < total; start += chunk) {
-        const int count = (int)(total - start < chunk ? total - start : chunk);
-        for (int t = 0; t < count; t++) {
-            const tile_place place = place_of(start + t, tiles_y, tiles_x);
-            const tile_place ahead = place_of((start + t + AHEAD) % total, tiles_y, tiles_x);
-            for (int g = 0; g < channels / GROUP; g++) {
-                prefetch_patch(x + group_start(in, ahead.image, g), in, ahead.top - padding, ahead.left - padding, PATCH, 0);
-                transform_input_tile(x + group_start(in, place.image, g), in, place.top - padding, place.left - padding,
-                                     v + (long)t * POINTS * channels + g * GROUP, channels);
-            }
-        }
+    const tiling tiles = tiling_of(in, out, batch);
+    float *v, *m;
+    if (allocate_chunk_buffers(tiles, channels, outputs, &v, &m) != 0) return -1;
+    for (long start = 0; start < tiles.total; start += tiles.chunk) {
+        const int count = (int)(tiles.total - start < tiles.chunk ? tiles.total - start : tiles.chunk);
+        transform_input_chunk(x, in, padding, tiles, start, count, v);
         for (int p = 0; p < POINTS; p++)
             multiply_point(v + (long)p * channels, u + (long)p * channels * outputs, m + (long)p * outputs, count, channels, outputs,
                            (long)POINTS * channels, (long)POINTS * outputs);
         for (int t = 0; t < count; t++) {
-            const tile_place place = place_of(start + t, tiles_y, tiles_x);
-            const tile_place ahead = place_of((start + t + AHEAD) % total, tiles_y, tiles_x);
+            const tile_place place = place_of(start + t, tiles.tiles_y, tiles.tiles_x);
+            const tile_place ahead = place_of((start + t + AHEAD) % tiles.total, tiles.tiles_y, tiles.tiles_x);
             for (int g = 0; g < outputs / GROUP; g++) {
                 prefetch_patch(y + group_start(out, ahead.image, g), out, ahead.top, ahead.left, TILE, 1);
                 transform_output_tile(m + (long)t * POINTS * outputs + g * GROUP, outputs, y + group_start(out, place.image, g),
@@ -286,26 +307,15 @@ INLINE int convolve(const float *x, blocked in, const float *u, const float *bia
 INLINE int gradient_points(const float *x, blocked in, const float *dy, blocked out, float *s, float *sums, int batch,
                            int padding) {
     const int channels = in.channels, outputs = out.channels;
-    const int tiles_y = (out.height + TILE - 1) / TILE, tiles_x = (out.width + TILE - 1) / TILE;
-    const long total = (long)batch * tiles_y * tiles_x;
-    const long chunk = chunk_tiles(channels, outputs, total);
-    float *v = malloc(sizeof(float) * POINTS * chunk * channels);
-    float *z = malloc(sizeof(float) * POINTS * chunk * outputs);
-    if (!v || !z) {
-        free(v);
-        free(z);
-        return -1;
-    }
-    for (long start = 0; start < total; start += chunk) {
-        const int count = (int)(total - start < chunk ? total - start : chunk);
+    const tiling tiles = tiling_of(in, out, batch);
+    float *v, *z;
+    if (allocate_chunk_buffers(tiles, channels, outputs, &v, &z) != 0) return -1;
+    for (long start = 0; start < tiles.total; start += tiles.chunk) {
+        const int count = (int)(tiles.total - start < tiles.chunk ? tiles.total - start : tiles.chunk);
+        transform_input_chunk(x, in, padding, tiles, start, count, v);
         for (int t = 0; t < count; t++) {
-            const tile_place place = place_of(start + t, tiles_y, tiles_x);
-            const tile_place ahead = place_of((start + t + AHEAD) % total, tiles_y, tiles_x);
-            for (int g = 0; g < channels / GROUP; g++) {
-                prefetch_patch(x + group_start(in, ahead.image, g), in, ahead.top - padding, ahead.left - padding, PATCH, 0);
-                transform_input_tile(x + group_start(in, place.image, g), in, place.top - padding, place.left - padding,
-                                     v + (long)t * POINTS * channels + g * GROUP, channels);
-            }
+            const tile_place place = place_of(start + t, tiles.tiles_y, tiles.tiles_x);
+            const tile_place ahead = place_of((start + t + AHEAD) % tiles.total, tiles.tiles_y, tiles.tiles_x);
             for (int g = 0; g < outputs / GROUP; g++) {
                 prefetch_patch(dy + group_start(out, ahead.image, g), out, ahead.top, ahead.left, TILE, 0);
                 transform_gradient_tile(dy + group_start(out, place.image, g), out, place.top, place.left,

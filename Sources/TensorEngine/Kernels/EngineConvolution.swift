@@ -32,10 +32,10 @@ public enum EngineConvolution {
 /// features): its output is 1x1, so each pass is one matrix product, run on OpenBLAS sgemm.
 /// With the input as a (batch x C*H*W) matrix X, the weights as (O x C*H*W) W and the
 /// output as (batch x O) Y: Y = X W^T, dX = dY W, dW = dY^T X.
-final class MatrixConvolution: ConvolutionKernel {
-    private let kind: ConvolutionPassKind
+final class MatrixConvolution: EnginePassKernel {
+    let kind: ConvolutionPassKind
     private let batch: Int, features: Int, outputs: Int
-    private let hasBias: Bool
+    let hasBias: Bool
 
     static func applies(input: [Int], weight: [Int], geometry: ConvolutionGeometry) -> Bool {
         geometry.groups == 1 && geometry.padding == 0 && weight[2] == input[2] && weight[3] == input[3]
@@ -51,15 +51,6 @@ final class MatrixConvolution: ConvolutionKernel {
 
     var implementation: String { "engine:matrix" }
     var isReference: Bool { false }
-
-    func takes(_ argument: Int32) -> Bool {
-        switch kind {
-        case .forward: [DNNLArgument.src, DNNLArgument.weights, DNNLArgument.dst].contains(argument) || (hasBias && argument == DNNLArgument.bias)
-        case .backwardData: [DNNLArgument.diffDst, DNNLArgument.weights, DNNLArgument.diffSrc].contains(argument)
-        case .backwardWeights: [DNNLArgument.src, DNNLArgument.diffDst, DNNLArgument.diffWeights].contains(argument)
-            || (hasBias && argument == DNNLArgument.diffBias)
-        }
-    }
 
     func floats(of argument: Int32) -> Int {
         switch argument {

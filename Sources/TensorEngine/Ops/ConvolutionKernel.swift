@@ -19,17 +19,14 @@ extension Primitive: ConvolutionKernel {
     func floats(of argument: Int32) -> Int { (MemoryDescriptor.bytes(descriptor(of: argument)) + 3) / 4 }
 }
 
-/// An engine kernel that reads the convolution's activations at their own shapes and OIHW
-/// weights: which buffers each pass takes and their sizes follow from the shapes.
-protocol ShapedConvolutionKernel: ConvolutionKernel {
+/// An engine kernel of one pass: it takes the pass's buffers, and the bias's where the
+/// convolution has one.
+protocol EnginePassKernel: ConvolutionKernel {
     var kind: ConvolutionPassKind { get }
-    var input: [Int] { get }
-    var weight: [Int] { get }
-    var output: [Int] { get }
     var hasBias: Bool { get }
 }
 
-extension ShapedConvolutionKernel {
+extension EnginePassKernel {
     func takes(_ argument: Int32) -> Bool {
         switch kind {
         case .forward: [DNNLArgument.src, DNNLArgument.weights, DNNLArgument.dst].contains(argument) || (hasBias && argument == DNNLArgument.bias)
@@ -38,7 +35,17 @@ extension ShapedConvolutionKernel {
             || (hasBias && argument == DNNLArgument.diffBias)
         }
     }
+}
 
+/// An engine kernel that reads the convolution's activations at their own shapes and OIHW
+/// weights: its buffers' sizes follow from the shapes.
+protocol ShapedConvolutionKernel: EnginePassKernel {
+    var input: [Int] { get }
+    var weight: [Int] { get }
+    var output: [Int] { get }
+}
+
+extension ShapedConvolutionKernel {
     func floats(of argument: Int32) -> Int {
         switch argument {
         case DNNLArgument.src, DNNLArgument.diffSrc: input.reduce(1, *)
