@@ -17,6 +17,12 @@ static inline int is_whole_2x2(const dfkd_pooling_window *w) {
 #define KERNEL_TEMPLATE "pooling_template.h"
 #include "isa_variants.h"
 
+/* Whether plain tensors take the vectorised 2 x 2 loops (AVX2, or generic as two SSE
+ * registers): their rows need at least eight outputs. */
+static inline int plain_2x2(int lanes, const dfkd_pooling_window *w) {
+    return lanes == 1 && is_whole_2x2(w) && w->output_width >= 8;
+}
+
 /* Windows that tile the input exactly cover each input once: their gradients are written
  * without zeroing the input gradient first. */
 static int tiles(const dfkd_pooling_window *w) {
@@ -26,6 +32,11 @@ static int tiles(const dfkd_pooling_window *w) {
 
 void dfkd_max_pool_forward(const float *x, float *out, float *positions, long planes, int lanes,
                            const dfkd_pooling_window *window) {
+    if (plain_2x2(lanes, window)) {
+        if (dfkd_engine_kernels_use_avx2()) max_forward_plain_2x2_avx2(x, out, positions, planes, window);
+        else max_forward_plain_2x2_generic(x, out, positions, planes, window);
+        return;
+    }
     switch (dfkd_widest_variant(lanes)) {
     case DFKD_AVX512: max_forward_avx512(x, out, positions, planes, lanes, window); break;
     case DFKD_AVX2: max_forward_avx2(x, out, positions, planes, lanes, window); break;
@@ -44,6 +55,11 @@ void dfkd_average_pool_forward(const float *x, float *out, long planes, int lane
 }
 
 static void scatter(const float *dy, const float *positions, float *dx, long planes, int lanes, const dfkd_pooling_window *window) {
+    if (plain_2x2(lanes, window)) {
+        if (dfkd_engine_kernels_use_avx2()) scatter_plain_2x2_avx2(dy, positions, dx, planes, window);
+        else scatter_plain_2x2_generic(dy, positions, dx, planes, window);
+        return;
+    }
     const int accumulate = !tiles(window);
     switch (dfkd_widest_variant(lanes)) {
     case DFKD_AVX512: scatter_avx512(dy, positions, dx, planes, lanes, window, accumulate); break;

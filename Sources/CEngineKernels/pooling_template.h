@@ -7,6 +7,17 @@
 #define LOAD(p) (*(const VECU *)(p))
 #define STORE(p, v) (*(VECU *)(p) = (v))
 
+/* Stores the maximum of four lane vectors of 2 x 2 windows (v0 v1 above v2 v3) at `best` and
+ * its position at `at`. */
+#define MAX_OF_2X2(v0, v1, v2, v3, best, at) \
+    do { \
+        const MASK first = ((v1) > (v0)) | ((v1) != (v1)), second = ((v3) > (v2)) | ((v3) != (v3)); \
+        const VEC upper = SELECT(first, v1, v0), lower = SELECT(second, v3, v2); \
+        const MASK last = (lower > upper) | (lower != lower); \
+        STORE(best, SELECT(last, lower, upper)); \
+        STORE(at, SELECT(last, SELECT(second, SPLAT(3.0f), SPLAT(2.0f)), SELECT(first, SPLAT(1.0f), SPLAT(0.0f)))); \
+    } while (0)
+
 /* Max pooling with 2 x 2 windows at stride 2 over whole input rows, the most common
  * geometry, unrolled (and vectorised along the row where lanes are 1): the two pairs of a window are compared first, then their winners, which
  * keeps the rule (a NaN wins, the last one; else the first maximum) and halves the chain of
@@ -24,11 +35,7 @@ TARGET static void NAME(max_forward_2x2_)(const float *x, float *out, float *pos
                 for (int l = 0; l < lanes; l += WIDTH) {
                     const float *corner = top + 2L * ox * lanes + l;
                     const VEC v0 = LOAD(corner), v1 = LOAD(corner + lanes), v2 = LOAD(corner + row), v3 = LOAD(corner + row + lanes);
-                    const MASK first = (v1 > v0) | (v1 != v1), second = (v3 > v2) | (v3 != v3);
-                    const VEC upper = SELECT(first, v1, v0), lower = SELECT(second, v3, v2);
-                    const MASK last = (lower > upper) | (lower != lower);
-                    STORE(out + o + l, SELECT(last, lower, upper));
-                    STORE(positions + o + l, SELECT(last, SELECT(second, SPLAT(3.0f), SPLAT(2.0f)), SELECT(first, SPLAT(1.0f), SPLAT(0.0f))));
+                    MAX_OF_2X2(v0, v1, v2, v3, out + o + l, positions + o + l);
                 }
             }
         }
@@ -174,6 +181,72 @@ TARGET static void NAME(scatter_)(const float *dy, const float *positions, float
     else NAME(scatter_body_)(dy, positions, dx, planes, lanes, w, 0, 0);
 }
 
+#if WIDTH == 8
+/* Plain tensors (a channel per plane) under 2 x 2 windows at stride 2 that cover the input,
+ * eight outputs of a row per vector: the windows' left and right columns are taken apart
+ * from two vectors of each input row. A row whose outputs do not fill whole vectors ends with
+ * a vector that overlaps the one before (the outputs they share are computed twice, to the
+ * same values), so rows of at least eight outputs need no scalar tail; shorter ones take the
+ * general loops. Output row r reads input rows 2r and 2r + 1, which follow each other. */
+#define EVENS 0, 2, 4, 6, 8, 10, 12, 14
+#define ODDS 1, 3, 5, 7, 9, 11, 13, 15
+#define FIRST_HALVES 0, 8, 1, 9, 2, 10, 3, 11
+#define SECOND_HALVES 4, 12, 5, 13, 6, 14, 7, 15
+
+TARGET __attribute__((unused)) static void NAME(max_forward_plain_2x2_)(const float *x, float *out, float *positions, long planes,
+                                                                      const dfkd_pooling_window *w) {
+    const int width = w->input_width, output_width = w->output_width;
+    const long rows = planes * w->output_height;
+    for (long r = 0; r < rows; r++) {
+        const float *top = x + 2 * r * width, *bottom = top + width;
+        for (int next = 0; next < output_width;) {
+            const int ox = next + WIDTH > output_width ? output_width - WIDTH : next;
+            next = ox + WIDTH;
+            const VEC t0 = LOAD(top + 2 * ox), t1 = LOAD(top + 2 * ox + WIDTH);
+            const VEC b0 = LOAD(bottom + 2 * ox), b1 = LOAD(bottom + 2 * ox + WIDTH);
+            const VEC v0 = __builtin_shufflevector(t0, t1, EVENS), v1 = __builtin_shufflevector(t0, t1, ODDS);
+            const VEC v2 = __builtin_shufflevector(b0, b1, EVENS), v3 = __builtin_shufflevector(b0, b1, ODDS);
+            MAX_OF_2X2(v0, v1, v2, v3, out + r * output_width + ox, positions + r * output_width + ox);
+        }
+    }
+}
+
+/* The scatter of those windows (max with positions, else average): each input written once. */
+TARGET __attribute__((unused)) static void NAME(scatter_plain_2x2_)(const float *dy, const float *positions, float *dx, long planes,
+                                                                  const dfkd_pooling_window *w) {
+    const int width = w->input_width, output_width = w->output_width;
+    const long rows = planes * w->output_height;
+    const VEC zero = SPLAT(0.0f);
+    for (long r = 0; r < rows; r++) {
+        float *top = dx + 2 * r * width, *bottom = top + width;
+        for (int next = 0; next < output_width;) {
+            const int ox = next + WIDTH > output_width ? output_width - WIDTH : next;
+            next = ox + WIDTH;
+            const VEC gradient = LOAD(dy + r * output_width + ox);
+            VEC q0, q1, q2, q3;
+            if (positions) {
+                const VEC at = LOAD(positions + r * output_width + ox);
+                q0 = SELECT(at == SPLAT(0.0f), gradient, zero);
+                q1 = SELECT(at == SPLAT(1.0f), gradient, zero);
+                q2 = SELECT(at == SPLAT(2.0f), gradient, zero);
+                q3 = SELECT(at == SPLAT(3.0f), gradient, zero);
+            } else {
+                q0 = q1 = q2 = q3 = gradient * SPLAT(0.25f);
+            }
+            STORE(top + 2 * ox, __builtin_shufflevector(q0, q1, FIRST_HALVES));
+            STORE(top + 2 * ox + WIDTH, __builtin_shufflevector(q0, q1, SECOND_HALVES));
+            STORE(bottom + 2 * ox, __builtin_shufflevector(q2, q3, FIRST_HALVES));
+            STORE(bottom + 2 * ox + WIDTH, __builtin_shufflevector(q2, q3, SECOND_HALVES));
+        }
+    }
+}
+#undef SECOND_HALVES
+#undef FIRST_HALVES
+#undef ODDS
+#undef EVENS
+#endif
+
+#undef MAX_OF_2X2
 #undef STORE
 #undef LOAD
 #undef NAME

@@ -21,6 +21,8 @@ final class ConvolutionPolicyTests: XCTestCase {
         ([2, 16, 10, 11], [32, 16, 3, 3], false, ConvolutionGeometry()),         // the same unpadded, a partial tile
         ([2, 16, 12, 12], [1, 16, 3, 3], true, ConvolutionGeometry(padding: 1)),  // a generator's last layer: few outputs
         ([3, 8, 9, 21], [3, 8, 3, 3], false, ConvolutionGeometry()),              // few outputs, rows of 3 vectors
+        ([1, 2, 5, 70], [5, 2, 3, 3], true, ConvolutionGeometry(padding: 1)),      // rows of 5 AVX-512 vectors: two chunks
+        ([2, 3, 8, 8], [16, 3, 3, 3], true, ConvolutionGeometry(padding: 1)),      // a colour image into 16: two groups of outputs
     ]
 
     private var savedPolicy = ConvolutionAlgorithms.policy
@@ -53,14 +55,22 @@ final class ConvolutionPolicyTests: XCTestCase {
         let names = ["output", "input gradient", "weight gradient", "bias gradient"]
         for index in cases.indices {
             let reference = run(.forced(.direct), index)
-            // The engine's C kernels twice: on AVX2 + FMA where this CPU has them, and generic.
-            let runs: [(ConvolutionPolicy, avx2: Bool)] = [(.forced(.gemm), true), (.forced(.engine), true), (.forced(.engine), false),
-                                                            (.forced(.winograd), true), (.forced(.engineWinograd), true),
-                                                            (.forced(.engineWinograd), false), (.measured, true)]
-            for (policy, avx2) in runs {
+            // The engine's C kernels on each instruction set this CPU has: AVX-512, AVX2 + FMA
+            // and generic.
+            let runs: [(ConvolutionPolicy, avx2: Bool, avx512: Bool)] = [
+                (.forced(.gemm), true, true), (.forced(.engine), true, true), (.forced(.engine), true, false),
+                (.forced(.engine), false, false), (.forced(.winograd), true, true), (.forced(.engineWinograd), true, true),
+                (.forced(.engineWinograd), false, false), (.measured, true, true),
+            ]
+            for (policy, avx2, avx512) in runs {
                 EngineKernels.allowVectorExtensions(avx2)
+                EngineKernels.allowAVX512(avx512)
                 if !avx2 { XCTAssertFalse(EngineKernels.usesAVX2) }
-                defer { EngineKernels.allowVectorExtensions(true) }
+                if !avx512 { XCTAssertFalse(EngineKernels.usesAVX512) }
+                defer {
+                    EngineKernels.allowVectorExtensions(true)
+                    EngineKernels.allowAVX512(true)
+                }
                 let result = run(policy, index)
                 XCTAssertEqual(result.count, reference.count)
                 for (part, (values, expected)) in zip(result, reference).enumerated() {
@@ -70,7 +80,7 @@ final class ConvolutionPolicyTests: XCTestCase {
                     // rounding in any summation order stays far below 1e-4 of the largest.
                     // Winograd's transforms round more, but not much: its worst here was
                     // 1.3e-6 of the largest value (oneDNN 2.6, AVX-512).
-                    XCTAssertLessThan(worst, 1e-4 * max(1, scale), "case \(index) \(policy) avx2 \(avx2) \(names[part])")
+                    XCTAssertLessThan(worst, 1e-4 * max(1, scale), "case \(index) \(policy) avx2 \(avx2) avx512 \(avx512) \(names[part])")
                 }
             }
         }

@@ -12,7 +12,9 @@ final class PoolingKernelTests: XCTestCase {
     // 6 channels leave padding lanes in both blocked layouts; 7 x 9 leaves a row and a column
     // out of 2 x 2 windows, 8 x 10 is tiled by them and 9 x 12 by 3 x 3 windows at stride 3
     // (whose gradients are written without zeroing first).
-    private let shapes = [[3, 6, 7, 9], [3, 6, 8, 10], [3, 6, 9, 12]]
+    // Plain rows of 2 x 2 windows are pooled a vector of eight outputs at a time: 4 x 28 gives
+    // rows of 14 (a second vector overlapping the first), 6 x 32 rows of exactly two.
+    private let shapes = [[3, 6, 7, 9], [3, 6, 8, 10], [3, 6, 9, 12], [2, 3, 4, 28], [1, 2, 6, 32]]
 
     override func tearDown() {
         EngineKernels.allowVectorExtensions(true)
@@ -75,32 +77,37 @@ final class PoolingKernelTests: XCTestCase {
     }
 
     /// As PyTorch: a NaN in a window is its maximum, the last one if there are several, and the
-    /// gradient goes to it; equal values send it to the first of them.
+    /// gradient goes to it; equal values send it to the first of them. Rows of 8 outputs, so
+    /// that plain tensors take their vectorised loops too.
     func testMaxPoolingPropagatesNaNAndBreaksTiesAsPyTorch() {
+        let (height, width) = (4, 16)
+        func at(_ channel: Int, _ row: Int, _ column: Int) -> Int { (channel * height + row) * width + column }
+        let outputPlane = height / 2 * width / 2
         onEachInstructionSet { instructions in
             for layout in layouts {
                 // Channel 0: NaN at row 1, column 1 of the first window. Channel 1: NaN at rows 0
                 // and 1, column 0 of the first window (the last, row 1, takes the gradient);
                 // its second window holds four equal values.
-                let values = Tensor.uniform([1, 2, 4, 4], low: -1, high: 1, generator: Philox(seed: 5))
-                values.pointer[5] = .nan
-                values.pointer[16] = .nan
-                values.pointer[20] = .nan
-                for offset in [18, 19, 22, 23] { values.pointer[offset] = 0.5 }
+                let values = Tensor.uniform([1, 2, height, width], low: -1, high: 1, generator: Philox(seed: 5))
+                values.pointer[at(0, 1, 1)] = .nan
+                values.pointer[at(1, 0, 0)] = .nan
+                values.pointer[at(1, 1, 0)] = .nan
+                let equal = [at(1, 0, 2), at(1, 0, 3), at(1, 1, 2), at(1, 1, 3)]
+                for offset in equal { values.pointer[offset] = 0.5 }
                 let x = values.converted(to: layout)
                 x.requiresGrad = true
                 let y = x.maxPool2d(kernel: 2)
                 let what = "\(layout), \(instructions)"
                 let out = y.toArray()
-                XCTAssertTrue(out[0].isNaN && out[4].isNaN, "\(what): \(out)")
-                XCTAssertEqual(out[5], 0.5, what)
+                XCTAssertTrue(out[0].isNaN && out[outputPlane].isNaN, "\(what): \(out)")
+                XCTAssertEqual(out[outputPlane + 1], 0.5, what)
                 XCTAssertEqual(out.filter(\.isNaN).count, 2, "\(what): \(out)")
                 y.sum().backward()
                 let dx = x.grad!.toArray()
-                XCTAssertEqual(dx[5], 1, "\(what): the gradient goes to the NaN")
-                XCTAssertEqual(dx[0] + dx[1] + dx[4], 0, "\(what): \(dx)")
-                XCTAssertEqual([dx[16], dx[17], dx[20], dx[21]], [0, 0, 1, 0], "\(what): to the last NaN")
-                XCTAssertEqual([dx[18], dx[19], dx[22], dx[23]], [1, 0, 0, 0], "\(what): to the first of equal values")
+                XCTAssertEqual(dx[at(0, 1, 1)], 1, "\(what): the gradient goes to the NaN")
+                XCTAssertEqual(dx[at(0, 0, 0)] + dx[at(0, 0, 1)] + dx[at(0, 1, 0)], 0, "\(what): \(dx)")
+                XCTAssertEqual([at(1, 0, 0), at(1, 0, 1), at(1, 1, 0), at(1, 1, 1)].map { dx[$0] }, [0, 0, 1, 0], "\(what): to the last NaN")
+                XCTAssertEqual(equal.map { dx[$0] }, [1, 0, 0, 0], "\(what): to the first of equal values")
             }
         }
     }

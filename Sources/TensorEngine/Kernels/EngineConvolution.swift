@@ -93,10 +93,8 @@ final class MatrixConvolution: EnginePassKernel {
 /// A stride-1 convolution with few input channels (an image's 1 or 3) or few output channels
 /// (a generator's last layer, which draws the image), where oneDNN 2.6 has only its im2col +
 /// GEMM kernels or direct ones that pad the few channels to 8 or 16. The sums run in C
-/// (engine_kernels.c), eight columns at a time on zero-padded copies of each image's rows, on
-/// AVX2 and FMA where the CPU has them. The forward pass is the input-gradient sum of the
-/// convolution with the roles of input and output swapped: weights transposed to (input,
-/// output) and flipped, padding kernel - 1 - padding.
+/// (few_channel_template.h) along the rows of plain NCHW images, a vector of columns at a
+/// time, on AVX-512, AVX2 + FMA or generic code as the CPU allows.
 final class FewChannelConvolution: ShapedConvolutionKernel {
     let kind: ConvolutionPassKind
     let input: [Int], weight: [Int], output: [Int]
@@ -120,67 +118,26 @@ final class FewChannelConvolution: ShapedConvolutionKernel {
 
     func execute(_ arguments: [(Int32, UnsafeMutableRawPointer)]) {
         let buffers = KernelBuffers(arguments)
+        let sizes = (batch: Int32(input[0]), channels: Int32(input[1]), height: Int32(input[2]), width: Int32(input[3]),
+                     outputs: Int32(weight[0]), kernelHeight: Int32(weight[2]), kernelWidth: Int32(weight[3]),
+                     outputHeight: Int32(output[2]), outputWidth: Int32(output[3]), padding: Int32(padding))
         let status: Int32
         switch kind {
         case .forward:
-            status = forward(buffers)
+            status = dfkd_few_channel_forward(buffers[DNNLArgument.src], buffers[DNNLArgument.weights],
+                                              hasBias ? buffers[DNNLArgument.bias] : nil, buffers[DNNLArgument.dst],
+                                              sizes.batch, sizes.channels, sizes.height, sizes.width, sizes.outputs,
+                                              sizes.kernelHeight, sizes.kernelWidth, sizes.outputHeight, sizes.outputWidth, sizes.padding)
         case .backwardData:
             status = dfkd_few_channel_input_gradient(buffers[DNNLArgument.diffDst], buffers[DNNLArgument.weights], buffers[DNNLArgument.diffSrc],
-                                                     Int32(input[0]), Int32(input[1]), Int32(input[2]), Int32(input[3]),
-                                                     Int32(weight[0]), Int32(weight[2]), Int32(weight[3]),
-                                                     Int32(output[2]), Int32(output[3]), Int32(padding))
+                                                     sizes.batch, sizes.channels, sizes.height, sizes.width, sizes.outputs,
+                                                     sizes.kernelHeight, sizes.kernelWidth, sizes.outputHeight, sizes.outputWidth, sizes.padding)
         case .backwardWeights:
             status = dfkd_few_channel_weight_gradient(buffers[DNNLArgument.src], buffers[DNNLArgument.diffDst], buffers[DNNLArgument.diffWeights],
-                                                      Int32(input[0]), Int32(input[1]), Int32(input[2]), Int32(input[3]),
-                                                      Int32(weight[0]), Int32(weight[2]), Int32(weight[3]),
-                                                      Int32(output[2]), Int32(output[3]), Int32(padding))
-            if hasBias { sumBiasGradient(buffers[DNNLArgument.diffDst], into: buffers[DNNLArgument.diffBias]) }
+                                                      hasBias ? buffers[DNNLArgument.diffBias] : nil,
+                                                      sizes.batch, sizes.channels, sizes.height, sizes.width, sizes.outputs,
+                                                      sizes.kernelHeight, sizes.kernelWidth, sizes.outputHeight, sizes.outputWidth, sizes.padding)
         }
         precondition(status == 0, "out of memory for the work buffers of a convolution's \(kind)")
-    }
-
-    /// y = the input gradient of the swapped convolution (its output gradient: x; its output
-    /// channels: our input's), plus the bias.
-    private func forward(_ buffers: KernelBuffers) -> Int32 {
-        let (outputs, channels, kh, kw) = (weight[0], weight[1], weight[2], weight[3])
-        let w = buffers[DNNLArgument.weights], y = buffers[DNNLArgument.dst]
-        let status = withUnsafeTemporaryAllocation(of: Float.self, capacity: weight.reduce(1, *)) { buffer in
-            let swapped = buffer.baseAddress!
-            for o in 0..<outputs {
-                for c in 0..<channels {
-                    for i in 0..<kh {
-                        for j in 0..<kw {
-                            swapped[((c * outputs + o) * kh + kh - 1 - i) * kw + kw - 1 - j] = w[((o * channels + c) * kh + i) * kw + j]
-                        }
-                    }
-                }
-            }
-            return dfkd_few_channel_input_gradient(buffers[DNNLArgument.src], swapped, y,
-                                                   Int32(output[0]), Int32(outputs), Int32(output[2]), Int32(output[3]),
-                                                   Int32(channels), Int32(kh), Int32(kw), Int32(input[2]), Int32(input[3]),
-                                                   Int32(kh - 1 - padding))
-        }
-        if hasBias {
-            let bias = buffers[DNNLArgument.bias], plane = output[2] * output[3]
-            for n in 0..<output[0] {
-                for o in 0..<outputs {
-                    let start = y + (n * outputs + o) * plane
-                    for i in 0..<plane { start[i] += bias[o] }
-                }
-            }
-        }
-        return status
-    }
-
-    private func sumBiasGradient(_ dy: UnsafeMutablePointer<Float>, into db: UnsafeMutablePointer<Float>) {
-        let (batch, outputs, plane) = (output[0], output[1], output[2] * output[3])
-        for o in 0..<outputs {
-            var total: Float = 0
-            for n in 0..<batch {
-                let start = dy + (n * outputs + o) * plane
-                for i in 0..<plane { total += start[i] }
-            }
-            db[o] = total
-        }
     }
 }

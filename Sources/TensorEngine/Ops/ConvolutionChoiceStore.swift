@@ -1,10 +1,10 @@
 import CDNNL
 import Foundation
 
-/// Measured kernel choices of convolution passes, kept on disk per CPU, thread count and
-/// oneDNN version, so that every run and every rank on a machine (or sharing a home) takes the
-/// same kernels: a resumed run then continues bit for bit, and no run pays for the timings a
-/// second time. Ranks measure one at a time under a file lock; the first to meet a shape
+/// Measured kernel choices of convolution passes, kept on disk per CPU, thread count, oneDNN
+/// version and revision of the engine's kernels, so that every run and every rank on a machine
+/// (or sharing a home) takes the same kernels: a resumed run then continues bit for bit, and
+/// no run pays for the timings a second time. Ranks measure one at a time under a file lock; the first to meet a shape
 /// measures it, the others read its choice.
 ///
 /// The file is `convolution-choices.json` in `DFKD_CACHE_DIR`, else `$XDG_CACHE_HOME/dfkd`,
@@ -32,7 +32,7 @@ public enum ConvolutionChoiceStore {
     /// What the choices depend on besides the shape.
     public static let machine: String = {
         let version = dnnl_version().pointee
-        return "isa \(dnnl_get_effective_cpu_isa().rawValue), \(cpuModel()), \(Runtime.threadCount) thread(s), oneDNN \(version.major).\(version.minor).\(version.patch)"
+        return "isa \(dnnl_get_effective_cpu_isa().rawValue), \(cpuModel()), \(Runtime.threadCount) thread(s), oneDNN \(version.major).\(version.minor).\(version.patch), engine kernels \(EngineKernels.revision)"
     }()
 
     private static func cpuModel() -> String {
