@@ -12,6 +12,17 @@
 #define LOAD(p) (*(const VECU *)(p))
 #define STORE(p, v) (*(VECU *)(p) = (v))
 
+/* Copies a row of `count` floats: whole vectors, the last of them ending at the row's end
+ * (overlapping the one before), so that no vector writes past the row. */
+static inline __attribute__((always_inline)) void NAME(copy_row_)(float *destination, const float *source, int count) {
+    if (count < WIDTH) {
+        memcpy(destination, source, sizeof(float) * (size_t)count);
+        return;
+    }
+    for (int i = 0; i + WIDTH < count; i += WIDTH) STORE(destination + i, LOAD(source + i));
+    STORE(destination + count - WIDTH, LOAD(source + count - WIDTH));
+}
+
 /* The sums of the same `G` destination channels over `V` vectors of one output row each,
  * for every row of one image; G and V are constants, so the G x V sums stay in registers.
  * `source` is the padded image (source_channels planes of padded_height x padded_width),
@@ -40,14 +51,14 @@ static inline __attribute__((always_inline)) void NAME(correlate_rows_)(
                 }
             }
         }
+        /* Whole vectors, then the lanes of the last one that lie inside the row. */
+        const int whole = count / WIDTH, rest = count % WIDTH;
         for (int g = 0; g < G; g++) {
             float *out = destination + ((long)g * height + h) * width + column;
-            if (count == V * WIDTH) {
-                for (int v = 0; v < V; v++) STORE(out + WIDTH * v, sums[g][v]);
-            } else {
-                float line[4 * WIDTH];
-                for (int v = 0; v < V; v++) STORE(line + WIDTH * v, sums[g][v]);
-                memcpy(out, line, sizeof(float) * (size_t)count);
+            for (int v = 0; v < V; v++) {
+                if (v < whole) STORE(out + WIDTH * v, sums[g][v]);
+                else if (v == whole)
+                    for (int l = 0; l < rest; l++) out[WIDTH * v + l] = LANE(sums[g][v], l);
             }
         }
     }
@@ -102,8 +113,8 @@ TARGET __attribute__((unused)) static int NAME(correlate_)(
         const float *in = source + (long)n * source_channels * source_height * source_width;
         for (int s = 0; s < source_channels; s++)
             for (int h = 0; h < source_height; h++)
-                memcpy(image + s * padded_plane + (long)(h + top) * padded_width + left,
-                       in + ((long)s * source_height + h) * source_width, sizeof(float) * (size_t)source_width);
+                NAME(copy_row_)(image + s * padded_plane + (long)(h + top) * padded_width + left,
+                                in + ((long)s * source_height + h) * source_width, source_width);
         float *out = destination + (long)n * destination_channels * height * width;
         for (int first = 0; first < destination_channels; first += group) {
             const int G = destination_channels - first < group ? destination_channels - first : group;
@@ -175,13 +186,13 @@ TARGET __attribute__((unused)) static int NAME(weight_gradient_)(
     for (int n = 0; n < batch; n++) {
         for (int c = 0; c < channels; c++)
             for (int h = 0; h < height; h++)
-                memcpy(image + c * padded_plane + (long)(h + padding) * padded_width + padding,
-                       x + (((long)n * channels + c) * height + h) * width, sizeof(float) * (size_t)width);
+                NAME(copy_row_)(image + c * padded_plane + (long)(h + padding) * padded_width + padding,
+                                x + (((long)n * channels + c) * height + h) * width, width);
         for (int o = 0; o < outputs; o++)
             for (int h = 0; h < output_height; h++)
-                memcpy(gradient + o * gradient_plane + (long)h * row_length,
-                       dy + (((long)n * outputs + o) * output_height + h) * output_width, sizeof(float) * (size_t)output_width);
-        /* Summed once the copies are done: loads right behind memcpy's stores would wait for them. */
+                NAME(copy_row_)(gradient + o * gradient_plane + (long)h * row_length,
+                                dy + (((long)n * outputs + o) * output_height + h) * output_width, output_width);
+        /* Summed once the copies are done: loads right behind the copies' stores would wait for them. */
         for (int o = 0; o < outputs; o++)
             for (long i = 0; i < gradient_plane; i += WIDTH) bias_sums[o] += LOAD(gradient + o * gradient_plane + i);
         for (int first = 0; first < outputs; first += group) {
