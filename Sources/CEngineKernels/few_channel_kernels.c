@@ -3,10 +3,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Destination channels summed together by the forward and input-gradient sums (the weight
- * gradient takes twice as many outputs, as it keeps one vector per output, not four): what
- * the 32 AVX-512 registers, or the 16 AVX2 ones, hold beside the loaded vectors. */
-#define FEW_CHANNEL_GROUP (WIDTH == 16 ? 4 : 2)
+/* Vectors of sums a kernel keeps in registers: what the 32 AVX-512 registers, or the 16 AVX2
+ * ones, hold beside the vectors loaded for them. */
+#define FEW_CHANNEL_SUMS (WIDTH == 16 ? 16 : 8)
+
+static inline int min_int(int a, int b) { return a < b ? a : b; }
+
+/* Groups of `count` channels of equal size (the last may be smaller), none above `largest`. */
+static inline int group_size(int count, int largest) {
+    const int groups = (count + largest - 1) / largest;
+    return (count + groups - 1) / groups;
+}
+
+/* Taps of a kernel row that the weight gradient sums together: the whole row where it is 3
+ * or 5 wide, else one at a time. */
+static inline int tap_block(int kernel_width) { return kernel_width == 3 || kernel_width == 5 ? kernel_width : 1; }
 
 /* Zeroed work memory on a cache line boundary: vectors loaded whole from rows of a multiple
  * of their width then never straddle two lines, which would cost two loads each. */

@@ -11,6 +11,8 @@
 #define NAME(base) CONCAT(base, SUFFIX)
 #define LOAD(p) (*(const VECU *)(p))
 #define STORE(p, v) (*(VECU *)(p) = (v))
+/* The most channels a kernel sums together while each keeps `per_channel` vectors of sums. */
+#define largest_group(per_channel) min_int(8, FEW_CHANNEL_SUMS / (per_channel))
 
 /* Copies a row of `count` floats: whole vectors, the last of them ending at the row's end
  * (overlapping the one before), so that no vector writes past the row. */
@@ -34,9 +36,9 @@ static inline __attribute__((always_inline)) void NAME(correlate_rows_)(
     const long filter = (long)source_channels * kernel_height * kernel_width;
     const int count = width - column < V * WIDTH ? width - column : V * WIDTH;
     for (int h = 0; h < height; h++) {
-        VEC sums[FEW_CHANNEL_GROUP][4];
+        VEC sums[FEW_CHANNEL_SUMS];
         for (int g = 0; g < G; g++)
-            for (int v = 0; v < V; v++) sums[g][v] = SPLAT(bias ? bias[g] : 0.0f);
+            for (int v = 0; v < V; v++) sums[g * V + v] = SPLAT(bias ? bias[g] : 0.0f);
         for (int s = 0; s < source_channels; s++) {
             for (int kh = 0; kh < kernel_height; kh++) {
                 const float *row = source + ((long)s * padded_height + h + kh) * padded_width + column;
@@ -46,48 +48,47 @@ static inline __attribute__((always_inline)) void NAME(correlate_rows_)(
                     for (int v = 0; v < V; v++) x[v] = LOAD(row + kw + WIDTH * v);
                     for (int g = 0; g < G; g++) {
                         const VEC tap = SPLAT(taps[g * filter + kw]);
-                        for (int v = 0; v < V; v++) sums[g][v] += tap * x[v];
+                        for (int v = 0; v < V; v++) sums[g * V + v] += tap * x[v];
                     }
                 }
             }
         }
-        /* Whole vectors, then the lanes of the last one that lie inside the row. */
-        const int whole = count / WIDTH, rest = count % WIDTH;
+        /* Whole vectors, then the lanes of the last one that lie inside the row. Where the
+         * row is not the plane's last and the sums span the whole row (one group of columns),
+         * the last vector is stored whole too: the lanes past the row land on the start of the
+         * next row, which is written after this one. */
+        const int spills = column == 0 && h + 1 < height;
+        const int whole = spills ? (count + WIDTH - 1) / WIDTH : count / WIDTH, rest = spills ? 0 : count % WIDTH;
         for (int g = 0; g < G; g++) {
             float *out = destination + ((long)g * height + h) * width + column;
             for (int v = 0; v < V; v++) {
-                if (v < whole) STORE(out + WIDTH * v, sums[g][v]);
+                if (v < whole) STORE(out + WIDTH * v, sums[g * V + v]);
                 else if (v == whole)
-                    for (int l = 0; l < rest; l++) out[WIDTH * v + l] = LANE(sums[g][v], l);
+                    for (int l = 0; l < rest; l++) out[WIDTH * v + l] = LANE(sums[g * V + v], l);
             }
         }
     }
 }
 
-/* correlate_rows_ with G and V (1 to 4, G at most FEW_CHANNEL_GROUP) made constants. */
+/* correlate_rows_ with V (1 to 4) and G (at most largest_group(V)) made constants. */
 static inline __attribute__((always_inline)) void NAME(correlate_group_)(
     const float *source, const float *w, const float *bias, float *destination, int source_channels, int kernel_height,
     int kernel_width, int height, int width, int padded_height, int padded_width, int column, int G, int V) {
-#define ROWS(g, v) NAME(correlate_rows_)(source, w, bias, destination, source_channels, kernel_height, kernel_width, height, \
-                                         width, padded_height, padded_width, column, g, v)
-#define ROWS_OF_GROUP(g) \
-    switch (V) { \
-    case 1: ROWS(g, 1); break; \
-    case 2: ROWS(g, 2); break; \
-    case 3: ROWS(g, 3); break; \
-    default: ROWS(g, 4); break; \
-    }
-    switch (G) {
-    case 1: ROWS_OF_GROUP(1); break;
-#if FEW_CHANNEL_GROUP >= 2
-    case 2: ROWS_OF_GROUP(2); break;
-#endif
-#if FEW_CHANNEL_GROUP >= 4
-    case 3: ROWS_OF_GROUP(3); break;
-    case 4: ROWS_OF_GROUP(4); break;
+#define ROWS(g, v) \
+    case g: NAME(correlate_rows_)(source, w, bias, destination, source_channels, kernel_height, kernel_width, height, width, \
+                                  padded_height, padded_width, column, g, v); break;
+    switch (V) {
+    case 1: switch (G) { ROWS(1, 1) ROWS(2, 1) ROWS(3, 1) ROWS(4, 1) ROWS(5, 1) ROWS(6, 1) ROWS(7, 1) ROWS(8, 1) } break;
+#if FEW_CHANNEL_SUMS >= 16
+    case 2: switch (G) { ROWS(1, 2) ROWS(2, 2) ROWS(3, 2) ROWS(4, 2) ROWS(5, 2) ROWS(6, 2) ROWS(7, 2) ROWS(8, 2) } break;
+    case 3: switch (G) { ROWS(1, 3) ROWS(2, 3) ROWS(3, 3) ROWS(4, 3) ROWS(5, 3) } break;
+    default: switch (G) { ROWS(1, 4) ROWS(2, 4) ROWS(3, 4) ROWS(4, 4) } break;
+#else
+    case 2: switch (G) { ROWS(1, 2) ROWS(2, 2) ROWS(3, 2) ROWS(4, 2) } break;
+    case 3: switch (G) { ROWS(1, 3) ROWS(2, 3) } break;
+    default: switch (G) { ROWS(1, 4) ROWS(2, 4) } break;
 #endif
     }
-#undef ROWS_OF_GROUP
 #undef ROWS
 }
 
@@ -105,9 +106,6 @@ TARGET __attribute__((unused)) static int NAME(correlate_)(
     const long padded_plane = (long)padded_height * padded_width;
     float *image = zeroed_floats(source_channels * padded_plane);
     if (!image) return -1;
-    /* Groups of equal size (the last may be smaller), each at most FEW_CHANNEL_GROUP. */
-    const int groups = (destination_channels + FEW_CHANNEL_GROUP - 1) / FEW_CHANNEL_GROUP;
-    const int group = (destination_channels + groups - 1) / groups;
     const long filter = (long)source_channels * kernel_height * kernel_width;
     for (int n = 0; n < batch; n++) {
         const float *in = source + (long)n * source_channels * source_height * source_width;
@@ -116,42 +114,51 @@ TARGET __attribute__((unused)) static int NAME(correlate_)(
                 NAME(copy_row_)(image + s * padded_plane + (long)(h + top) * padded_width + left,
                                 in + ((long)s * source_height + h) * source_width, source_width);
         float *out = destination + (long)n * destination_channels * height * width;
-        for (int first = 0; first < destination_channels; first += group) {
-            const int G = destination_channels - first < group ? destination_channels - first : group;
-            for (int v = 0; v < vectors; v += 4)
+        for (int v = 0; v < vectors; v += 4) {
+            const int V = vectors - v < 4 ? vectors - v : 4;
+            const int group = group_size(destination_channels, largest_group(V));
+            for (int first = 0; first < destination_channels; first += group)
                 NAME(correlate_group_)(image, w + first * filter, bias ? bias + first : NULL, out + (long)first * height * width,
                                        source_channels, kernel_height, kernel_width, height, width, padded_height,
-                                       padded_width, v * WIDTH, G, vectors - v < 4 ? vectors - v : 4);
+                                       padded_width, v * WIDTH, min_int(group, destination_channels - first), V);
         }
     }
     free(image);
     return 0;
 }
 
-/* The weight gradient of `G` outputs (a constant) from one image, added into `sums` (one
- * vector per weight, its lanes summed at the end). `gradient` holds the G outputs' rows,
- * row_length floats each and zero past the output width. */
+/* The weight gradient of `G` outputs from one image, `KB` neighbouring taps of a kernel row
+ * at a time (both constants, kernel_width a multiple of KB): each loaded vector of the image
+ * serves the G outputs and each loaded gradient vector the KB taps, and the G x KB sums stay
+ * in registers. They are added into `sums` (one vector per weight, its lanes summed at the
+ * end). `gradient` holds the G outputs' rows, row_length floats each and zero past the output
+ * width. */
 static inline __attribute__((always_inline)) void NAME(weight_group_)(
     const float *image, const float *gradient, VEC *sums, int channels, int kernel_height, int kernel_width,
-    int output_height, int padded_height, int padded_width, int row_length, const int G) {
+    int output_height, int padded_height, int padded_width, int row_length, const int G, const int KB) {
     const int vectors = row_length / WIDTH;
     const long plane = (long)output_height * row_length;
     const long filter = (long)channels * kernel_height * kernel_width;
     for (int c = 0; c < channels; c++) {
         for (int kh = 0; kh < kernel_height; kh++) {
-            for (int kw = 0; kw < kernel_width; kw++) {
-                VEC partial[2 * FEW_CHANNEL_GROUP];
-                for (int g = 0; g < G; g++) partial[g] = SPLAT(0.0f);
+            for (int kw = 0; kw < kernel_width; kw += KB) {
+                VEC partial[FEW_CHANNEL_SUMS];
+                for (int i = 0; i < G * KB; i++) partial[i] = SPLAT(0.0f);
                 for (int h = 0; h < output_height; h++) {
                     const float *x = image + ((long)c * padded_height + h + kh) * padded_width + kw;
                     const float *d = gradient + (long)h * row_length;
                     for (int v = 0; v < vectors; v++) {
-                        const VEC xv = LOAD(x + WIDTH * v);
-                        for (int g = 0; g < G; g++) partial[g] += LOAD(d + g * plane + WIDTH * v) * xv;
+                        VEC xs[5];
+                        for (int k = 0; k < KB; k++) xs[k] = LOAD(x + k + WIDTH * v);
+                        for (int g = 0; g < G; g++) {
+                            const VEC dv = LOAD(d + g * plane + WIDTH * v);
+                            for (int k = 0; k < KB; k++) partial[g * KB + k] += dv * xs[k];
+                        }
                     }
                 }
                 VEC *tap = sums + ((long)c * kernel_height + kh) * kernel_width + kw;
-                for (int g = 0; g < G; g++) tap[g * filter] += partial[g];
+                for (int g = 0; g < G; g++)
+                    for (int k = 0; k < KB; k++) tap[g * filter + k] += partial[g * KB + k];
             }
         }
     }
@@ -180,8 +187,8 @@ TARGET __attribute__((unused)) static int NAME(weight_gradient_)(
         return -1;
     }
     VEC *bias_sums = sums + weights;
-    const int groups = (outputs + 2 * FEW_CHANNEL_GROUP - 1) / (2 * FEW_CHANNEL_GROUP);
-    const int group = (outputs + groups - 1) / groups;
+    const int taps = tap_block(kernel_width);
+    const int group = group_size(outputs, largest_group(taps));
     const long filter = (long)channels * kernel_height * kernel_width;
     for (int n = 0; n < batch; n++) {
         for (int c = 0; c < channels; c++)
@@ -196,22 +203,32 @@ TARGET __attribute__((unused)) static int NAME(weight_gradient_)(
         for (int o = 0; o < outputs; o++)
             for (long i = 0; i < gradient_plane; i += WIDTH) bias_sums[o] += LOAD(gradient + o * gradient_plane + i);
         for (int first = 0; first < outputs; first += group) {
-            const int G = outputs - first < group ? outputs - first : group;
+            const int G = min_int(group, outputs - first);
             const float *rows = gradient + first * gradient_plane;
             VEC *tap = sums + first * filter;
-#define GROUP_OF(g) NAME(weight_group_)(image, rows, tap, channels, kernel_height, kernel_width, output_height, \
-                                        padded_height, padded_width, row_length, g)
-            switch (G) {
-            case 1: GROUP_OF(1); break;
-            case 2: GROUP_OF(2); break;
-            case 3: GROUP_OF(3); break;
-            case 4: GROUP_OF(4); break;
-#if FEW_CHANNEL_GROUP >= 4
-            case 5: GROUP_OF(5); break;
-            case 6: GROUP_OF(6); break;
-            case 7: GROUP_OF(7); break;
-            case 8: GROUP_OF(8); break;
+#define GROUP_OF(g, kb) \
+    case g: NAME(weight_group_)(image, rows, tap, channels, kernel_height, kernel_width, output_height, padded_height, \
+                                padded_width, row_length, g, kb); break;
+            switch (taps) {
+            case 5:
+                switch (G) {
+                GROUP_OF(1, 5)
+#if FEW_CHANNEL_SUMS >= 15
+                GROUP_OF(2, 5) GROUP_OF(3, 5)
 #endif
+                }
+                break;
+            case 3:
+                switch (G) {
+                GROUP_OF(1, 3) GROUP_OF(2, 3)
+#if FEW_CHANNEL_SUMS >= 15
+                GROUP_OF(3, 3) GROUP_OF(4, 3) GROUP_OF(5, 3)
+#endif
+                }
+                break;
+            default:
+                switch (G) { GROUP_OF(1, 1) GROUP_OF(2, 1) GROUP_OF(3, 1) GROUP_OF(4, 1) GROUP_OF(5, 1) GROUP_OF(6, 1) GROUP_OF(7, 1) GROUP_OF(8, 1) }
+                break;
             }
 #undef GROUP_OF
         }
@@ -228,6 +245,7 @@ TARGET __attribute__((unused)) static int NAME(weight_gradient_)(
     return 0;
 }
 
+#undef largest_group
 #undef STORE
 #undef LOAD
 #undef NAME
