@@ -12,7 +12,7 @@
 #define LOAD(p) (*(const VECU *)(p))
 #define STORE(p, v) (*(VECU *)(p) = (v))
 /* The most channels a kernel sums together while each keeps `per_channel` vectors of sums. */
-#define largest_group(per_channel) min_int(8, FEW_CHANNEL_SUMS / (per_channel))
+#define LARGEST_GROUP(per_channel) min_int(8, FEW_CHANNEL_SUMS / (per_channel))
 
 /* Copies a row of `count` floats: whole vectors, the last of them ending at the row's end
  * (overlapping the one before), so that no vector writes past the row. */
@@ -29,7 +29,8 @@ static inline __attribute__((always_inline)) void NAME(copy_row_)(float *destina
  * for every row of one image; G and V are constants, so the G x V sums stay in registers.
  * `source` is the padded image (source_channels planes of padded_height x padded_width),
  * `w` the weights (destination, source, kernel_height, kernel_width), `bias` the G biases
- * or NULL; the sums start at `column`, and columns past `width` are not written. */
+ * or NULL; the sums start at `column`. Columns past `width` are not written, but where a
+ * row's sums spill onto the next row, which is written after it. */
 static inline __attribute__((always_inline)) void NAME(correlate_rows_)(
     const float *source, const float *w, const float *bias, float *destination, int source_channels, int kernel_height,
     int kernel_width, int height, int width, int padded_height, int padded_width, int column, const int G, const int V) {
@@ -70,7 +71,7 @@ static inline __attribute__((always_inline)) void NAME(correlate_rows_)(
     }
 }
 
-/* correlate_rows_ with V (1 to 4) and G (at most largest_group(V)) made constants. */
+/* correlate_rows_ with V (1 to 4) and G (at most LARGEST_GROUP(V)) made constants. */
 static inline __attribute__((always_inline)) void NAME(correlate_group_)(
     const float *source, const float *w, const float *bias, float *destination, int source_channels, int kernel_height,
     int kernel_width, int height, int width, int padded_height, int padded_width, int column, int G, int V) {
@@ -116,7 +117,7 @@ TARGET __attribute__((unused)) static int NAME(correlate_)(
         float *out = destination + (long)n * destination_channels * height * width;
         for (int v = 0; v < vectors; v += 4) {
             const int V = vectors - v < 4 ? vectors - v : 4;
-            const int group = group_size(destination_channels, largest_group(V));
+            const int group = group_size(destination_channels, LARGEST_GROUP(V));
             for (int first = 0; first < destination_channels; first += group)
                 NAME(correlate_group_)(image, w + first * filter, bias ? bias + first : NULL, out + (long)first * height * width,
                                        source_channels, kernel_height, kernel_width, height, width, padded_height,
@@ -188,7 +189,7 @@ TARGET __attribute__((unused)) static int NAME(weight_gradient_)(
     }
     VEC *bias_sums = sums + weights;
     const int taps = tap_block(kernel_width);
-    const int group = group_size(outputs, largest_group(taps));
+    const int group = group_size(outputs, LARGEST_GROUP(taps));
     const long filter = (long)channels * kernel_height * kernel_width;
     for (int n = 0; n < batch; n++) {
         for (int c = 0; c < channels; c++)
@@ -245,7 +246,7 @@ TARGET __attribute__((unused)) static int NAME(weight_gradient_)(
     return 0;
 }
 
-#undef largest_group
+#undef LARGEST_GROUP
 #undef STORE
 #undef LOAD
 #undef NAME
