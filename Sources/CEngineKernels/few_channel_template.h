@@ -55,11 +55,12 @@ static inline __attribute__((always_inline)) void NAME(correlate_rows_)(
             }
         }
         /* Whole vectors, then the lanes of the last one that lie inside the row. Where the
-         * row is not the plane's last and the sums span the whole row (one group of columns),
-         * the last vector is stored whole too: the lanes past the row land on the start of the
-         * next row, which is written after this one. */
-        const int spills = column == 0 && h + 1 < height;
-        const int whole = spills ? (count + WIDTH - 1) / WIDTH : count / WIDTH, rest = spills ? 0 : count % WIDTH;
+         * row is not the plane's last, the sums span the whole row (one group of columns) and
+         * what lies past it fits in the next row, the last vector is stored whole too: the
+         * lanes past the row land on the next row, which is written after this one. */
+        const int covered = (count + WIDTH - 1) / WIDTH * WIDTH;
+        const int spills = column == 0 && h + 1 < height && covered - count <= width;
+        const int whole = spills ? covered / WIDTH : count / WIDTH, rest = spills ? 0 : count % WIDTH;
         for (int g = 0; g < G; g++) {
             float *out = destination + ((long)g * height + h) * width + column;
             for (int v = 0; v < V; v++) {

@@ -24,6 +24,7 @@ final class ConvolutionPolicyTests: XCTestCase {
         ([1, 2, 5, 70], [5, 2, 3, 3], true, ConvolutionGeometry(padding: 1)),      // rows of 5 AVX-512 vectors: two chunks
         ([2, 3, 8, 8], [16, 3, 3, 3], true, ConvolutionGeometry(padding: 1)),      // a colour image into 16: two groups of outputs
         ([2, 3, 9, 11], [4, 3, 2, 4], true, ConvolutionGeometry(padding: 1)),     // a kernel 2 x 4: its taps one at a time
+        ([2, 3, 6, 6], [4, 3, 3, 3], true, ConvolutionGeometry(padding: 1)),      // rows shorter than half a vector
     ]
 
     private var savedPolicy = ConvolutionAlgorithms.policy

@@ -5,7 +5,7 @@ import XCTest
 /// The engine's pooling kernels against oneDNN's pooling primitives, a second implementation,
 /// in every layout the engine uses, on windows that overlap, are padded and leave rows over,
 /// and on 2 x 2 windows that tile the input (their own unrolled loops); each on the kernels'
-/// AVX-512 or AVX2 versions where this CPU has them and on their generic versions.
+/// AVX-512 and AVX2 versions where this CPU has them and on their generic versions.
 final class PoolingKernelTests: XCTestCase {
     private let windows: [(kernel: Int, stride: Int, padding: Int)] = [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0), (3, 3, 0)]
     private let layouts: [Layout] = [.plain, .channelBlocked(8), .channelBlocked(16)]
@@ -18,17 +18,21 @@ final class PoolingKernelTests: XCTestCase {
 
     override func tearDown() {
         EngineKernels.allowVectorExtensions(true)
+        EngineKernels.allowAVX512(true)
         super.tearDown()
     }
 
-    /// `body` on the widest C kernels this CPU has, then on the generic ones.
+    /// `body` on the widest C kernels this CPU has, on AVX2 and on the generic ones.
     private func onEachInstructionSet(_ body: (String) -> Void) {
-        for vector in [true, false] {
+        for (vector, avx512) in [(true, true), (true, false), (false, false)] {
             EngineKernels.allowVectorExtensions(vector)
-            if !vector { XCTAssertFalse(EngineKernels.usesAVX2 || EngineKernels.usesAVX512) }
-            body(vector ? "vector extensions" : "generic")
+            EngineKernels.allowAVX512(avx512)
+            if !avx512 { XCTAssertFalse(EngineKernels.usesAVX512) }
+            if !vector { XCTAssertFalse(EngineKernels.usesAVX2) }
+            body(!vector ? "generic" : avx512 ? "widest vector extensions" : "at most AVX2")
         }
         EngineKernels.allowVectorExtensions(true)
+        EngineKernels.allowAVX512(true)
     }
 
     /// The maxima are the same values; where windows overlap, an input's gradient is a sum
