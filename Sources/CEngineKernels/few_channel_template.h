@@ -1,5 +1,7 @@
 /* The few-channel convolution kernels for one instruction set, compiled once per set through
- * isa_variants.h (which defines SUFFIX, TARGET, WIDTH, VEC, VECU, SPLAT and LANE).
+ * isa_variants.h (which defines SUFFIX, TARGET, WIDTH, VEC, VECU, SPLAT and LANE); the
+ * including few_channel_kernels.c defines what every set shares (FEW_CHANNEL_SUMS,
+ * zeroed_floats, group_size, tap_block, min_int).
  *
  * Both sums run along image rows, WIDTH columns per vector, on zero-padded copies of each
  * image (so that no vector needs a bounds check). Each loaded vector serves a group of

@@ -18,6 +18,24 @@
         STORE(at, SELECT(last, SELECT(second, SPLAT(3.0f), SPLAT(2.0f)), SELECT(first, SPLAT(1.0f), SPLAT(0.0f)))); \
     } while (0)
 
+/* The gradient shares of the four inputs of 2 x 2 windows (q0 q1 above q2 q3): the whole
+ * gradient at the position recorded at `at` (max pooling), or a quarter each where `at` is
+ * NULL (average pooling). */
+#define SHARES_OF_2X2(gradient, at, q0, q1, q2, q3) \
+    do { \
+        const VEC gradient_ = (gradient); \
+        const float *at_ = (at); \
+        if (at_) { \
+            const VEC where_ = LOAD(at_), zero_ = SPLAT(0.0f); \
+            q0 = SELECT(where_ == SPLAT(0.0f), gradient_, zero_); \
+            q1 = SELECT(where_ == SPLAT(1.0f), gradient_, zero_); \
+            q2 = SELECT(where_ == SPLAT(2.0f), gradient_, zero_); \
+            q3 = SELECT(where_ == SPLAT(3.0f), gradient_, zero_); \
+        } else { \
+            q0 = q1 = q2 = q3 = gradient_ * SPLAT(0.25f); \
+        } \
+    } while (0)
+
 /* Max pooling with 2 x 2 windows at stride 2 over whole input rows, the most common
  * geometry, unrolled (and vectorised along the row where lanes are 1): the two pairs of a window are compared first, then their winners, which
  * keeps the rule (a NaN wins, the last one; else the first maximum) and halves the chain of
@@ -150,20 +168,12 @@ static inline __attribute__((always_inline)) void NAME(scatter_2x2_)(
             for (int ox = 0; ox < output_width; ox++, o += lanes) {
                 for (int l = 0; l < lanes; l += WIDTH) {
                     float *corner = top + 2L * ox * lanes + l;
-                    const VEC gradient = LOAD(dy + o + l);
-                    if (has_positions) {
-                        const VEC at = LOAD(positions + o + l), zero = SPLAT(0.0f);
-                        STORE(corner, SELECT(at == SPLAT(0.0f), gradient, zero));
-                        STORE(corner + lanes, SELECT(at == SPLAT(1.0f), gradient, zero));
-                        STORE(corner + row, SELECT(at == SPLAT(2.0f), gradient, zero));
-                        STORE(corner + row + lanes, SELECT(at == SPLAT(3.0f), gradient, zero));
-                    } else {
-                        const VEC share = gradient * SPLAT(0.25f);
-                        STORE(corner, share);
-                        STORE(corner + lanes, share);
-                        STORE(corner + row, share);
-                        STORE(corner + row + lanes, share);
-                    }
+                    VEC q0, q1, q2, q3;
+                    SHARES_OF_2X2(LOAD(dy + o + l), has_positions ? positions + o + l : NULL, q0, q1, q2, q3);
+                    STORE(corner, q0);
+                    STORE(corner + lanes, q1);
+                    STORE(corner + row, q2);
+                    STORE(corner + row + lanes, q3);
                 }
             }
         }
@@ -216,23 +226,13 @@ TARGET __attribute__((unused)) static void NAME(scatter_plain_2x2_)(const float 
                                                                   const dfkd_pooling_window *w) {
     const int width = w->input_width, output_width = w->output_width;
     const long rows = planes * w->output_height;
-    const VEC zero = SPLAT(0.0f);
     for (long r = 0; r < rows; r++) {
         float *top = dx + 2 * r * width, *bottom = top + width;
         for (int next = 0; next < output_width;) {
             const int ox = next + WIDTH > output_width ? output_width - WIDTH : next;
             next = ox + WIDTH;
-            const VEC gradient = LOAD(dy + r * output_width + ox);
             VEC q0, q1, q2, q3;
-            if (positions) {
-                const VEC at = LOAD(positions + r * output_width + ox);
-                q0 = SELECT(at == SPLAT(0.0f), gradient, zero);
-                q1 = SELECT(at == SPLAT(1.0f), gradient, zero);
-                q2 = SELECT(at == SPLAT(2.0f), gradient, zero);
-                q3 = SELECT(at == SPLAT(3.0f), gradient, zero);
-            } else {
-                q0 = q1 = q2 = q3 = gradient * SPLAT(0.25f);
-            }
+            SHARES_OF_2X2(LOAD(dy + r * output_width + ox), positions ? positions + r * output_width + ox : NULL, q0, q1, q2, q3);
             STORE(top + 2 * ox, __builtin_shufflevector(q0, q1, FIRST_HALVES));
             STORE(top + 2 * ox + WIDTH, __builtin_shufflevector(q0, q1, SECOND_HALVES));
             STORE(bottom + 2 * ox, __builtin_shufflevector(q2, q3, FIRST_HALVES));
@@ -246,6 +246,7 @@ TARGET __attribute__((unused)) static void NAME(scatter_plain_2x2_)(const float 
 #undef EVENS
 #endif
 
+#undef SHARES_OF_2X2
 #undef MAX_OF_2X2
 #undef STORE
 #undef LOAD
