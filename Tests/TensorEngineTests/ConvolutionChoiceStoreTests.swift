@@ -72,6 +72,21 @@ final class ConvolutionChoiceStoreTests: XCTestCase {
         XCTAssertEqual(try stored(), [key: ["direct", "gemm", "direct"]], "a valid entry is not rewritten")
     }
 
+    /// A choice measured against an earlier revision of the engine's kernels (slower, or
+    /// faster, than today's) is measured again, not obeyed; its entry is left as it was.
+    func testAChoiceOfAnEarlierKernelRevisionIsMeasuredAgain() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let key = Self.key(wide.input, wide.weight, wide.geometry, hasBias: false)
+        let revision = "engine kernels \(EngineKernels.revision)"
+        XCTAssertTrue(key.contains(revision), key)
+        let earlier = key.replacingOccurrences(of: revision, with: "engine kernels \(EngineKernels.revision - 1)")
+        try store([earlier: ["gemm", "gemm", "gemm"]])
+        _ = ConvolutionKernels.implementations(inputShape: wide.input, weightShape: wide.weight, geometry: wide.geometry, policy: .measured)
+        let entries = try stored()
+        XCTAssertEqual(entries[earlier], ["gemm", "gemm", "gemm"])
+        XCTAssertEqual(entries[key]?.count, 3, "measured and stored under this revision: \(entries)")
+    }
+
     func testAnUnreadableFileIsMeasuredAgainAndRewritten() throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data("{\"truncated".utf8).write(to: file)
