@@ -29,10 +29,11 @@ typedef struct {
     int channels, height, width, lanes;
 } blocked;
 
-/* Where the eight channels of group `group` of image n start; their pixels are `lanes` apart. */
+/* Where the eight channels of group `group` of image n start; their pixels are `lanes` apart.
+ * Called for every tile and group, so it divides by nothing: `lanes` is 8 or 16. */
 INLINE long group_start(blocked t, int n, int group) {
-    const int block = group * GROUP / t.lanes, within = group * GROUP % t.lanes;
-    return ((long)n * (t.channels / t.lanes) + block) * t.height * t.width * t.lanes + within;
+    const int block = t.lanes == GROUP ? group : group >> 1, within = t.lanes == GROUP ? 0 : (group & 1) * GROUP;
+    return (long)n * t.channels * t.height * t.width + (long)block * t.height * t.width * t.lanes + within;
 }
 
 /* Tiles per chunk: the chunk's transformed inputs and products (36 points each) fill about
@@ -92,15 +93,20 @@ INLINE void prefetch_patch(const float *plane, blocked t, int top, int left, int
 /* The 36 points of the 6x6 patch whose top left is (top, left) (zero outside the tensor),
  * eight channels of them: point p goes to points + p * stride. */
 INLINE void transform_input_tile(const float *plane, blocked t, int top, int left, float *points, long stride) {
-    v8 d[PATCH][PATCH], e[PATCH][PATCH];
+    v8 e[PATCH][PATCH];
     const int inside = top >= 0 && left >= 0 && top + PATCH <= t.height && left + PATCH <= t.width;
-    for (int r = 0; r < PATCH; r++)
-        for (int c = 0; c < PATCH; c++) {
-            const int y = top + r, x = left + c;
-            d[r][c] = inside || (y >= 0 && y < t.height && x >= 0 && x < t.width)
-                          ? LOAD8(plane + ((long)y * t.width + x) * t.lanes) : (v8){0};
+    /* A column at a time from memory: with the whole patch loaded first, it took two trips
+     * through the stack. */
+    for (int c = 0; c < PATCH; c++) {
+        v8 d[PATCH];
+        const int x = left + c;
+        for (int r = 0; r < PATCH; r++) {
+            const int y = top + r;
+            d[r] = inside || (y >= 0 && y < t.height && x >= 0 && x < t.width) ? LOAD8(plane + ((long)y * t.width + x) * t.lanes)
+                                                                              : (v8){0};
         }
-    for (int c = 0; c < PATCH; c++) input_line(&d[0][c], PATCH, &e[0][c], PATCH);
+        input_line(d, 1, &e[0][c], PATCH);
+    }
     for (int r = 0; r < PATCH; r++) {
         v8 row[PATCH];
         input_line(e[r], 1, row, 1);
@@ -109,36 +115,49 @@ INLINE void transform_input_tile(const float *plane, blocked t, int top, int lef
 }
 
 /* The 4x4 outputs at (top, left) from their 36 summed products (eight output channels),
- * plus the bias; outputs beyond the tensor's edge are dropped. */
+ * plus the bias, plus the residual's values at the same place where `residual` (a plane
+ * like `plane`) is not NULL; outputs beyond the tensor's edge are dropped. */
 INLINE void transform_output_tile(const float *points, long stride, float *plane, blocked t, int top, int left,
-                                  const float *bias) {
-    v8 m[PATCH][PATCH], half[TILE][PATCH], o[TILE][TILE];
-    for (int p = 0; p < POINTS; p++) m[p / PATCH][p % PATCH] = LOAD8(points + p * stride);
-    for (int c = 0; c < PATCH; c++) output_line(&m[0][c], PATCH, &half[0][c], PATCH);
-    for (int r = 0; r < TILE; r++) output_line(half[r], 1, o[r], 1);
+                                  const float *bias, const float *residual) {
+    v8 half[TILE][PATCH];
+    for (int c = 0; c < PATCH; c++) { /* a column at a time from memory, as the input's */
+        v8 m[PATCH];
+        for (int r = 0; r < PATCH; r++) m[r] = LOAD8(points + (r * PATCH + c) * stride);
+        output_line(m, 1, &half[0][c], PATCH);
+    }
     const v8 b = bias ? LOAD8(bias) : (v8){0};
     const int rows = t.height - top < TILE ? t.height - top : TILE;
     const int columns = t.width - left < TILE ? t.width - left : TILE;
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < columns; c++) STORE8(plane + ((long)(top + r) * t.width + left + c) * t.lanes, o[r][c] + b);
+    for (int r = 0; r < rows; r++) {
+        v8 o[TILE];
+        output_line(half[r], 1, o, 1);
+        for (int c = 0; c < columns; c++) {
+            const long at = ((long)(top + r) * t.width + left + c) * t.lanes;
+            /* The sum rounds as a separate addition of the residual after the convolution. */
+            STORE8(plane + at, residual ? (o[c] + b) + LOAD8(residual + at) : o[c] + b);
+        }
+    }
 }
 
 /* The 36 points of the output gradient's 4x4 tile at (top, left) (zero beyond the edge),
  * eight channels; adds the tile's values to `sums` (the bias gradient). */
 INLINE void transform_gradient_tile(const float *plane, blocked t, int top, int left, float *points, long stride, float *sums) {
-    v8 y[TILE][TILE], half[PATCH][TILE], z[PATCH][PATCH];
+    v8 half[PATCH][TILE];
     v8 total = {0};
-    for (int r = 0; r < TILE; r++)
-        for (int c = 0; c < TILE; c++) {
+    for (int c = 0; c < TILE; c++) {
+        v8 y[TILE];
+        for (int r = 0; r < TILE; r++) {
             const int inside = top + r < t.height && left + c < t.width;
-            y[r][c] = inside ? LOAD8(plane + ((long)(top + r) * t.width + left + c) * t.lanes) : (v8){0};
-            total += y[r][c];
+            y[r] = inside ? LOAD8(plane + ((long)(top + r) * t.width + left + c) * t.lanes) : (v8){0};
+            total += y[r];
         }
+        gradient_line(y, 1, &half[0][c], TILE);
+    }
     STORE8(sums, LOAD8(sums) + total);
-    for (int c = 0; c < TILE; c++) gradient_line(&y[0][c], TILE, &half[0][c], TILE);
     for (int r = 0; r < PATCH; r++) {
-        gradient_line(half[r], 1, z[r], 1);
-        for (int c = 0; c < PATCH; c++) STORE8(points + (long)(r * PATCH + c) * stride, z[r][c]);
+        v8 z[PATCH];
+        gradient_line(half[r], 1, z, 1);
+        for (int c = 0; c < PATCH; c++) STORE8(points + (long)(r * PATCH + c) * stride, z[c]);
     }
 }
 
@@ -233,28 +252,48 @@ typedef struct {
     int image, top, left;
 } tile_place;
 
-INLINE tile_place place_of(long tile, int tiles_y, int tiles_x) {
-    const long per_image = (long)tiles_y * tiles_x, within = tile % per_image;
-    return (tile_place){(int)(tile / per_image), (int)(within / tiles_x) * TILE, (int)(within % tiles_x) * TILE};
-}
-
 /* The tiles of a pass: numbered image by image, row by row, taken `chunk` at a time. */
 typedef struct {
-    int tiles_y, tiles_x;
+    int tiles_y, tiles_x, images;
     long total, chunk;
 } tiling;
 
 INLINE tiling tiling_of(blocked in, blocked out, int batch) {
     const int tiles_y = (out.height + TILE - 1) / TILE, tiles_x = (out.width + TILE - 1) / TILE;
     const long total = (long)batch * tiles_y * tiles_x;
-    return (tiling){tiles_y, tiles_x, total, chunk_tiles(in.channels, out.channels, total)};
+    return (tiling){tiles_y, tiles_x, batch, total, chunk_tiles(in.channels, out.channels, total)};
+}
+
+INLINE tile_place place_of(long tile, tiling tiles) {
+    const long per_image = (long)tiles.tiles_y * tiles.tiles_x, within = tile % per_image;
+    return (tile_place){(int)(tile / per_image), (int)(within / tiles.tiles_x) * TILE, (int)(within % tiles.tiles_x) * TILE};
+}
+
+/* The tile after `place`, the first one again after the last: the loops over tiles step
+ * with this rather than place_of, whose divisions cost as much as a tile's transform. */
+INLINE tile_place next_place(tile_place place, tiling tiles) {
+    place.left += TILE;
+    if (place.left < tiles.tiles_x * TILE) return place;
+    place.left = 0;
+    place.top += TILE;
+    if (place.top < tiles.tiles_y * TILE) return place;
+    place.top = 0;
+    place.image = place.image + 1 < tiles.images ? place.image + 1 : 0;
+    return place;
+}
+
+/* Where the walk over a chunk's tiles starts: the chunk's first tile, and the one AHEAD
+ * tiles later whose operands are prefetched. */
+INLINE void start_walk(long start, tiling tiles, tile_place *place, tile_place *ahead) {
+    *place = place_of(start, tiles);
+    *ahead = place_of((start + AHEAD) % tiles.total, tiles);
 }
 
 /* The input's points of tiles start ..< start + count into v, a row of 36 x channels per tile. */
 INLINE void transform_input_chunk(const float *x, blocked in, int padding, tiling tiles, long start, int count, float *v) {
-    for (int t = 0; t < count; t++) {
-        const tile_place place = place_of(start + t, tiles.tiles_y, tiles.tiles_x);
-        const tile_place ahead = place_of((start + t + AHEAD) % tiles.total, tiles.tiles_y, tiles.tiles_x);
+    tile_place place, ahead;
+    start_walk(start, tiles, &place, &ahead);
+    for (int t = 0; t < count; t++, place = next_place(place, tiles), ahead = next_place(ahead, tiles)) {
         for (int g = 0; g < in.channels / GROUP; g++) {
             prefetch_patch(x + group_start(in, ahead.image, g), in, ahead.top - padding, ahead.left - padding, PATCH, 0);
             transform_input_tile(x + group_start(in, place.image, g), in, place.top - padding, place.left - padding,
@@ -274,9 +313,10 @@ static int allocate_chunk_buffers(tiling tiles, int channels, int outputs, float
     return -1;
 }
 
-/* out = the convolution of in with the transformed weights u ([36][outputs / 8][channels][8]). */
-INLINE int convolve(const float *x, blocked in, const float *u, const float *bias, float *y, blocked out, int batch,
-                    int padding) {
+/* out = the convolution of in with the transformed weights u ([36][outputs / 8][channels][8]),
+ * plus residual (laid out as out) where it is not NULL. */
+INLINE int convolve(const float *x, blocked in, const float *u, const float *bias, const float *residual, float *y, blocked out,
+                    int batch, int padding) {
     const int channels = in.channels, outputs = out.channels;
     const tiling tiles = tiling_of(in, out, batch);
     float *v, *m;
@@ -287,13 +327,15 @@ INLINE int convolve(const float *x, blocked in, const float *u, const float *bia
         for (int p = 0; p < POINTS; p++)
             multiply_point(v + (long)p * channels, u + (long)p * channels * outputs, m + (long)p * outputs, count, channels, outputs,
                            (long)POINTS * channels, (long)POINTS * outputs);
-        for (int t = 0; t < count; t++) {
-            const tile_place place = place_of(start + t, tiles.tiles_y, tiles.tiles_x);
-            const tile_place ahead = place_of((start + t + AHEAD) % tiles.total, tiles.tiles_y, tiles.tiles_x);
+        tile_place place, ahead;
+        start_walk(start, tiles, &place, &ahead);
+        for (int t = 0; t < count; t++, place = next_place(place, tiles), ahead = next_place(ahead, tiles)) {
             for (int g = 0; g < outputs / GROUP; g++) {
-                prefetch_patch(y + group_start(out, ahead.image, g), out, ahead.top, ahead.left, TILE, 1);
-                transform_output_tile(m + (long)t * POINTS * outputs + g * GROUP, outputs, y + group_start(out, place.image, g),
-                                      out, place.top, place.left, bias ? bias + g * GROUP : NULL);
+                const long here = group_start(out, place.image, g), there = group_start(out, ahead.image, g);
+                prefetch_patch(y + there, out, ahead.top, ahead.left, TILE, 1);
+                if (residual) prefetch_patch(residual + there, out, ahead.top, ahead.left, TILE, 0);
+                transform_output_tile(m + (long)t * POINTS * outputs + g * GROUP, outputs, y + here, out, place.top, place.left,
+                                      bias ? bias + g * GROUP : NULL, residual ? residual + here : NULL);
             }
         }
     }
@@ -313,9 +355,9 @@ INLINE int gradient_points(const float *x, blocked in, const float *dy, blocked 
     for (long start = 0; start < tiles.total; start += tiles.chunk) {
         const int count = (int)(tiles.total - start < tiles.chunk ? tiles.total - start : tiles.chunk);
         transform_input_chunk(x, in, padding, tiles, start, count, v);
-        for (int t = 0; t < count; t++) {
-            const tile_place place = place_of(start + t, tiles.tiles_y, tiles.tiles_x);
-            const tile_place ahead = place_of((start + t + AHEAD) % tiles.total, tiles.tiles_y, tiles.tiles_x);
+        tile_place place, ahead;
+        start_walk(start, tiles, &place, &ahead);
+        for (int t = 0; t < count; t++, place = next_place(place, tiles), ahead = next_place(ahead, tiles)) {
             for (int g = 0; g < outputs / GROUP; g++) {
                 prefetch_patch(dy + group_start(out, ahead.image, g), out, ahead.top, ahead.left, TILE, 0);
                 transform_gradient_tile(dy + group_start(out, place.image, g), out, place.top, place.left,
@@ -332,12 +374,14 @@ INLINE int gradient_points(const float *x, blocked in, const float *dy, blocked 
 }
 
 __attribute__((target("avx2,fma")))
-static int convolve_avx2(const float *x, blocked in, const float *u, const float *bias, float *y, blocked out, int batch, int padding) {
-    return convolve(x, in, u, bias, y, out, batch, padding);
+static int convolve_avx2(const float *x, blocked in, const float *u, const float *bias, const float *residual, float *y, blocked out,
+                         int batch, int padding) {
+    return convolve(x, in, u, bias, residual, y, out, batch, padding);
 }
 
-static int convolve_generic(const float *x, blocked in, const float *u, const float *bias, float *y, blocked out, int batch, int padding) {
-    return convolve(x, in, u, bias, y, out, batch, padding);
+static int convolve_generic(const float *x, blocked in, const float *u, const float *bias, const float *residual, float *y,
+                            blocked out, int batch, int padding) {
+    return convolve(x, in, u, bias, residual, y, out, batch, padding);
 }
 
 __attribute__((target("avx2,fma")))
@@ -427,12 +471,13 @@ static float *transformed_weights(const float *w, int outputs, int channels, int
     return u;
 }
 
-int dfkd_winograd_forward(const float *x, const float *w, const float *bias, float *y, int batch, int channels, int height,
-                          int width, int outputs, int output_height, int output_width, int padding, int lanes) {
+int dfkd_winograd_forward(const float *x, const float *w, const float *bias, const float *residual, float *y, int batch,
+                          int channels, int height, int width, int outputs, int output_height, int output_width, int padding,
+                          int lanes) {
     float *u = transformed_weights(w, outputs, channels, 0);
     if (!u) return -1;
     const blocked in = {channels, height, width, lanes}, out = {outputs, output_height, output_width, lanes};
-    const int status = (dfkd_engine_kernels_use_avx2() ? convolve_avx2 : convolve_generic)(x, in, u, bias, y, out, batch, padding);
+    const int status = (dfkd_engine_kernels_use_avx2() ? convolve_avx2 : convolve_generic)(x, in, u, bias, residual, y, out, batch, padding);
     free(u);
     return status;
 }
@@ -442,7 +487,7 @@ int dfkd_winograd_backward_data(const float *dy, const float *w, float *dx, int 
     float *u = transformed_weights(w, channels, outputs, 1);
     if (!u) return -1;
     const blocked in = {outputs, output_height, output_width, lanes}, out = {channels, height, width, lanes};
-    const int status = (dfkd_engine_kernels_use_avx2() ? convolve_avx2 : convolve_generic)(dy, in, u, NULL, dx, out, batch, 2 - padding);
+    const int status = (dfkd_engine_kernels_use_avx2() ? convolve_avx2 : convolve_generic)(dy, in, u, NULL, NULL, dx, out, batch, 2 - padding);
     free(u);
     return status;
 }

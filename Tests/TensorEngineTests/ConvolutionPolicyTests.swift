@@ -100,6 +100,49 @@ final class ConvolutionPolicyTests: XCTestCase {
         }
     }
 
+    /// conv2d(..., adding: r) is conv2d(...) + r bit for bit, with the same gradients, whether
+    /// the forward kernel adds r as it writes (the engine's Winograd) or r is added after it.
+    func testAResidualIsAddedAsASumAfterTheConvolutionWould() {
+        let winogradCase = 10, otherCases = [2, 3, 11]
+        XCTAssertEqual(ConvolutionKernels.implementations(inputShape: cases[winogradCase].input, weightShape: cases[winogradCase].weight,
+                                                          geometry: cases[winogradCase].geometry, policy: .forced(.engineWinograd))[0],
+                       "engine:winograd")
+        let runs: [(ConvolutionPolicy, avx2: Bool)] = [(.forced(.engineWinograd), true), (.forced(.engineWinograd), false),
+                                                       (.forced(.direct), true), (.forced(.engine), true), (.measured, true)]
+        for index in [winogradCase] + otherCases {
+            let (inputShape, weightShape, hasBias, geometry) = cases[index]
+            for (policy, avx2) in runs {
+                ConvolutionAlgorithms.policy = policy
+                EngineKernels.allowVectorExtensions(avx2)
+                defer { EngineKernels.allowVectorExtensions(true) }
+                func run(fused: Bool) -> [[Float]] {
+                    let seed = UInt64(300 + 10 * index)
+                    let x = GradientCheck.input(inputShape, seed: seed), weight = GradientCheck.input(weightShape, seed: seed + 1)
+                    let bias = hasBias ? GradientCheck.input([weightShape[0]], seed: seed + 2) : nil
+                    let outputShape = Tensor.conv2d(x.detached(), weight: weight.detached(), bias: bias?.detached(), geometry: geometry).shape
+                    let residual = GradientCheck.input(outputShape, seed: seed + 3)
+                    let out = fused ? Tensor.conv2d(x, weight: weight, bias: bias, geometry: geometry, adding: residual)
+                                    : Tensor.conv2d(x, weight: weight, bias: bias, geometry: geometry) + residual
+                    out.backward(gradient: Tensor.uniform(out.shape, low: -1, high: 1, generator: Philox(seed: seed + 4)))
+                    return [out.toArray(), x.grad!.toArray(), weight.grad!.toArray(), residual.grad!.toArray()]
+                        + (bias.map { [$0.grad!.toArray()] } ?? [])
+                }
+                let (fused, separate) = (run(fused: true), run(fused: false))
+                for (part, name) in ["output", "input gradient", "weight gradient", "residual gradient", "bias gradient"].enumerated()
+                where part < fused.count {
+                    XCTAssertEqual(fused[part], separate[part], "case \(index) \(policy) avx2 \(avx2): \(name)")
+                }
+            }
+        }
+        // The same shape keeps its size at padding 1, so the residual is the input's shape.
+        ConvolutionAlgorithms.policy = .forced(.engineWinograd)
+        let (inputShape, weightShape, _, geometry) = cases[winogradCase]
+        GradientCheck.check([GradientCheck.input(inputShape, seed: 7), GradientCheck.input(weightShape, seed: 8),
+                             GradientCheck.input([inputShape[0], weightShape[0], inputShape[2], inputShape[3]], seed: 9)]) {
+            Tensor.conv2d($0[0], weight: $0[1], geometry: geometry, adding: $0[2])
+        }
+    }
+
     func testForcedPoliciesRunTheNamedAlgorithm() {
         let (input, weight, geometry) = ([64, 1, 32, 32], [6, 1, 5, 5], ConvolutionGeometry(padding: 2))
         let gemm = ConvolutionKernels.implementations(inputShape: input, weightShape: weight, geometry: geometry, policy: .forced(.gemm))

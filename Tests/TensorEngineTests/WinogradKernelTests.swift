@@ -4,8 +4,9 @@ import TestSupport
 import XCTest
 
 /// The engine's Winograd F(4x4, 3x3) kernels against the convolution's formula summed in
-/// double: every pass, in both channel-blocked layouts, on the AVX2 and the generic code, for
-/// each padding they take, partial tiles and inputs of several chunks of tiles.
+/// double: every pass (the forward with and without a residual to add), in both
+/// channel-blocked layouts, on the AVX2 and the generic code, for each padding they take,
+/// partial tiles and inputs of several chunks of tiles.
 final class WinogradKernelTests: XCTestCase {
     override func tearDown() {
         EngineKernels.allowVectorExtensions(true)
@@ -92,8 +93,16 @@ final class WinogradKernelTests: XCTestCase {
                     let y = Tensor.zeros(s.output, layout: layout), dx = Tensor.zeros(s.input, layout: layout)
                     let dw = Tensor.zeros(s.weight), db = Tensor.zeros([s.outputs])
                     let d = [s.batch, s.channels, s.height, s.width, s.outputs, s.outputHeight, s.outputWidth, s.padding, lanes].map { Int32($0) }
-                    XCTAssertEqual(dfkd_winograd_forward(blockedX.pointer, w.pointer, bias.pointer, y.pointer,
+                    XCTAssertEqual(dfkd_winograd_forward(blockedX.pointer, w.pointer, bias.pointer, nil, y.pointer,
                                                          d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8]), 0)
+                    // With a residual the output is the convolution's plus the residual, rounded
+                    // as that one addition: bit for bit what adding it afterwards gives.
+                    let residual = Tensor.uniform(s.output, low: -1, high: 1, generator: Philox(seed: seed + 5)).converted(to: layout)
+                    let summed = Tensor.zeros(s.output, layout: layout)
+                    XCTAssertEqual(dfkd_winograd_forward(blockedX.pointer, w.pointer, bias.pointer, residual.pointer, summed.pointer,
+                                                         d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8]), 0)
+                    let addedAfter = zip(y.converted(to: .plain).toArray(), residual.converted(to: .plain).toArray()).map { $0 + $1 }
+                    XCTAssertEqual(summed.converted(to: .plain).toArray(), addedAfter, "output plus residual, \(what)")
                     XCTAssertEqual(dfkd_winograd_backward_data(blockedDy.pointer, w.pointer, dx.pointer,
                                                                d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8]), 0)
                     XCTAssertEqual(dfkd_winograd_backward_weights(blockedX.pointer, blockedDy.pointer, dw.pointer, db.pointer,

@@ -9,8 +9,9 @@
  * freed inside. Each returns 0, or -1 when they could not be allocated. */
 
 /* y[n][o][i][j] = bias[o] + sum over c, a, b of w[o][c][a][b] * x[n][c][i + a - padding][j + b - padding]
- * (zero outside x); bias may be NULL. */
-int dfkd_winograd_forward(const float *x, const float *w, const float *bias, float *y,
+ * (zero outside x), plus residual[n][o][i][j] (laid out as y), rounded as an addition after the
+ * convolution; bias and residual may be NULL. */
+int dfkd_winograd_forward(const float *x, const float *w, const float *bias, const float *residual, float *y,
                           int batch, int channels, int height, int width,
                           int outputs, int output_height, int output_width, int padding, int lanes);
 

@@ -31,4 +31,9 @@ public final class Conv2d: Layer {
     public override func forward(_ x: Tensor) -> Tensor {
         Tensor.conv2d(x, weight: weight, bias: bias, geometry: geometry)
     }
+
+    /// The convolution of x plus `residual`, summed as the output is written (see conv2d).
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor) -> Tensor {
+        Tensor.conv2d(x, weight: weight, bias: bias, geometry: geometry, adding: residual)
+    }
 }

@@ -77,8 +77,8 @@ public final class WideResNetBlock: Layer {
 
     public override func forward(_ x: Tensor) -> Tensor {
         let activated = bn1(x, rectified: true)
-        let residual = conv2(bn2(conv1(activated), rectified: true))
         // With a width change the shortcut reads the activated input, as in the reference.
-        return (convShortcut.map { $0(activated) } ?? x) + residual
+        let shortcut = convShortcut.map { $0(activated) } ?? x
+        return conv2(bn2(conv1(activated), rectified: true), adding: shortcut)
     }
 }

@@ -5,7 +5,7 @@ import CEngineKernels
 public enum EngineKernels {
     /// Raised whenever one of the engine's kernels changes speed: convolution choices measured
     /// against an earlier revision are measured again (ConvolutionChoiceStore.machine).
-    public static let revision = 2
+    public static let revision = 3
 
     /// Lets the C kernels run their AVX2 and AVX-512 versions where the CPU has them (the
     /// default), or keeps them on their generic versions, which tests check on any CPU.

@@ -30,6 +30,7 @@ final class WinogradConvolution: ShapedConvolutionKernel {
 
     var implementation: String { "engine:winograd" }
     var isReference: Bool { false }
+    var addsResidual: Bool { kind == .forward }
 
     func execute(_ arguments: [(Int32, UnsafeMutableRawPointer)]) {
         let buffers = KernelBuffers(arguments)
@@ -38,7 +39,8 @@ final class WinogradConvolution: ShapedConvolutionKernel {
         switch kind {
         case .forward:
             status = dfkd_winograd_forward(buffers[DNNLArgument.src], buffers[DNNLArgument.weights],
-                                           hasBias ? buffers[DNNLArgument.bias] : nil, buffers[DNNLArgument.dst],
+                                           hasBias ? buffers[DNNLArgument.bias] : nil, buffers.optional(EngineArgument.residual),
+                                           buffers[DNNLArgument.dst],
                                            dimensions[0], dimensions[1], dimensions[2], dimensions[3], dimensions[4],
                                            dimensions[5], dimensions[6], dimensions[7], dimensions[8])
         case .backwardData:

@@ -39,10 +39,12 @@ enum Reorder {
 
 extension Tensor {
     /// 2-D convolution (cross-correlation, as PyTorch) of x (N, C, H, W) with weight
-    /// (O, C/groups, kH, kW) and an optional bias (O). The output is in the layout oneDNN
-    /// prefers (channel-blocked for most channel counts).
+    /// (O, C/groups, kH, kW) and an optional bias (O), plus `residual` (the output's shape)
+    /// when given: the same values as conv2d(...) + residual, added as the output is written
+    /// where the kernel can (a residual block's sum without its own pass over memory). The
+    /// output is in the layout oneDNN prefers (channel-blocked for most channel counts).
     public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
-                              geometry: ConvolutionGeometry = ConvolutionGeometry()) -> Tensor {
+                              geometry: ConvolutionGeometry = ConvolutionGeometry(), adding residual: Tensor? = nil) -> Tensor {
         precondition(x.rank == 4 && weight.rank == 4, "conv2d needs 4-D input and weight, got \(x.shape) and \(weight.shape)")
         precondition(x.shape[1] == weight.shape[1] * geometry.groups,
                      "conv2d: input has \(x.shape[1]) channels, weight \(weight.shape) with \(geometry.groups) groups expects \(weight.shape[1] * geometry.groups)")
@@ -65,9 +67,19 @@ extension Tensor {
             (DNNLArgument.dst, UnsafeMutableRawPointer(out.pointer)),
         ]
         if let bias { arguments.append((DNNLArgument.bias, UnsafeMutableRawPointer(bias.pointer))) }
-        forward.kernel.execute(arguments)
+        if let residual {
+            precondition(residual.shape == plan.outputShape, "conv2d: residual \(residual.shape) for an output of \(plan.outputShape)")
+        }
+        let addend = residual.map { LayoutConversion.convert($0, to: forward.outputLayout).detached() }
+        if let addend, forward.kernel.addsResidual {
+            arguments.append((EngineArgument.residual, UnsafeMutableRawPointer(addend.pointer)))
+            forward.kernel.execute(arguments)
+        } else {
+            forward.kernel.execute(arguments)
+            if let addend { Arithmetic.addInPlace(out, addend) }
+        }
 
-        let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+        let inputs = [x, weight] + (bias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
         record("conv2d", inputs: inputs, outputs: [out]) { grads in
             guard let g = grads[0] else { return inputs.map { _ in nil } }
             // Both backward passes read the output gradient; where they read it in the same
@@ -121,6 +133,7 @@ extension Tensor {
                 result.append(nil)
                 if bias != nil { result.append(nil) }
             }
+            if let residual { result.append(residual.needsGradient ? g : nil) }
             return result
         }
         return out

@@ -11,10 +11,21 @@ protocol ConvolutionKernel: AnyObject {
     /// Floats of the buffer of `argument`.
     func floats(of argument: Int32) -> Int
     func execute(_ arguments: [(Int32, UnsafeMutableRawPointer)])
+    /// Whether a forward pass adds the tensor passed as `EngineArgument.residual` (laid out as
+    /// its output) into its output as it writes it, saving the separate pass over memory.
+    var addsResidual: Bool { get }
+}
+
+/// Arguments of the engine's kernels that oneDNN's primitives do not have.
+enum EngineArgument {
+    /// A tensor to add to a forward pass's output (a residual block's shortcut): no oneDNN
+    /// argument has this number.
+    static let residual = Int32.max
 }
 
 extension Primitive: ConvolutionKernel {
     var isReference: Bool { implementation.hasPrefix("ref") }
+    var addsResidual: Bool { false }
 
     func floats(of argument: Int32) -> Int { (MemoryDescriptor.bytes(descriptor(of: argument)) + 3) / 4 }
 }
@@ -27,6 +38,8 @@ protocol EnginePassKernel: ConvolutionKernel {
 }
 
 extension EnginePassKernel {
+    var addsResidual: Bool { false }
+
     func takes(_ argument: Int32) -> Bool {
         switch kind {
         case .forward: [DNNLArgument.src, DNNLArgument.weights, DNNLArgument.dst].contains(argument) || (hasBias && argument == DNNLArgument.bias)
@@ -68,4 +81,7 @@ struct KernelBuffers {
         guard let pointer = pointers[argument] else { fatalError("convolution kernel called without argument \(argument)") }
         return pointer
     }
+
+    /// The buffer of an argument a call may leave out.
+    func optional(_ argument: Int32) -> UnsafeMutablePointer<Float>? { pointers[argument] }
 }
