@@ -7,6 +7,27 @@
  * the same on every instruction set. */
 #pragma STDC FP_CONTRACT OFF
 
+/* Adds the plane of image `image` into a channel's running sum and sum of squared
+ * deviations from the running mean (Chan, Golub and LeVeque's pairwise update, in double).
+ * The plane has `pixels` values; plane_mean is their float sum divided by `pixels`, and
+ * their deviations from it and the squares of those sum to deviation_sum and squares. The
+ * plane's mean is taken as plane_mean + deviation_sum / pixels: the float sum of a plane
+ * rounds by more than its deviations do, and image means that far off would show in the
+ * variance between images. The planes before it hold image * pixels values. */
+static void combine_plane(long image, long pixels, float plane_mean, float deviation_sum, float squares, double *sum,
+                          double *deviations) {
+    const double n = (double)pixels, offset = (double)deviation_sum / n;
+    const double mean = (double)plane_mean + offset, spread = (double)squares - offset * (double)deviation_sum;
+    if (image == 0) {
+        *sum = n * mean;
+        *deviations = spread;
+        return;
+    }
+    const double before = (double)image * n, delta = mean - *sum / before;
+    *deviations += spread + delta * delta * (before * n / (before + n));
+    *sum += n * mean;
+}
+
 #define KERNEL_TEMPLATE "channel_template.h"
 #include "isa_variants.h"
 
@@ -18,7 +39,6 @@ void dfkd_channel_sums(const float *x, const float *dy, const float *mean, const
                        double *first, double *second) {
     memset(first, 0, sizeof(double) * (size_t)channels);
     memset(second, 0, sizeof(double) * (size_t)channels);
-    if (!dy) gate_scale = gate_offset = NULL;
 #define SUMS(variant) \
     channel_sums_##variant(x, dy, mean, gate_scale, gate_offset, images, blocks, lanes, pixels, channels, first, second)
     switch (dfkd_widest_variant(lanes)) {
@@ -28,6 +48,20 @@ void dfkd_channel_sums(const float *x, const float *dy, const float *mean, const
     case DFKD_SCALAR: SUMS(scalar); break;
     }
 #undef SUMS
+}
+
+void dfkd_channel_moments(const float *x, long images, int blocks, int lanes, long pixels, int channels, double *sum,
+                          double *deviations) {
+    memset(sum, 0, sizeof(double) * (size_t)channels);
+    memset(deviations, 0, sizeof(double) * (size_t)channels);
+#define MOMENTS(variant) channel_moments_##variant(x, images, blocks, lanes, pixels, channels, sum, deviations)
+    switch (dfkd_widest_variant(lanes)) {
+    case DFKD_AVX512: MOMENTS(avx512); break;
+    case DFKD_AVX2: MOMENTS(avx2); break;
+    case DFKD_GENERIC: MOMENTS(generic); break;
+    case DFKD_SCALAR: MOMENTS(scalar); break;
+    }
+#undef MOMENTS
 }
 
 void dfkd_channel_affine(const float *dy, const float *x, float *out, const float *dy_scale, const float *x_scale,

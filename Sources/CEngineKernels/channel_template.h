@@ -30,25 +30,15 @@ static inline __attribute__((always_inline)) void NAME(sums_body_)(
             const long base = (image * blocks + block) * pixels * lanes;
             const float *p = x + base;
             VEC a[2] = {SPLAT(0.0f), SPLAT(0.0f)}, b[2] = {SPLAT(0.0f), SPLAT(0.0f)};
-            if (dy) {
-                const float *d = dy + base;
-                for (long i = 0; i < pixels; i++, p += lanes, d += lanes)
-                    for (int s = 0; s < subs; s++) {
-                        const VEC v = LOAD(p + s * WIDTH);
-                        VEC g = LOAD(d + s * WIDTH);
-                        if (gated) g = SELECT(gk[s] * v + gc[s] > SPLAT(0.0f), g, SPLAT(0.0f));
-                        a[s] = a[s] + g;
-                        b[s] = b[s] + g * (v - m[s]);
-                    }
-            } else {
-                for (long i = 0; i < pixels; i++, p += lanes)
-                    for (int s = 0; s < subs; s++) {
-                        const VEC v = LOAD(p + s * WIDTH);
-                        const VEC deviation = v - m[s];
-                        a[s] = a[s] + v;
-                        b[s] = b[s] + deviation * deviation;
-                    }
-            }
+            const float *d = dy + base;
+            for (long i = 0; i < pixels; i++, p += lanes, d += lanes)
+                for (int s = 0; s < subs; s++) {
+                    const VEC v = LOAD(p + s * WIDTH);
+                    VEC g = LOAD(d + s * WIDTH);
+                    if (gated) g = SELECT(gk[s] * v + gc[s] > SPLAT(0.0f), g, SPLAT(0.0f));
+                    a[s] = a[s] + g;
+                    b[s] = b[s] + g * (v - m[s]);
+                }
             for (int s = 0; s < subs; s++)
                 for (int l = 0; l < WIDTH && s * WIDTH + l < active; l++) {
                     first[block * lanes + s * WIDTH + l] += (double)LANE(a[s], l);
@@ -69,6 +59,45 @@ TARGET static void NAME(channel_sums_)(const float *x, const float *dy, const fl
         if (lanes == 2 * WIDTH) SUMS(2, 0); else SUMS(1, 0);
     }
 #undef SUMS
+}
+
+/* Per channel: sum(x), and the squared deviations from the channel's mean summed, with one
+ * pass over memory. Each (image, block) plane is summed, then its deviations from its mean
+ * and their squares are summed while it is still in the cache (in float, lane by lane, as
+ * sums_body_ sums), and the planes are combined in double by combine_plane. */
+static inline __attribute__((always_inline)) void NAME(moments_body_)(const float *x, long images, int blocks, long pixels,
+                                                                     int channels, double *sum, double *deviations,
+                                                                     const int subs) {
+    const int lanes = subs * WIDTH;
+    const VEC count = SPLAT((float)pixels);
+    for (int block = 0; block < blocks; block++) {
+        const int active = channels - block * lanes < lanes ? channels - block * lanes : lanes;
+        for (long image = 0; image < images; image++) {
+            const float *plane = x + (image * blocks + block) * pixels * lanes;
+            VEC a[2] = {SPLAT(0.0f), SPLAT(0.0f)}, m[2];
+            VEC d[2] = {SPLAT(0.0f), SPLAT(0.0f)}, b[2] = {SPLAT(0.0f), SPLAT(0.0f)};
+            for (long i = 0; i < pixels; i++)
+                for (int s = 0; s < subs; s++) a[s] = a[s] + LOAD(plane + i * lanes + s * WIDTH);
+            for (int s = 0; s < subs; s++) m[s] = a[s] / count;
+            for (long i = 0; i < pixels; i++)
+                for (int s = 0; s < subs; s++) {
+                    const VEC deviation = LOAD(plane + i * lanes + s * WIDTH) - m[s];
+                    d[s] = d[s] + deviation;
+                    b[s] = b[s] + deviation * deviation;
+                }
+            for (int s = 0; s < subs; s++)
+                for (int l = 0; l < WIDTH && s * WIDTH + l < active; l++) {
+                    const int channel = block * lanes + s * WIDTH + l;
+                    combine_plane(image, pixels, LANE(m[s], l), LANE(d[s], l), LANE(b[s], l), sum + channel, deviations + channel);
+                }
+        }
+    }
+}
+
+TARGET static void NAME(channel_moments_)(const float *x, long images, int blocks, int lanes, long pixels, int channels,
+                                          double *sum, double *deviations) {
+    if (lanes == 2 * WIDTH) NAME(moments_body_)(x, images, blocks, pixels, channels, sum, deviations, 2);
+    else NAME(moments_body_)(x, images, blocks, pixels, channels, sum, deviations, 1);
 }
 
 /* One element of an affine map. Without dy: k x + c, rectified (0 where not above 0) when

@@ -64,6 +64,72 @@ final class ChannelKernelTests: XCTestCase {
         }
     }
 
+    /// Values of mean about 1000 and spread about 1 (19 channels, odd planes): float32's
+    /// E[x^2] - E[x]^2 would be off by a fifth of the variance; each image summed about its
+    /// own mean and combined in double stays within 1e-5 of the variance summed in double.
+    private let offsetShape = [6, 19, 5, 7]
+    private func offsetValues() -> [Float] {
+        let spread = Tensor.uniform(offsetShape, low: -1, high: 1, generator: Philox(seed: 21)).toArray()
+        let plane = offsetShape[2] * offsetShape[3]
+        return spread.enumerated().map { index, value in value + 1000 + Float(index / plane % offsetShape[1]) }
+    }
+
+    func testChannelMomentsHoldTheirPrecisionWhereTheMeanDwarfsTheSpread() {
+        let values = offsetValues(), plane = offsetShape[2] * offsetShape[3], channels = offsetShape[1]
+        let reference: [(mean: Double, variance: Double)] = (0..<channels).map { channel in
+            let picked = values.indices.filter { $0 / plane % channels == channel }.map { Double(values[$0]) }
+            let mean = picked.reduce(0, +) / Double(picked.count)
+            return (mean, picked.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(picked.count))
+        }
+        var first: (mean: [Float], variance: [Float])?
+        forEveryLayoutAndKernelSet { layout, vector, what in
+            EngineKernels.allowVectorExtensions(vector)
+            defer { EngineKernels.allowVectorExtensions(true) }
+            let (mean, variance) = Tensor(shape: offsetShape, values: values).converted(to: layout).channelMoments()
+            for channel in 0..<channels {
+                XCTAssertEqual(Double(mean.toArray()[channel]), reference[channel].mean, accuracy: 1e-7 * reference[channel].mean, what)
+                XCTAssertEqual(Double(variance.toArray()[channel]), reference[channel].variance, accuracy: 1e-5 * reference[channel].variance,
+                               "channel \(channel), \(what)")
+            }
+            if let first {
+                XCTAssertEqual(mean.toArray(), first.mean, "the same bits, \(what)")
+                XCTAssertEqual(variance.toArray(), first.variance, "the same bits, \(what)")
+            } else {
+                first = (mean.toArray(), variance.toArray())
+            }
+        }
+    }
+
+    /// Two parts of a batch (2 and 4 images) whose sums are exchanged as two processes'
+    /// collectives would exchange them give the whole batch's moments.
+    func testChannelMomentsOfPartsCombineIntoTheWholeBatchs() {
+        let values = offsetValues(), split = 2 * offsetShape[1] * offsetShape[2] * offsetShape[3]
+        let whole = Tensor(shape: offsetShape, values: values).channelMoments()
+        let parts = [Tensor(shape: [2] + offsetShape.dropFirst(), values: Array(values[..<split])),
+                     Tensor(shape: [4] + offsetShape.dropFirst(), values: Array(values[split...]))]
+        // What each part hands to its first and second collective, the other part's answers
+        // given: the first part's sums, then the second part's two contributions.
+        func contributions(of part: Tensor, answers: [[Double]]) -> [[Double]] {
+            var handed: [[Double]] = []
+            _ = part.channelMoments(partition: BatchPartition(samples: offsetShape[0]) { mine in
+                defer { handed.append(mine) }
+                return answers.count > handed.count ? zip(mine, answers[handed.count]).map(+) : mine
+            })
+            return handed
+        }
+        let firstSums = contributions(of: parts[0], answers: [])[0]
+        let second = contributions(of: parts[1], answers: [firstSums])
+        var call = 0
+        let combined = parts[0].channelMoments(partition: BatchPartition(samples: offsetShape[0]) { mine in
+            defer { call += 1 }
+            return zip(mine, second[call]).map(+)
+        })
+        XCTAssertEqual(call, 2, "one collective for the sums, one for the deviations")
+        for (part, (actual, expected)) in [("mean", (combined.mean, whole.mean)), ("variance", (combined.variance, whole.variance))] {
+            for (a, e) in zip(actual.toArray(), expected.toArray()) { XCTAssertEqual(a, e, accuracy: 2e-6 * abs(e), part) }
+        }
+    }
+
     func testBatchNormWithItsReLUInOneOpGivesTheBitsOfBatchNormThenReLU() {
         for training in [true, false] {
             forEveryLayoutAndKernelSet { layout, vector, combination in

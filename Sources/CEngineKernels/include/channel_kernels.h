@@ -10,16 +10,21 @@
  * instruction set. AVX-512 or AVX2 code is chosen at run time (dfkd_engine_kernels_allow_avx2). */
 
 /* Per channel, over every pixel of every image, accumulated in float within an image and
- * in double across images:
- *   without dy: first = sum(x), second = sum((x - mean)^2)
- *   with dy:    first = sum(g), second = sum(g * (x - mean))
- * where g is dy, or, given gate_scale and gate_offset (blocks x lanes, both or neither), dy
+ * in double across images: first = sum(g), second = sum(g * (x - mean)), where g is dy, or, given gate_scale and gate_offset (blocks x lanes, both or neither), dy
  * where gate_scale * x + gate_offset > 0 and 0 elsewhere: the gradient through a ReLU of that
  * affine map, rounded as dfkd_channel_affine rounds it. mean (blocks x lanes) may be NULL
  * for zero. first and second (channels) are overwritten. */
 void dfkd_channel_sums(const float *x, const float *dy, const float *mean, const float *gate_scale,
                        const float *gate_offset, long images, int blocks, int lanes, long pixels, int channels,
                        double *first, double *second);
+
+/* Per channel, over every pixel of every image, with one pass over memory: sum = sum(x) and
+ * deviations = sum((x - mean)^2), mean = sum / count. Each image's plane of a block is read
+ * twice while in the cache, the second time about its own mean (float within the plane),
+ * and the planes combine in double; the results are the same on every instruction set and
+ * in every layout. sum and deviations (channels) are overwritten. */
+void dfkd_channel_moments(const float *x, long images, int blocks, int lanes, long pixels, int channels, double *sum,
+                          double *deviations);
 
 /* Without dy: out = x_scale * x + offset per channel, and with `rectify` 0 wherever that is
  * not above 0 (ReLU). With dy: out = (dy_scale * g + x_scale * x) + offset, g being dy gated

@@ -9,18 +9,36 @@ enum ChannelStatistics {
     }
 
     /// Per channel: the mean and the biased variance (of the whole batch, given a partition).
-    /// Two passes, the second summing squared deviations from the mean: E[x^2] - E[x]^2 loses
-    /// float32 precision whenever the mean is large against the spread, as it often is after
-    /// a convolution, and then magnifies the rounding differences of convolutions run at
-    /// other batch sizes.
+    /// The squared deviations are summed about each image's own mean while its plane is in
+    /// the cache, and the images combine in double: one pass over memory, without the float32
+    /// cancellation of E[x^2] - E[x]^2 whenever the mean is large against the spread, as it
+    /// often is after a convolution (that would magnify the rounding differences of
+    /// convolutions run at other batch sizes).
     static func meanAndVariance(_ x: Tensor, view: LaneView, partition: BatchPartition? = nil) -> ([Float], [Float]) {
+        let (sums, deviations) = moments(x, view: view)
+        let local = Double(view.perChannel)
+        guard let partition else { return (sums.map { Float($0 / local) }, deviations.map { Float($0 / local) }) }
+        // The parts combine as the images do: each part's deviations are moved from its own
+        // mean to the whole batch's before they are summed.
         let count = Double(count(view, partition: partition))
-        var sums = self.sums(x, dy: nil, mean: nil, view: view).0
-        if let partition { sums = partition.sum(sums) }
-        let mean = sums.map { Float($0 / count) }
-        var squares = self.sums(x, dy: nil, mean: mean, view: view).1
-        if let partition { squares = partition.sum(squares) }
-        return (mean, squares.map { Float($0 / count) })
+        let mean = partition.sum(sums).map { $0 / count }
+        let moved = local == 0 ? deviations : zip(zip(sums, deviations), mean).map { part, mean in
+            let offset = part.0 / local - mean
+            return part.1 + local * offset * offset
+        }
+        return (mean.map { Float($0) }, partition.sum(moved).map { Float($0 / count) })
+    }
+
+    private static func moments(_ x: Tensor, view: LaneView) -> ([Double], [Double]) {
+        var sums = [Double](repeating: 0, count: view.channels)
+        var deviations = [Double](repeating: 0, count: view.channels)
+        sums.withUnsafeMutableBufferPointer { sums in
+            deviations.withUnsafeMutableBufferPointer { deviations in
+                dfkd_channel_moments(x.pointer, view.images, Int32(view.blocks), Int32(view.lanes), view.pixels,
+                                     Int32(view.channels), sums.baseAddress, deviations.baseAddress)
+            }
+        }
+        return (sums, deviations)
     }
 
     /// Per channel: sum(g) and sum(g * (x - mean)), g being dy, or dy passed back through the
@@ -31,18 +49,17 @@ enum ChannelStatistics {
         return (sumDy.map(Float.init), sumDyCentered.map(Float.init))
     }
 
-    /// Without dy: sum(x) and sum((x - mean)^2) (mean 0 if not given). With dy: sum(g) and
-    /// sum(g * (x - mean)).
-    private static func sums(_ x: Tensor, dy: Tensor?, mean: [Float]?, view: LaneView,
+    /// sum(g) and sum(g * (x - mean)).
+    private static func sums(_ x: Tensor, dy: Tensor, mean: [Float], view: LaneView,
                              gate: RectifiedAffine? = nil) -> ([Double], [Double]) {
         var first = [Double](repeating: 0, count: view.channels)
         var second = [Double](repeating: 0, count: view.channels)
-        let laneMean = mean.map(view.perLane)
+        let laneMean = view.perLane(mean)
         first.withUnsafeMutableBufferPointer { first in
             second.withUnsafeMutableBufferPointer { second in
-                withOptionalPointer(laneMean) { laneMean in
+                laneMean.withUnsafeBufferPointer { laneMean in
                     withGatePointers(gate, view: view) { gateScale, gateShift in
-                        dfkd_channel_sums(x.pointer, dy?.pointer, laneMean, gateScale, gateShift, view.images,
+                        dfkd_channel_sums(x.pointer, dy.pointer, laneMean.baseAddress, gateScale, gateShift, view.images,
                                           Int32(view.blocks), Int32(view.lanes), view.pixels, Int32(view.channels),
                                           first.baseAddress, second.baseAddress)
                     }
