@@ -34,34 +34,29 @@ static void combine_plane(long image, long pixels, float plane_mean, float devia
 /* Element-wise kernels take the widest vectors the CPU allows, whatever the layout. */
 static enum dfkd_variant elementwise_variant(void) { return dfkd_widest_variant(16); }
 
+/* Calls kernel##variant(...) for the variant `variant` names. */
+#define DISPATCH(variant, kernel, ...)                                      \
+    switch (variant) {                                                      \
+    case DFKD_AVX512: kernel##avx512(__VA_ARGS__); break;                   \
+    case DFKD_AVX2: kernel##avx2(__VA_ARGS__); break;                       \
+    case DFKD_GENERIC: kernel##generic(__VA_ARGS__); break;                 \
+    case DFKD_SCALAR: kernel##scalar(__VA_ARGS__); break;                   \
+    }
+
 void dfkd_channel_sums(const float *x, const float *dy, const float *mean, const float *gate_scale,
                        const float *gate_offset, long images, int blocks, int lanes, long pixels, int channels,
                        double *first, double *second) {
     memset(first, 0, sizeof(double) * (size_t)channels);
     memset(second, 0, sizeof(double) * (size_t)channels);
-#define SUMS(variant) \
-    channel_sums_##variant(x, dy, mean, gate_scale, gate_offset, images, blocks, lanes, pixels, channels, first, second)
-    switch (dfkd_widest_variant(lanes)) {
-    case DFKD_AVX512: SUMS(avx512); break;
-    case DFKD_AVX2: SUMS(avx2); break;
-    case DFKD_GENERIC: SUMS(generic); break;
-    case DFKD_SCALAR: SUMS(scalar); break;
-    }
-#undef SUMS
+    DISPATCH(dfkd_widest_variant(lanes), channel_sums_, x, dy, mean, gate_scale, gate_offset, images, blocks, lanes, pixels,
+             channels, first, second)
 }
 
 void dfkd_channel_moments(const float *x, long images, int blocks, int lanes, long pixels, int channels, double *sum,
                           double *deviations) {
     memset(sum, 0, sizeof(double) * (size_t)channels);
     memset(deviations, 0, sizeof(double) * (size_t)channels);
-#define MOMENTS(variant) channel_moments_##variant(x, images, blocks, lanes, pixels, channels, sum, deviations)
-    switch (dfkd_widest_variant(lanes)) {
-    case DFKD_AVX512: MOMENTS(avx512); break;
-    case DFKD_AVX2: MOMENTS(avx2); break;
-    case DFKD_GENERIC: MOMENTS(generic); break;
-    case DFKD_SCALAR: MOMENTS(scalar); break;
-    }
-#undef MOMENTS
+    DISPATCH(dfkd_widest_variant(lanes), channel_moments_, x, images, blocks, lanes, pixels, channels, sum, deviations)
 }
 
 void dfkd_channel_affine(const float *dy, const float *x, float *out, const float *dy_scale, const float *x_scale,
@@ -69,37 +64,16 @@ void dfkd_channel_affine(const float *dy, const float *x, float *out, const floa
                          long images, int blocks, int lanes, long pixels) {
     if (!dy) gate_scale = gate_offset = NULL;
     else rectify = 0;
-#define PLAIN(variant) \
-    affine_plain_##variant(dy, x, out, dy_scale, x_scale, offset, gate_scale, gate_offset, rectify, images, blocks, pixels)
-#define BLOCKED(variant)                                                                                   \
-    channel_affine_##variant(dy, x, out, dy_scale, x_scale, offset, gate_scale, gate_offset, rectify, images, blocks, \
-                             lanes, pixels)
     if (lanes == 1) {
-        switch (elementwise_variant()) {
-        case DFKD_AVX512: PLAIN(avx512); break;
-        case DFKD_AVX2: PLAIN(avx2); break;
-        case DFKD_GENERIC: PLAIN(generic); break;
-        case DFKD_SCALAR: PLAIN(scalar); break;
-        }
-        return;
+        DISPATCH(elementwise_variant(), affine_plain_, dy, x, out, dy_scale, x_scale, offset, gate_scale, gate_offset, rectify,
+                 images, blocks, pixels)
+    } else {
+        DISPATCH(dfkd_widest_variant(lanes), channel_affine_, dy, x, out, dy_scale, x_scale, offset, gate_scale, gate_offset,
+                 rectify, images, blocks, lanes, pixels)
     }
-    switch (dfkd_widest_variant(lanes)) {
-    case DFKD_AVX512: BLOCKED(avx512); break;
-    case DFKD_AVX2: BLOCKED(avx2); break;
-    case DFKD_GENERIC: BLOCKED(generic); break;
-    case DFKD_SCALAR: BLOCKED(scalar); break;
-    }
-#undef BLOCKED
-#undef PLAIN
 }
 
-#define DISPATCH_ELEMENTWISE(kernel, ...)                                   \
-    switch (elementwise_variant()) {                                        \
-    case DFKD_AVX512: kernel##avx512(__VA_ARGS__); break;                   \
-    case DFKD_AVX2: kernel##avx2(__VA_ARGS__); break;                       \
-    case DFKD_GENERIC: kernel##generic(__VA_ARGS__); break;                 \
-    case DFKD_SCALAR: kernel##scalar(__VA_ARGS__); break;                   \
-    }
+#define DISPATCH_ELEMENTWISE(kernel, ...) DISPATCH(elementwise_variant(), kernel, __VA_ARGS__)
 
 void dfkd_relu_forward(const float *x, float *out, long count) { DISPATCH_ELEMENTWISE(relu_forward_, x, out, count) }
 void dfkd_relu_backward(const float *dy, const float *y, float *dx, long count) {
