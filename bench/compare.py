@@ -33,8 +33,10 @@ def benchmark_environment(**settings):
 
 
 def last_json(command, env):
-    output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    run = subprocess.run(command, env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f"{' '.join(command)} ended with status {run.returncode}:\n{run.stderr.strip()[-4000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def main():

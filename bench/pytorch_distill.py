@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import resource
+import socket
 import statistics
 import time
 
@@ -163,9 +164,14 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=1)
-    parser.add_argument("--port", type=int, default=29511)
+    parser.add_argument("--port", type=int, default=None,
+                        help="the rendezvous port (default: one the system has free: runs back to back met a fixed one still taken)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.port is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            args.port = probe.getsockname()[1]
     mp.start_processes(worker, args=(args,), nprocs=args.ranks, start_method="spawn")
 
 
