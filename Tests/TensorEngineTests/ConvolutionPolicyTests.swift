@@ -62,7 +62,7 @@ final class ConvolutionPolicyTests: XCTestCase {
             let runs: [(ConvolutionPolicy, avx2: Bool, avx512: Bool)] = [
                 (.forced(.gemm), true, true), (.forced(.engine), true, true), (.forced(.engine), true, false),
                 (.forced(.engine), false, false), (.forced(.winograd), true, true), (.forced(.engineWinograd), true, true),
-                (.forced(.engineWinograd), false, false), (.measured, true, true),
+                (.forced(.engineWinograd), true, false), (.forced(.engineWinograd), false, false), (.measured, true, true),
             ]
             for (policy, avx2, avx512) in runs {
                 EngineKernels.allowVectorExtensions(avx2)

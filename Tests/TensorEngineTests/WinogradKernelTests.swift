@@ -5,13 +5,19 @@ import XCTest
 
 /// The engine's Winograd F(4x4, 3x3) kernels against the convolution's formula summed in
 /// double: every pass (the forward with and without a residual to add), in both
-/// channel-blocked layouts, on the AVX2 and the generic code, for each padding they take,
-/// partial tiles and inputs of several chunks of tiles.
+/// channel-blocked layouts, on the AVX-512 (where the CPU has it), AVX2 and generic code, for
+/// each padding they take, partial tiles and inputs of several chunks of tiles.
 final class WinogradKernelTests: XCTestCase {
     override func tearDown() {
         EngineKernels.allowVectorExtensions(true)
+        EngineKernels.allowAVX512(true)
         super.tearDown()
     }
+
+    /// The instruction sets to run: the widest this CPU has, at most AVX2, generic.
+    private let instructionSets: [(name: String, avx2: Bool, avx512: Bool)] = [
+        ("widest", true, true), ("AVX2", true, false), ("generic", false, false),
+    ]
 
     private struct Shape {
         let batch: Int, channels: Int, height: Int, width: Int, outputs: Int, padding: Int
@@ -85,9 +91,17 @@ final class WinogradKernelTests: XCTestCase {
                 })
             }
             for lanes in [8, 16] where s.channels % lanes == 0 && s.outputs % lanes == 0 {
-                for vector in [true, false] {
-                    EngineKernels.allowVectorExtensions(vector)
-                    let what = "\(s) nChw\(lanes)c \(vector ? "AVX2" : "generic")"
+                var results: [String: [[Float]]] = [:]
+                for set in instructionSets {
+                    EngineKernels.allowVectorExtensions(set.avx2)
+                    EngineKernels.allowAVX512(set.avx512)
+                    defer {
+                        EngineKernels.allowVectorExtensions(true)
+                        EngineKernels.allowAVX512(true)
+                    }
+                    if !set.avx512 { XCTAssertFalse(EngineKernels.usesAVX512) }
+                    if !set.avx2 { XCTAssertFalse(EngineKernels.usesAVX2) }
+                    let what = "\(s) nChw\(lanes)c \(set.name)\(set.avx512 && EngineKernels.usesAVX512 ? " (AVX-512)" : "")"
                     let layout = Layout.channelBlocked(lanes)
                     let blockedX = x.converted(to: layout), blockedDy = dy.converted(to: layout)
                     let y = Tensor.zeros(s.output, layout: layout), dx = Tensor.zeros(s.input, layout: layout)
@@ -107,10 +121,12 @@ final class WinogradKernelTests: XCTestCase {
                                                                d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8]), 0)
                     XCTAssertEqual(dfkd_winograd_backward_weights(blockedX.pointer, blockedDy.pointer, dw.pointer, db.pointer,
                                                                   d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8]), 0)
-                    let errors = [("output", relativeError(y.converted(to: .plain).toArray(), expected.y)),
-                                  ("input gradient", relativeError(dx.converted(to: .plain).toArray(), expected.dx)),
-                                  ("weight gradient", relativeError(dw.toArray(), expected.dw)),
-                                  ("bias gradient", relativeError(db.toArray(), expectedBias))]
+                    let passes = [y.converted(to: .plain).toArray(), dx.converted(to: .plain).toArray(), dw.toArray(), db.toArray()]
+                    results[set.name] = passes
+                    let errors = [("output", relativeError(passes[0], expected.y)),
+                                  ("input gradient", relativeError(passes[1], expected.dx)),
+                                  ("weight gradient", relativeError(passes[2], expected.dw)),
+                                  ("bias gradient", relativeError(passes[3], expectedBias))]
                     for (part, error) in errors {
                         // Float rounding, which the transforms' coefficients (up to 8 and 1/24)
                         // magnify: the worst seen was 6.8e-6 of the largest value, the same on
@@ -118,6 +134,15 @@ final class WinogradKernelTests: XCTestCase {
                         // anywhere is above 1e-2.
                         XCTAssertLessThan(error, 3e-5, "\(part), \(what)")
                         worst = max(worst, error)
+                    }
+                }
+                // A lane computes the same operations in the same order whatever the vector
+                // width: the AVX-512 code gives the AVX2 code's bits.
+                for (part, (widest, avx2)) in zip(["output", "input gradient", "weight gradient", "bias gradient"],
+                                                  zip(results["widest"]!, results["AVX2"]!)) {
+                    XCTAssertEqual(widest.count, avx2.count)
+                    if let i = widest.indices.first(where: { widest[$0].bitPattern != avx2[$0].bitPattern }) {
+                        XCTFail("\(part), \(s) nChw\(lanes)c: value \(i) is \(widest[i]) on the widest code, \(avx2[i]) on AVX2")
                     }
                 }
             }

@@ -41,9 +41,10 @@ int dfkd_few_channel_input_gradient(const float *dy, const float *w, float *dx,
 int dfkd_engine_kernels_use_avx2(void);
 void dfkd_engine_kernels_allow_avx2(int allowed);
 
-/* Whether those that have AVX-512 versions (pooling, channel, element-wise and few-channel kernels) run
- * them: AVX2 is allowed, the CPU has AVX-512F and DNNL_MAX_CPU_ISA, where set, allows
- * AVX-512 (oneDNN's own limit: AVX2 makes the whole engine run as on an AVX2 machine). */
+/* Whether those that have AVX-512 versions (pooling, channel, element-wise, few-channel and
+ * Winograd kernels) run them: AVX2 is allowed, the CPU has AVX-512F and DNNL_MAX_CPU_ISA,
+ * where set, allows AVX-512 (oneDNN's own limit: AVX2 makes the whole engine run as on an
+ * AVX2 machine). */
 int dfkd_engine_kernels_use_avx512(void);
 
 /* Keeps the kernels on AVX2 where the CPU has AVX-512 (tests check both on one machine). */

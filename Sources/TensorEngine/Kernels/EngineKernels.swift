@@ -5,7 +5,7 @@ import CEngineKernels
 public enum EngineKernels {
     /// Raised whenever one of the engine's kernels changes speed: convolution choices measured
     /// against an earlier revision are measured again (ConvolutionChoiceStore.machine).
-    public static let revision = 3
+    public static let revision = 4
 
     /// Lets the C kernels run their AVX2 and AVX-512 versions where the CPU has them (the
     /// default), or keeps them on their generic versions, which tests check on any CPU.
@@ -18,6 +18,6 @@ public enum EngineKernels {
     /// Whether the C kernels run AVX2 + FMA code now.
     public static var usesAVX2: Bool { dfkd_engine_kernels_use_avx2() != 0 }
 
-    /// Whether those with AVX-512 versions (pooling, channel, element-wise, few-channel) run them now.
+    /// Whether those with AVX-512 versions (pooling, channel, element-wise, few-channel, Winograd) run them now.
     public static var usesAVX512: Bool { dfkd_engine_kernels_use_avx512() != 0 }
 }
