@@ -154,6 +154,9 @@ def worker(rank, args):
         if args.json:
             print(json.dumps({"ranks": args.ranks, "threads": args.threads, "batch": args.batch, "images_per_second": images / seconds,
                               "iteration_ms": seconds * 1000, "peak_rss_mib": memory}, sort_keys=True))
+    # Every rank past its last collective before any tears gloo down: once, a rank that got
+    # there first aborted in gloo's teardown ("terminate called without an active exception").
+    dist.barrier()
     dist.destroy_process_group()
 
 
