@@ -88,6 +88,8 @@ static int allocate_chunk_buffers(tiling tiles, int channels, int outputs, float
     return -1;
 }
 
+/* block(..., rows, columns) with `rows` (1 to ROWS) a constant in each inlined copy, so that
+ * the product blocks' accumulators stay in registers. */
 #define BY_ROWS(block, rows, columns, ...)                                                     \
     switch (rows) {                                                                            \
     case 1: block(__VA_ARGS__, 1, columns); break;                                             \
@@ -98,7 +100,7 @@ static int allocate_chunk_buffers(tiling tiles, int channels, int outputs, float
     default: block(__VA_ARGS__, 6, columns); break;                                            \
     }
 
-
+/* The vector parts, once per instruction set. */
 typedef float f16 __attribute__((vector_size(64)));
 typedef float f16u __attribute__((vector_size(64), aligned(4)));
 typedef float f8 __attribute__((vector_size(32)));
