@@ -10,8 +10,9 @@
  * instruction set. AVX-512 or AVX2 code is chosen at run time (dfkd_engine_kernels_allow_avx2). */
 
 /* Per channel, over every pixel of every image, accumulated in float within an image and
- * in double across images: first = sum(g), second = sum(g * (x - mean)), where g is dy, or, given gate_scale and gate_offset (blocks x lanes, both or neither), dy
- * where gate_scale * x + gate_offset > 0 and 0 elsewhere: the gradient through a ReLU of that
+ * in double across images: first = sum(g), second = sum(g * (x - mean)), where g is dy, or,
+ * given gate_scale and gate_offset (blocks x lanes, both or neither), dy where
+ * gate_scale * x + gate_offset > 0 and 0 elsewhere: the gradient through a ReLU of that
  * affine map, rounded as dfkd_channel_affine rounds it. mean (blocks x lanes) may be NULL
  * for zero. first and second (channels) are overwritten. */
 void dfkd_channel_sums(const float *x, const float *dy, const float *mean, const float *gate_scale,

@@ -7,7 +7,8 @@
  * multiply-adds per channel pair instead of 144. AVX-512 code on 16-channel blocks where the
  * CPU has it, AVX2 and FMA code where it has those (chosen at run time, as
  * dfkd_engine_kernels_use_avx512 and _avx2 say), generic x86-64 code elsewhere; the AVX-512
- * and AVX2 code give the same bits. The work buffers are allocated and freed inside. Each returns 0, or -1 when they could not be allocated. */
+ * and AVX2 code give the same bits. The work buffers are allocated and freed inside. Each
+ * returns 0, or -1 when they could not be allocated. */
 
 /* y[n][o][i][j] = bias[o] + sum over c, a, b of w[o][c][a][b] * x[n][c][i + a - padding][j + b - padding]
  * (zero outside x), plus residual[n][o][i][j] (laid out as y), rounded as an addition after the
