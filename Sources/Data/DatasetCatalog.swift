@@ -92,7 +92,8 @@ extension DatasetKind {
     /// Built-in dataset sizes without --split.
     public static let builtinDefaultSplit = Split(train: 10_000, eval: 2_000)
 
-    /// Loads the training and evaluation images. With `split`, the training files (or,
+    /// Loads the training and evaluation images from `dataDirectory`, else from where
+    /// `DatasetLocation` finds them. With `split`, the training files (or,
     /// where a directory holds only the test files, the test files) are split; without it the
     /// training files train and the test files evaluate.
     public func load(dataDirectory: String?, split: Split?, seed: UInt64 = 0) throws -> LoadedDataset {
@@ -102,8 +103,8 @@ extension DatasetKind {
             return LoadedDataset(kind: self, train: BuiltinDataset.generate(0..<sizes.train, classes: classes, seed: seed),
                                  eval: BuiltinDataset.generate(sizes.train..<(sizes.train + sizes.eval), classes: classes, seed: seed))
         }
-        guard let directory = dataDirectory else {
-            throw DataError(file: "--data-dir", "dataset \(rawValue) needs --data-dir, the directory of its files")
+        guard let directory = try DatasetLocation.directory(of: self, given: dataDirectory) else {
+            throw DataError(file: "--dataset", "dataset \(rawValue) has no files to read")
         }
         let trainSet = try readFiles(in: directory, training: true)
         let testSet = try readFiles(in: directory, training: false)

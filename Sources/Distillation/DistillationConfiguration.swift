@@ -55,6 +55,12 @@ public struct DistillationConfiguration: Sendable, Equatable {
     /// The decay of the exponential moving average of the student's weights that the run
     /// evaluates and saves (WeightAverage); 0: the trained weights themselves.
     public var studentAverageDecay: Float = 0
+    /// How the run chooses, without real images, which epoch's student it writes
+    /// (StudentSelection), and the probe bank it measures them on: generated images of
+    /// `probeStates` generator states, `probeImages` per state spread evenly over the classes.
+    public var selectionRule = StudentSelection.Rule.divergence
+    public var probeStates = 8
+    public var probeImages = 240
 
     // Discrepancy between teacher and student: the student minimises it, the generator
     // maximises it when `adversarial` is on.

@@ -34,6 +34,10 @@ public struct RunProgress: Equatable, Sendable {
     public var lastTop1 = Double.nan
     public var bestTop1 = -Double.infinity
     public var bestEpoch = 0
+    /// The epoch whose student the run keeps as student.h5, chosen without real images (the
+    /// last epoch's when the run keeps no probe bank), and its accuracy (reported, never used).
+    public var pickedEpoch = 0
+    public var pickedTop1 = Double.nan
     public var wallSeconds = 0.0
 
     public init() {}
@@ -67,10 +71,11 @@ public final class DistillationDriver {
     public private(set) var progress: RunProgress
     public let checkpoints: CheckpointSeries
     private let teacherTop1: Double
-    private let evaluationImages: ImageSet
+    /// Real images that only report the student's accuracy; nil for a run that reads none.
+    private let evaluationImages: ImageSet?
     private let normalization: Normalization
     private let real: BatchSource?
-    private var studentDescription: ModelDescription
+    private let studentDescription: ModelDescription
     /// What the command says of the run (settings, teacher, provenance), stored in every
     /// checkpoint beside the driver's own progress.
     private let identity: [String: CheckpointFile.Attribute]
@@ -81,13 +86,18 @@ public final class DistillationDriver {
     public let realDiversity: Double?
     /// The within-class diversity of the generator's images after the last epoch (rank 0).
     public private(set) var sampleDiversity: Double?
+    /// Chooses the student the run writes, without real images; nil for a run without a
+    /// generator, which keeps its last epoch's.
+    public let selection: StudentSelection?
+    /// What the teacher sees in the generator's images after the last epoch, class by class.
+    public private(set) var health: GenerationHealth?
     private var communicator: Communicator { run.communicator }
 
     /// A run that starts at `progress` (a fresh one, or one restored from a checkpoint by
     /// `restore`), writing to `directory`.
-    public init(run: DistillationRun, teacherTop1: Double, evaluationImages: ImageSet, normalization: Normalization,
+    public init(run: DistillationRun, teacherTop1: Double, evaluationImages: ImageSet?, normalization: Normalization,
                 real: BatchSource?, directory: RunDirectory, studentDescription: ModelDescription,
-                identity: [String: CheckpointFile.Attribute], options: DriverOptions,
+                identity: [String: CheckpointFile.Attribute], options: DriverOptions, selection: StudentSelection? = nil,
                 resumingFrom checkpoint: CheckpointFile.Contents? = nil) throws {
         self.run = run
         self.teacherTop1 = teacherTop1
@@ -98,10 +108,12 @@ public final class DistillationDriver {
         self.studentDescription = studentDescription
         self.identity = identity
         self.options = options
+        self.selection = run.storedSamples == nil && run.configuration.method != .noise ? selection : nil
         checkpoints = CheckpointSeries(directory: directory.checkpoints, keep: options.keepCheckpoints)
         progress = RunProgress()
         if let checkpoint {
             try run.restore(from: checkpoint.state)
+            try self.selection?.restore(from: checkpoint.state, group: Self.selectionGroup)
             progress = try Self.progress(of: checkpoint)
         }
         let writes = run.communicator.isRoot
@@ -111,8 +123,9 @@ public final class DistillationDriver {
             directory.removeStaleTemporaries()
         }
         log = MetricsLog(path: writes ? directory.metrics : nil, continuingAfter: checkpoint == nil ? nil : progress.epoch)
-        realDiversity = writes ? WithinClassDiversity.of(evaluationImages, normalization: normalization,
-                                                         perClass: Self.diversityDraws(classes: evaluationImages.classes)) : nil
+        realDiversity = writes ? evaluationImages.flatMap {
+            WithinClassDiversity.of($0, normalization: normalization, perClass: Self.diversityDraws(classes: $0.classes))
+        } : nil
         if options.saveSamplesEvery > 0 {
             let c = run.configuration
             var attributes = identity.filter { ["method", "teacher", "teacher_crc32", "provenance_started"].contains($0.key) }
@@ -144,6 +157,9 @@ public final class DistillationDriver {
         progress.bestTop1 = try checkpoint.number("best_top1", in: file)
         progress.bestEpoch = try checkpoint.integer("best_epoch", in: file)
         progress.wallSeconds = try checkpoint.number("wall_seconds", in: file)
+        // Checkpoints of runs that kept every epoch's last student have no pick of their own.
+        progress.pickedEpoch = checkpoint.attributes["picked_epoch"] == nil ? progress.epoch : try checkpoint.integer("picked_epoch", in: file)
+        progress.pickedTop1 = checkpoint.attributes["picked_top1"] == nil ? progress.lastTop1 : try checkpoint.number("picked_top1", in: file)
         return progress
     }
 
@@ -204,6 +220,9 @@ public final class DistillationDriver {
         return outcome(.finished)
     }
 
+    /// Where checkpoints keep the selection's state.
+    static let selectionGroup = "selection"
+
     /// Images per class of the diversity figures: 16, fewer for many classes (at most 640 in all).
     private static func diversityDraws(classes: Int) -> Int { max(2, min(16, 640 / max(classes, 1))) }
 
@@ -211,8 +230,8 @@ public final class DistillationDriver {
     /// whose iterations are done; the progress then names the next epoch.
     private func finishEpoch(_ epoch: Int, wallSeconds: () -> Double) throws {
         var fields: [String: Any] = try run.finishEpoch(epoch, real: real)
-        let top1 = Evaluation.run(run.evaluatedStudent, on: evaluationImages, normalization: normalization, communicator: communicator).top1
-        if run.studentAverage != nil {
+        let top1 = evaluationImages.map { Evaluation.run(run.evaluatedStudent, on: $0, normalization: normalization, communicator: communicator).top1 } ?? .nan
+        if run.studentAverage != nil, let evaluationImages {
             // The trained weights' own accuracy, beside their average's: what the average gains.
             fields["trained_student_top1"] = Evaluation.run(run.student, on: evaluationImages, normalization: normalization,
                                                             communicator: communicator).top1
@@ -221,6 +240,25 @@ public final class DistillationDriver {
         progress.iteration = 0
         progress.lastTop1 = top1
         if top1 > progress.bestTop1 { (progress.bestTop1, progress.bestEpoch) = (top1, epoch + 1) }
+        var keptStudent = run.evaluatedStudent
+        if let selection {
+            // The real accuracies above are only reported: nothing below reads them but the report.
+            let probe = selection.bank.offer(run.generator, teacher: run.teacher, epoch: epoch + 1)
+            health = GenerationHealth(probe)
+            let score = try selection.consider(run.evaluatedStudent, epoch: epoch + 1)
+            fields["probe_agreement"] = score.agreement
+            fields["probe_divergence"] = score.divergence
+            health.map { fields.merge($0.fields) { $1 } }
+            if let pick = selection.pick, let picked = try selection.pickedStudent() {
+                if pick.epoch == epoch + 1 { progress.pickedTop1 = top1 }
+                progress.pickedEpoch = pick.epoch
+                keptStudent = picked
+            }
+        } else {
+            (progress.pickedEpoch, progress.pickedTop1) = (epoch + 1, top1)
+        }
+        fields["picked_epoch"] = progress.pickedEpoch
+        fields["picked_student_top1"] = progress.pickedTop1
         progress.wallSeconds = wallSeconds()
         fields["epoch"] = epoch + 1
         fields["student_top1"] = top1
@@ -236,15 +274,20 @@ public final class DistillationDriver {
             fields["sample_diversity"] = sampleDiversity
             fields["real_diversity"] = realDiversity
         }
-        studentDescription.provenance["epochs"] = "\(epoch + 1)"
-        studentDescription.provenance["eval_top1"] = String(format: "%.2f", top1)
+        var lastDescription = studentDescription, keptDescription = studentDescription
+        lastDescription.provenance["epochs"] = "\(epoch + 1)"
+        lastDescription.provenance["eval_top1"] = String(format: "%.2f", top1)
+        keptDescription.provenance["epochs"] = "\(progress.pickedEpoch)"
+        keptDescription.provenance["eval_top1"] = String(format: "%.2f", progress.pickedTop1)
+        if selection != nil { keptDescription.provenance["chosen_by"] = "\(run.configuration.selectionRule.rawValue) on the probe bank, epoch \(progress.pickedEpoch) of \(epoch + 1)" }
         if communicator.isRoot {
             // One set, then the metrics line: a reader sees the student, generator and metrics
             // of one epoch, and a failed write (a full disk) replaces none of them.
             // A run on stored samples trains no generator.
             let generator = run.storedSamples == nil
-                ? [GeneratorFile.pending(run.generator, provenance: studentDescription.provenance, to: directory.generator)] : []
-            try AtomicFile.writeSet([ModelFile.pending(run.evaluatedStudent, description: studentDescription, to: directory.student)] + generator)
+                ? [GeneratorFile.pending(run.generator, provenance: lastDescription.provenance, to: directory.generator)] : []
+            try AtomicFile.writeSet([ModelFile.pending(keptStudent, description: keptDescription, to: directory.student),
+                                     ModelFile.pending(run.evaluatedStudent, description: lastDescription, to: directory.lastStudent)] + generator)
         }
         try log.log(fields)
     }
@@ -261,6 +304,7 @@ public final class DistillationDriver {
         if communicator.isRoot {
             var state = StateArchive()
             run.archive(into: &state)
+            selection?.archive(into: &state, group: Self.selectionGroup)
             var attributes = identity
             attributes["kind"] = .text("distillation")
             attributes["epoch"] = .integer(Int64(progress.epoch))
@@ -270,6 +314,8 @@ public final class DistillationDriver {
             attributes["last_top1"] = .number(progress.lastTop1)
             attributes["best_top1"] = .number(progress.bestTop1)
             attributes["best_epoch"] = .integer(Int64(progress.bestEpoch))
+            attributes["picked_epoch"] = .integer(Int64(progress.pickedEpoch))
+            attributes["picked_top1"] = .number(progress.pickedTop1)
             attributes["wall_seconds"] = .number(progress.wallSeconds)
             attributes["provenance_written"] = .text(ISO8601DateFormatter().string(from: Date()))
             try checkpoints.write(CheckpointFile.Contents(attributes: attributes, state: state),

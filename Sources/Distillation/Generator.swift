@@ -121,3 +121,16 @@ public final class Generator: Layer {
         preconditionFailure("a generator takes noise and labels: call generator(z, labels:)")
     }
 }
+
+extension Generator {
+    /// Images drawn outside training (grids, probes): in the mode the student's samples come
+    /// from (batch statistics), the running statistics left alone, on this rank alone (its
+    /// batch is its own, whichever rank calls), without a gradient.
+    public func drawAside(_ z: Tensor, labels: [Int]) -> Tensor {
+        train()
+        let held = batchNorms.map(\.updatesRunningStatistics)
+        for layer in batchNorms { layer.updatesRunningStatistics = false }
+        defer { for (layer, value) in zip(batchNorms, held) { layer.updatesRunningStatistics = value } }
+        return RankLocalPass.run { withoutGradient { self(z, labels: labels) } }
+    }
+}

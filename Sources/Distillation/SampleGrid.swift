@@ -25,18 +25,10 @@ public enum SampleGrid {
         let random = Philox(seed: seed, name: "sample-grid")
         let z = Tensor(shape: [count, generator.shape.noise], values: random.normal(count: count * generator.shape.noise))
         let drawnLabels = (0..<count).map { $0 / perClass }
-        // The mode the student's samples come from: batch statistics, running ones left alone.
-        // One rank draws the grid while the others wait: its batch is that rank's alone.
-        generator.train()
-        let norms = generator.batchNorms
-        let held = norms.map(\.updatesRunningStatistics)
-        for layer in norms { layer.updatesRunningStatistics = false }
-        defer { for (layer, value) in zip(norms, held) { layer.updatesRunningStatistics = value } }
-        return RankLocalPass.run {
-            let images = withoutGradient { generator(z, labels: drawnLabels) }
-            let rows = generator.isConditional ? drawnLabels : withoutGradient { Evaluation.predictedClasses(teacher(images)) }
-            return (images, rows)
-        }
+        // One rank draws the grid while the others wait.
+        let images = generator.drawAside(z, labels: drawnLabels)
+        let rows = generator.isConditional ? drawnLabels : RankLocalPass.run { withoutGradient { Evaluation.predictedClasses(teacher(images)) } }
+        return (images, rows)
     }
 
     /// Places image i in row rows[i] (at most `perClass` per row), undoing the normalisation.

@@ -9,6 +9,14 @@ public enum WithinClassDiversity {
     /// Of `images` (N x C x H x W) whose classes are `labels`; classes with fewer than two
     /// images are left out (nil when none has two).
     public static func of(_ images: Tensor, labels: [Int]) -> Double? {
+        // In class order: the same images give the same figure, to the last bit, in every process.
+        let figures = byClass(images, labels: labels)
+        let perClass = figures.keys.sorted().map { figures[$0]! }
+        return perClass.isEmpty ? nil : perClass.reduce(0, +) / Double(perClass.count)
+    }
+
+    /// Each class's figure, for the classes with at least two images.
+    public static func byClass(_ images: Tensor, labels: [Int]) -> [Int: Double] {
         let pixels = images.count / max(images.shape[0], 1)
         var sums: [Int: (count: Int, squares: Double, total: [Double])] = [:]
         let values = images.toArray()
@@ -23,13 +31,11 @@ public enum WithinClassDiversity {
             sums[label] = entry
         }
         // Over the n(n-1)/2 pairs i < j: sum |x_i - x_j|^2 = n sum |x_i|^2 - |sum x_i|^2.
-        // In class order: the same images give the same figure, to the last bit, in every process.
-        let perClass = sums.keys.sorted().map { sums[$0]! }.filter { $0.count >= 2 }.map { entry -> Double in
+        return sums.filter { $0.value.count >= 2 }.mapValues { entry -> Double in
             let n = Double(entry.count)
             let pairSum = n * entry.squares - entry.total.reduce(0) { $0 + $1 * $1 }
             return (max(pairSum, 0) / (n * (n - 1) / 2) / Double(pixels)).squareRoot()
         }
-        return perClass.isEmpty ? nil : perClass.reduce(0, +) / Double(perClass.count)
     }
 
     /// Of the first `perClass` images of each class of `set`, normalised as the teacher's input.

@@ -9,6 +9,8 @@ public struct RunDirectory: Sendable {
 
     /// The student as a model file, rewritten after every epoch.
     public var student: String { path + "/student.h5" }
+    /// The last epoch's student, beside the one chosen without real images (student.h5).
+    public var lastStudent: String { path + "/student-last.h5" }
     /// The generator, rewritten after every epoch.
     public var generator: String { path + "/generator.h5" }
     /// One JSON line per finished epoch.
@@ -42,7 +44,7 @@ public struct RunDirectory: Sendable {
 
     /// Removes what killed writes of the outputs left behind (`.student.h5.tmp-PID`, ...).
     public func removeStaleTemporaries() {
-        [student, generator, metrics].forEach(AtomicFile.removeStaleTemporaries(of:))
+        [student, lastStudent, generator, metrics].forEach(AtomicFile.removeStaleTemporaries(of:))
         AtomicFile.removeStaleTemporaries(in: grids) { $0.hasPrefix("epoch-") && $0.hasSuffix(".png") }
         AtomicFile.removeStaleTemporaries(in: samples) { $0.hasPrefix("samples-") && $0.hasSuffix(".h5") }
     }

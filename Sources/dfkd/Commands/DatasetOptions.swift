@@ -5,7 +5,7 @@ import Data
 struct DatasetOptions: ParsableArguments {
     @Option(help: "Dataset (or the config file's 'dataset').") var dataset: DatasetKind?
 
-    @Option(help: "Directory of the dataset's files (IDX or CIFAR binary, raw or .gz).")
+    @Option(help: "Directory of the dataset's files (IDX or CIFAR binary, raw or .gz); default $DFKD_DATA_DIR/DATASET, else /usr/share/datasets/DATASET (Debian's dataset packages).")
     var dataDir: String?
 
     @Option(help: "TRAIN:EVAL image counts: the first TRAIN images of one file set train, the last EVAL evaluate.")

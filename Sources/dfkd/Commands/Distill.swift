@@ -54,6 +54,8 @@ struct Distill: ParsableCommand {
             help: "Train the student on sample shards of an earlier run (files or a quoted glob, 'RUN/samples/*.h5') and their stored teacher logits, without a generator.")
     var fromSamples: [String] = []
     @Flag(help: "Print one JSON object as the last line.") var json = false
+    @Flag(help: "Read no real image: the dataset's files are not opened and no accuracy is reported; the run trains and chooses its student as it would with them (methods with real-data iterations refuse it).")
+    var noRealData = false
 
     func validate() throws {
         guard (out == nil) != (resume == nil) || out == resume else {
@@ -113,9 +115,9 @@ struct Distill: ParsableCommand {
             print("note: student-warmup-epochs \(settings.studentWarmupEpochs) is not shorter than the \(settings.epochs) epochs; using \(settings.effectiveStudentWarmupEpochs)")
         }
 
-        let dataset = try datasetChoice.load()
+        let dataset = noRealData ? nil : try datasetChoice.load()
         let (teacherModel, teacherDescription) = try ModelFile.load(teacherPath)
-        try ModelChecks.requireInputs(teacherDescription, file: teacherPath, match: dataset)
+        if let dataset { try ModelChecks.requireInputs(teacherDescription, file: teacherPath, match: dataset) }
         try DistillationSettings.requireRunnable(settings, file: file, teacherHasBatchNorms: !teacherModel.batchNorms.isEmpty, ranks: communicator.size)
         let side = teacherDescription.inputShape[1]
         guard side == teacherDescription.inputShape[2], side % 4 == 0 else {
@@ -127,16 +129,19 @@ struct Distill: ParsableCommand {
             .initialize(seed: settings.seed)
         if let studentInit { try StudentInitialization.load(studentInit, into: studentModel, like: teacherDescription) }
         let normalization = Normalization(mean: teacherDescription.normalizationMean, std: teacherDescription.normalizationStd)
-        let teacherTop1 = Evaluation.run(teacherModel, on: dataset.eval, normalization: normalization, communicator: communicator).top1
+        let teacherTop1 = dataset.map { Evaluation.run(teacherModel, on: $0.eval, normalization: normalization, communicator: communicator).top1 } ?? .nan
         if let sampleSet { try Self.requireSamples(sampleSet, of: teacherPath, teacherCRC: teacherCRC, teacherDescription) }
         let averagedStudent = settings.studentAverageDecay > 0
             ? studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes) : nil
         let run = DistillationRun(teacher: teacherModel, student: studentModel, averagedStudent: averagedStudent, imageShape: teacherDescription.inputShape,
                                   classes: teacherDescription.classes, configuration: settings, communicator: communicator)
         run.storedSamples = try sampleSet.map { set in try DamageLocator.naming { try StoredSamples(set, seed: settings.seed) } }
+        if settings.realPasses > 0 && dataset == nil {
+            throw CommandError("real-passes \(settings.realPasses): the method's real-data iterations need real images, which --no-real-data forbids")
+        }
         let real = settings.realPasses > 0
-            ? BatchSource(dataset.train, batchSize: settings.realBatchSize, normalization: normalization,
-                          augmentation: dataset.kind.augmentation, seed: settings.seed, training: true)
+            ? dataset.map { BatchSource($0.train, batchSize: settings.realBatchSize, normalization: normalization,
+                                        augmentation: $0.kind.augmentation, seed: settings.seed, training: true) }
             : nil
         let command = CommandLine.arguments.joined(separator: " ")
         let hosts = JobRanks.hosts(communicator)
@@ -162,23 +167,27 @@ struct Distill: ParsableCommand {
         var options = DriverOptions()
         (options.minutes, options.gridEvery, options.checkpointEvery) = (minutes, gridEvery, checkpointEvery)
         (options.checkpointMinutes, options.keepCheckpoints, options.saveSamplesEvery) = (checkpointMinutes, keepCheckpoints, saveSamples)
-        let driver = try DistillationDriver(run: run, teacherTop1: teacherTop1, evaluationImages: dataset.eval, normalization: normalization,
+        let selection = StudentSelection(rule: settings.selectionRule,
+                                         bank: ProbeBank(capacity: settings.probeStates, images: settings.probeImages, seed: settings.seed),
+                                         holder: studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes))
+        let driver = try DistillationDriver(run: run, teacherTop1: teacherTop1, evaluationImages: dataset?.eval, normalization: normalization,
                                             real: real, directory: directory, studentDescription: studentDescription, identity: identity,
-                                            options: options, resumingFrom: checkpoint?.contents)
+                                            options: options, selection: selection, resumingFrom: checkpoint?.contents)
 
         if let checkpoint, let stored {
             print("resuming \(checkpoint.path) (written by \(stored.worldSize) rank(s)) after \(driver.progress.epoch) epoch(s) "
                   + "and \(driver.progress.iteration) of the next's \(settings.iterationsPerEpoch) iterations")
         }
-        print("distill: \(methodKind.rawValue), teacher \(teacherDescription.architecture.rawValue) (\(String(format: "%.2f", teacherTop1))% on "
-              + "\(dataset.eval.count) \(dataset.kind.rawValue) images) -> student \(studentArchitecture.rawValue)"
+        let teacherAccuracy = dataset.map { "(\(String(format: "%.2f", teacherTop1))% on \($0.eval.count) \($0.kind.rawValue) images)" }
+        print("distill: \(methodKind.rawValue), teacher \(teacherDescription.architecture.rawValue) " + (teacherAccuracy ?? "(no real images read)")
+              + " -> student \(studentArchitecture.rawValue)"
               + (run.storedSamples.map { " on \($0.count) stored samples of \(samplePaths.count) shard(s)," } ?? ",")
               + " \(settings.epochs) epochs of \(settings.iterationsPerEpoch) iterations, batch \(settings.batchSize)"
               + (communicator.size > 1 ? " over \(communicator.size) ranks" : ""))
         if communicator.size > 1 { print("ranks on hosts: \(hosts)") }
         let outcome = try driver.runToEnd()
         report(outcome, teacherTop1: teacherTop1, epochs: settings.epochs, method: methodKind.rawValue, directory: directory,
-               generated: sampleSet == nil, diversity: (driver.sampleDiversity, driver.realDiversity))
+               generated: sampleSet == nil, diversity: (driver.sampleDiversity, driver.realDiversity), driver: driver)
         if outcome.ending == .stopped { throw ExitCode(StopRequest.resumableStatus) }
     }
 
@@ -198,11 +207,19 @@ struct Distill: ParsableCommand {
     }
 
     private func report(_ outcome: DistillationOutcome, teacherTop1: Double, epochs: Int, method: String, directory: RunDirectory,
-                        generated: Bool, diversity: (samples: Double?, real: Double?)) {
+                        generated: Bool, diversity: (samples: Double?, real: Double?), driver: DistillationDriver) {
         let p = outcome.progress
-        let restored = 100 * p.lastTop1 / teacherTop1
-        print(String(format: "teacher %.2f%%, student %.2f%% after %d epochs (best %.2f%% at epoch %d), restored ratio %.2f%%, %.0f s",
-                     teacherTop1, p.lastTop1, outcome.epochsDone, p.bestTop1, p.bestEpoch, restored, p.wallSeconds))
+        let restored = 100 * p.pickedTop1 / teacherTop1
+        let chosen = driver.selection.map { "chosen without real images (\($0.rule.rawValue) on the probe bank)" } ?? "the last epoch's"
+        print(String(format: "teacher %.2f%%; student.h5 (epoch %d, ", teacherTop1, p.pickedEpoch) + chosen
+              + String(format: "): %.2f%%, restored ratio %.2f%%; for comparison, by real accuracy: the last epoch (%d) %.2f%%, "
+                       + "the best epoch (%d) %.2f%%; %.0f s", p.pickedTop1, restored, outcome.epochsDone, p.lastTop1, p.bestEpoch, p.bestTop1,
+                       p.wallSeconds))
+        if let health = driver.health {
+            print("teacher's classes on the last epoch's probe images (percent of each class): "
+                  + health.shares.enumerated().map { String(format: "%d %.1f", $0.offset, $0.element) }.joined(separator: ", "))
+            print(health.warning.map { "warning: \($0)" } ?? "no class collapsed (none rare, unrecognised, flat or drawn as a single image)")
+        }
         if let samples = diversity.samples, let real = diversity.real {
             print(String(format: "within-class diversity (RMS pixel difference of two images of a class): generated %.3f, real images %.3f",
                          samples, real))
@@ -218,10 +235,13 @@ struct Distill: ParsableCommand {
               + (generated ? "sample grids: \(directory.grids)/\n" : "") + "checkpoints: \(directory.checkpoints)/")
         if json {
             var summary: [String: Any] = [
-                "student_top1": p.lastTop1, "teacher_top1": teacherTop1, "restored_ratio": restored, "wall_seconds": p.wallSeconds,
-                "best_student_top1": p.bestTop1, "best_epoch": p.bestEpoch, "epochs": outcome.epochsDone, "method": method,
-                "ending": "\(outcome.ending)",
+                "student_top1": p.pickedTop1, "teacher_top1": teacherTop1, "restored_ratio": restored, "picked_epoch": p.pickedEpoch,
+                "last_student_top1": p.lastTop1, "last_restored_ratio": 100 * p.lastTop1 / teacherTop1,
+                "best_student_top1": p.bestTop1, "best_restored_ratio": 100 * p.bestTop1 / teacherTop1, "best_epoch": p.bestEpoch,
+                "epochs": outcome.epochsDone, "method": method, "ending": "\(outcome.ending)", "wall_seconds": p.wallSeconds,
+                "selection": driver.selection?.rule.rawValue ?? "last",
             ]
+            driver.health.map { summary.merge($0.fields) { $1 } }
             summary["sample_diversity"] = diversity.samples
             summary["real_diversity"] = diversity.real
             print(MetricsLog.jsonLine(summary))
