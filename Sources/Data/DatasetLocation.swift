@@ -11,10 +11,11 @@ public enum DatasetLocation {
     /// `given` when there is one, else the first folder of the search that exists; nil for the
     /// built-in dataset, which has no files.
     public static func directory(of kind: DatasetKind, given: String?,
-                                 environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+                                 environment: [String: String] = ProcessInfo.processInfo.environment,
+                                 debianRoot: String = debianRoot) throws -> String? {
         if kind == .builtin { return nil }
         if let given { return given }
-        let searched = candidates(of: kind, environment: environment)
+        let searched = candidates(of: kind, environment: environment, debianRoot: debianRoot)
         var isDirectory: ObjCBool = false
         if let found = searched.first(where: { FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue }) {
             return found
@@ -26,7 +27,7 @@ public enum DatasetLocation {
     }
 
     /// The folders searched, in order, when no directory is given.
-    static func candidates(of kind: DatasetKind, environment: [String: String]) -> [String] {
+    static func candidates(of kind: DatasetKind, environment: [String: String], debianRoot: String) -> [String] {
         let roots = [environment[environmentVariable]].compactMap { $0 }.filter { !$0.isEmpty } + [debianRoot]
         return roots.map { ($0 as NSString).appendingPathComponent(kind.rawValue) }
     }

@@ -18,6 +18,10 @@ public final class ProbeBank {
         public let requested: [Int]?
         /// N x K.
         public let teacherLogits: Tensor
+
+        public init(epoch: Int, images: Tensor, requested: [Int]?, teacherLogits: Tensor) {
+            (self.epoch, self.images, self.requested, self.teacherLogits) = (epoch, images, requested, teacherLogits)
+        }
     }
 
     public let capacity: Int
@@ -47,14 +51,20 @@ public final class ProbeBank {
     public func offer(_ generator: Generator, teacher: any Classifier, epoch: Int) -> Probe {
         let probe = Self.draw(generator, teacher: teacher, count: imageCount, random: Philox(seed: seed, name: "probe-\(epoch)"), epoch: epoch)
         offered += 1
-        if probes.count < capacity {
-            probes.append(probe)
-        } else {
-            // Algorithm R: the n-th state replaces a uniformly chosen slot with probability capacity / n.
-            let position = Int(Philox(seed: seed, name: "probe-slot-\(epoch)").uniform(count: 1)[0] * Float(offered))
-            if position < capacity { probes[position] = probe }
+        if let position = Self.slot(forState: offered, capacity: capacity, seed: seed, epoch: epoch) {
+            if position == probes.count { probes.append(probe) } else { probes[position] = probe }
         }
         return probe
+    }
+
+    /// Where the `state`-th state offered (counted from 1) goes, nil when it is not kept
+    /// (Algorithm R): the first `capacity` fill the slots; the n-th after them replaces a
+    /// uniformly chosen slot with probability capacity / n, so every state so far is kept
+    /// with the same probability.
+    public static func slot(forState state: Int, capacity: Int, seed: UInt64, epoch: Int) -> Int? {
+        if state <= capacity { return state - 1 }
+        let position = min(Int(Double(Philox(seed: seed, name: "probe-slot-\(epoch)").uniform(count: 1)[0]) * Double(state)), state - 1)
+        return position < capacity ? position : nil
     }
 
     static func draw(_ generator: Generator, teacher: any Classifier, count: Int, random: Philox, epoch: Int) -> Probe {
@@ -83,8 +93,9 @@ public final class ProbeBank {
     /// Restores what `archive(into:group:)` stored.
     public func restore(from archive: StateArchive, group: String) throws {
         offered = try archive.integer(group + "/offered")
-        probes = try archive.members(of: group).filter { $0 != "offered" }.sorted().map { position in
-            let slot = group + "/" + position
+        var slots: [String] = []
+        while archive[group + String(format: "/%04d/epoch", slots.count)] != nil { slots.append(group + String(format: "/%04d", slots.count)) }
+        probes = try slots.map { slot in
             let images = try archive.entry(slot + "/images"), logits = try archive.entry(slot + "/teacher_logits")
             return Probe(epoch: try archive.integer(slot + "/epoch"),
                          images: Tensor(shape: images.shape, values: try archive.floats(slot + "/images")),

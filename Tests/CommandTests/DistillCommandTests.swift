@@ -46,7 +46,11 @@ final class DistillCommandTests: XCTestCase {
             XCTAssertNotNil(last[term] as? Double, "metrics.jsonl lacks \(term): \(lines[2])")
         }
         XCTAssertNil(last["g_bns"], "a teacher without batch norm has no BN-statistics term")
-        XCTAssertEqual(last["student_top1"] as? Double ?? -1, student, accuracy: 1e-9, "the reported accuracy is the last epoch's")
+        XCTAssertEqual(last["picked_student_top1"] as? Double ?? -1, student, accuracy: 1e-9, "the reported accuracy is the kept student's")
+        XCTAssertEqual(summary["last_student_top1"] as? Double ?? -1, last["student_top1"] as? Double ?? -2, accuracy: 1e-9)
+        let picked = try XCTUnwrap(summary["picked_epoch"] as? Int, distill.output)
+        let pickedLine = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[picked - 1].utf8)) as? [String: Any])
+        XCTAssertEqual(pickedLine["student_top1"] as? Double ?? -1, student, accuracy: 1e-9, "the picked epoch's accuracy")
 
         // The saved student is a model file that evaluates to the reported accuracy.
         let eval = try DFKDCommand.run(["eval", "--model-file", out + "/student.h5", "--dataset", "builtin", "--split", Self.split, "--json"])
@@ -65,7 +69,7 @@ final class DistillCommandTests: XCTestCase {
         XCTAssertEqual(bigEndian(20), 10 * 34 + 2, "IHDR height")
     }
 
-    /// With a weight average the saved student is the average, not the trained weights, and
+    /// With a weight average the last epoch's student (student-last.h5) is the average, not the trained weights, and
     /// every metrics line and the final report give the within-class diversity of the
     /// generated images beside the real ones'.
     func testTheSavedStudentIsTheAverageAndTheDiversityIsReported() throws {
@@ -73,13 +77,13 @@ final class DistillCommandTests: XCTestCase {
         let distill = try ShortDistillation.run(ShortDistillation.distill(["--out", out, "--json"], epochs: 2))
         XCTAssertEqual(distill.status, 0, distill.output)
 
-        let (saved, _) = try ModelFile.load(out + "/student.h5")
+        let (saved, _) = try ModelFile.load(out + "/student-last.h5")
         let (state, metrics, _) = try ShortDistillation.result(of: out)
         var differsFromTrained = false
         for (name, tensor) in saved.namedFloatState() {
             let values = tensor.toArray(), average = try state.floats("student_average/model/" + name)
             let trained = try state.floats("student/" + name)
-            XCTAssertTrue(values == average, "student.h5's \(name) is not the average's" + (values == trained ? " but the trained weights'" : ""))
+            XCTAssertTrue(values == average, "student-last.h5's \(name) is not the average's" + (values == trained ? " but the trained weights'" : ""))
             differsFromTrained = differsFromTrained || values != trained
         }
         XCTAssertTrue(differsFromTrained, "the average equals the trained weights: the comparison cannot tell them apart")

@@ -16,7 +16,7 @@ final class OutputSafetyTests: XCTestCase {
     }
 
     private func epochsRecorded(in directory: String) throws -> (student: String?, generator: String?, metrics: Int) {
-        let student = try ModelFile.readDescription(directory + "/student.h5").provenance["epochs"]
+        let student = try ModelFile.readDescription(directory + "/student-last.h5").provenance["epochs"]
         let generator = try HDF5Group.open(directory + "/generator.h5").stringAttribute("provenance_epochs")
         let lines = try String(contentsOfFile: directory + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").count
         return (student, generator, lines)
@@ -78,7 +78,7 @@ final class OutputSafetyTests: XCTestCase {
         let probe = try Runs.run(Runs.distill(["--out", sizes, "--keep-checkpoints", "1"], epochs: 1))
         XCTAssertEqual(probe.status, 0, probe.output)
         func size(_ path: String) throws -> Int { try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) }
-        let models = try size(sizes + "/student.h5") + size(sizes + "/generator.h5")
+        let models = try size(sizes + "/student.h5") + size(sizes + "/student-last.h5") + size(sizes + "/generator.h5")
         let checkpoint = try size(try XCTUnwrap(CheckpointSeries(directory: sizes + "/checkpoints").files().last))
         // Room for one epoch's files and checkpoint, and half of the next epoch's files.
         guard let disk = try TestFiles.mountTmpfs("size=\(models + models / 2 + checkpoint + 65536)") else { return }
@@ -103,7 +103,8 @@ final class OutputSafetyTests: XCTestCase {
         let probe = try Runs.run(Runs.distill(["--out", sizes, "--keep-checkpoints", "1", "--save-samples", "1"], epochs: 1))
         XCTAssertEqual(probe.status, 0, probe.output)
         func size(_ path: String) throws -> Int { try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) }
-        let models = try size(sizes + "/student.h5") + size(sizes + "/generator.h5") + size(sizes + "/metrics.jsonl")
+        let models = try size(sizes + "/student.h5") + size(sizes + "/student-last.h5") + size(sizes + "/generator.h5")
+            + size(sizes + "/metrics.jsonl")
         let checkpoint = try size(try XCTUnwrap(CheckpointSeries(directory: sizes + "/checkpoints").files().last))
         let shard = try size(sizes + "/samples/samples-g000000000-g000000007-r0000.h5")
         // Room for the first epoch's files, checkpoint and shard, and half of the next shard.
