@@ -48,6 +48,13 @@ public enum DatasetKind: String, CaseIterable, Sendable {
 public struct Normalization: Sendable, Equatable {
     public let mean: [Float], std: [Float]
     public init(mean: [Float], std: [Float]) { self.mean = mean; self.std = std }
+
+    /// The normalised values that black (0) and white (1) pixels take in every channel: the
+    /// range every channel's real pixels lie in (the intersection over the channels).
+    public var pixelRange: ClosedRange<Float> {
+        let low = zip(mean, std).map { -$0 / $1 }.max() ?? 0, high = zip(mean, std).map { (1 - $0) / $1 }.min() ?? 1
+        return low...max(low, high)
+    }
 }
 
 public struct Augmentation: Sendable, Equatable {

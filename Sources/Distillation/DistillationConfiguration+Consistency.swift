@@ -13,10 +13,10 @@ extension DistillationConfiguration {
             let adversarialTerms = adversarial && (kdWeight > 0 || logL2Weight > 0 || l1Weight > 0)
             let statistics = statisticsWeight > 0 && teacherHasBatchNorms != false
             let generatorTerms = adversarialTerms || generatorCrossEntropyWeight > 0 || statistics || contrastWeight > 0
-                || oneHotWeight > 0 || entropyWeight > 0 || activationWeight > 0
+                || oneHotWeight > 0 || entropyWeight > 0 || activationWeight > 0 || totalVariationWeight > 0
             if !generatorTerms {
                 found.append("the generator step has no loss term: set adversarial with kd, log-l2 or l1, or ce-generator, contrast, "
-                             + "one-hot, entropy, activation, or bns (with a teacher that has batch norms) above 0")
+                             + "one-hot, entropy, activation, total-variation, or bns (with a teacher that has batch norms) above 0")
             }
         }
         if studentReusesGeneratorBatch && generatorSteps == 0 && studentSteps > 0 {

@@ -21,6 +21,8 @@ public struct DistillationConfiguration: Sendable, Equatable {
     /// The student steps on the images of the generator step just taken (DAFL, GIP) instead
     /// of fresh ones.
     public var studentReusesGeneratorBatch = false
+    /// Random shifts (pixels) and flips of the generated images of every student step.
+    public var studentAugmentation = GeneratedAugmentation(shift: 0, horizontalFlip: false)
     /// The student steps come before the generator steps in each iteration (DFAD's loop).
     public var studentStepsFirst = false
     /// GIP: passes over the real training split after each epoch's synthetic iterations
@@ -34,6 +36,7 @@ public struct DistillationConfiguration: Sendable, Equatable {
     public var noise = 256
     public var generatorWidths = [128, 128, 64]
     public var embeddings = EmbeddingPlacement.all
+    public var generatorOutput = GeneratorOutput.free
     public var generatorLearningRate: Float = 1e-3
     public var generatorBeta1: Float = 0.5
     public var generatorBeta2: Float = 0.999
@@ -58,7 +61,7 @@ public struct DistillationConfiguration: Sendable, Equatable {
     /// How the run chooses, without real images, which epoch's student it writes
     /// (StudentSelection), and the probe bank it measures them on: generated images of
     /// `probeStates` generator states, `probeImages` per state spread evenly over the classes.
-    public var selectionRule = StudentSelection.Rule.divergence
+    public var selectionRule = StudentSelection.Rule.agreement
     public var probeStates = 8
     public var probeImages = 240
 
@@ -85,6 +88,8 @@ public struct DistillationConfiguration: Sendable, Equatable {
     public var entropyWeight: Float = 0
     public var entropyForm = DistillationLosses.EntropyForm.sumLn
     public var activationWeight: Float = 0
+    /// The generator's total-variation prior on its images (DistillationLosses.totalVariation).
+    public var totalVariationWeight: Float = 0
     public var activationForm = DistillationLosses.ActivationForm.mean
 
     /// The warm-up the cosine schedule uses: a run no longer than the warm-up keeps the shape

@@ -88,7 +88,10 @@ public final class DistillationDriver {
     public private(set) var sampleDiversity: Double?
     /// Chooses the student the run writes, without real images; nil for a run without a
     /// generator, which keeps its last epoch's.
-    public let selection: StudentSelection?
+    public var selection: StudentSelection? { selections.first }
+    /// `selection`, then the other rules on the same bank, whose picks the metrics report
+    /// beside it (`picked_epoch_by_rule`) so that every run compares the rules.
+    private let selections: [StudentSelection]
     /// What the teacher sees in the generator's images after the last epoch, class by class.
     public private(set) var health: GenerationHealth?
     private var communicator: Communicator { run.communicator }
@@ -97,7 +100,7 @@ public final class DistillationDriver {
     /// `restore`), writing to `directory`.
     public init(run: DistillationRun, teacherTop1: Double, evaluationImages: ImageSet?, normalization: Normalization,
                 real: BatchSource?, directory: RunDirectory, studentDescription: ModelDescription,
-                identity: [String: CheckpointFile.Attribute], options: DriverOptions, selection: StudentSelection? = nil,
+                identity: [String: CheckpointFile.Attribute], options: DriverOptions, selections: [StudentSelection] = [],
                 resumingFrom checkpoint: CheckpointFile.Contents? = nil) throws {
         self.run = run
         self.teacherTop1 = teacherTop1
@@ -108,12 +111,17 @@ public final class DistillationDriver {
         self.studentDescription = studentDescription
         self.identity = identity
         self.options = options
-        self.selection = run.storedSamples == nil && run.configuration.method != .noise ? selection : nil
+        self.selections = run.storedSamples == nil && run.configuration.method != .noise ? selections : []
+        precondition(Set(self.selections.map { ObjectIdentifier($0.bank) }).count <= 1, "the selections of a run share one probe bank")
         checkpoints = CheckpointSeries(directory: directory.checkpoints, keep: options.keepCheckpoints)
         progress = RunProgress()
         if let checkpoint {
             try run.restore(from: checkpoint.state)
-            try self.selection?.restore(from: checkpoint.state, group: Self.selectionGroup)
+            // A checkpoint of a version without probes leaves the bank empty: the pick is among the epochs to come.
+            if let bank = self.selections.first?.bank, checkpoint.state[Self.probesGroup + "/offered"] != nil {
+                try bank.restore(from: checkpoint.state, group: Self.probesGroup)
+            }
+            for selection in self.selections { try selection.restore(from: checkpoint.state, group: Self.selectionGroup(selection.rule)) }
             progress = try Self.progress(of: checkpoint)
         }
         let writes = run.communicator.isRoot
@@ -220,8 +228,9 @@ public final class DistillationDriver {
         return outcome(.finished)
     }
 
-    /// Where checkpoints keep the selection's state.
-    static let selectionGroup = "selection"
+    /// Where checkpoints keep the probe bank and each rule's pick.
+    static let probesGroup = "probes"
+    static func selectionGroup(_ rule: StudentSelection.Rule) -> String { "selection/" + rule.rawValue }
 
     /// Images per class of the diversity figures: 16, fewer for many classes (at most 640 in all).
     private static func diversityDraws(classes: Int) -> Int { max(2, min(16, 640 / max(classes, 1))) }
@@ -246,8 +255,13 @@ public final class DistillationDriver {
             let probe = selection.bank.offer(run.generator, teacher: run.teacher, epoch: epoch + 1)
             health = GenerationHealth(probe)
             let score = try selection.consider(run.evaluatedStudent, epoch: epoch + 1)
+            for other in selections.dropFirst() { try other.consider(run.evaluatedStudent, epoch: epoch + 1) }
             fields["probe_agreement"] = score.agreement
             fields["probe_divergence"] = score.divergence
+            if let held = selection.pick?.score {
+                (fields["picked_probe_agreement"], fields["picked_probe_divergence"]) = (held.agreement, held.divergence)
+            }
+            fields["picked_epoch_by_rule"] = Dictionary(uniqueKeysWithValues: selections.map { ($0.rule.rawValue, $0.pick?.epoch ?? 0) })
             health.map { fields.merge($0.fields) { $1 } }
             if let pick = selection.pick, let picked = try selection.pickedStudent() {
                 if pick.epoch == epoch + 1 { progress.pickedTop1 = top1 }
@@ -304,7 +318,8 @@ public final class DistillationDriver {
         if communicator.isRoot {
             var state = StateArchive()
             run.archive(into: &state)
-            selection?.archive(into: &state, group: Self.selectionGroup)
+            selection?.bank.archive(into: &state, group: Self.probesGroup)
+            for selection in selections { selection.archive(into: &state, group: Self.selectionGroup(selection.rule)) }
             var attributes = identity
             attributes["kind"] = .text("distillation")
             attributes["epoch"] = .integer(Int64(progress.epoch))

@@ -93,6 +93,18 @@ public struct DistillationLosses {
         }
     }
 
+    /// Total variation, DeepInversion's image prior: per image, the mean absolute difference
+    /// between neighbouring pixels across and down (a 2x2 difference kernel per channel); the
+    /// batch mean. Natural images are mostly smooth; a generator without batch-norm statistics
+    /// to match otherwise draws high-frequency textures that the teacher classifies too.
+    public func totalVariation(_ images: Tensor) -> Tensor {
+        let channels = images.shape[1]
+        let acrossAndDown: [Float] = [-1, 1, 0, 0, -1, 0, 1, 0]
+        let weight = Tensor(shape: [2 * channels, 1, 2, 2], values: (0..<channels).flatMap { _ in acrossAndDown })
+        let differences = Tensor.conv2d(images, weight: weight, geometry: ConvolutionGeometry(groups: channels))
+        return scope.batchMean(differences.abs().mean(axes: [1, 2, 3]))
+    }
+
     /// Mean absolute logit difference (DFAD).
     public func l1(teacher: Tensor, student: Tensor) -> Tensor {
         scope.batchMean((teacher - student).abs().mean(axes: [1]))

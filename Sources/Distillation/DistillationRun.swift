@@ -90,9 +90,11 @@ public final class DistillationRun {
     public var generatorImageShape: [Int] { imageShape }
 
     /// `averagedStudent` is a second instance of the student's architecture, needed when
-    /// `student-ema` is above 0: it becomes the weight average.
+    /// `student-ema` is above 0: it becomes the weight average. `inputNormalization`, the
+    /// teacher's, places a bounded generator's images (`generator-output: bounded`).
     public init(teacher: any Classifier, student: any Classifier, averagedStudent: (any Classifier)? = nil, imageShape: [Int], classes: Int,
-                configuration c: DistillationConfiguration, communicator: Communicator = SingleProcess()) {
+                configuration c: DistillationConfiguration, inputNormalization: Normalization? = nil,
+                communicator: Communicator = SingleProcess()) {
         configuration = c
         self.imageShape = imageShape
         self.teacher = teacher
@@ -106,6 +108,10 @@ public final class DistillationRun {
         generator = Generator(shape: .init(noise: c.noise, widths: c.generatorWidths, imageSize: imageShape[1],
                                            channels: imageShape[0], classes: classes, innerEpsilon: c.generatorInnerEpsilon),
                               placement: c.embeddings).initialize(seed: c.seed &+ 1)
+        if c.generatorOutput == .bounded {
+            guard let inputNormalization else { preconditionFailure("generator-output bounded needs the teacher's input normalisation") }
+            generator.outputRange = inputNormalization.pixelRange
+        }
         for layer in teacher.batchNorms + student.batchNorms + generator.batchNorms { layer.momentsScope = scope }
         let probe = Tensor.zeros([2] + imageShape)
         let widths = withoutGradient { (teacher.features(probe).shape[1], student.features(probe).shape[1]) }
@@ -241,6 +247,7 @@ public final class DistillationRun {
         if c.oneHotWeight > 0 { terms.add("g_one_hot", c.oneHotWeight, losses.oneHot(teacher: t)) }
         if c.entropyWeight > 0 { terms.add("g_entropy", c.entropyWeight, losses.informationEntropy(teacher: t, form: c.entropyForm)) }
         if c.activationWeight > 0 { terms.add("g_activation", c.activationWeight, losses.activation(features: teacherFeatures, form: c.activationForm)) }
+        if c.totalVariationWeight > 0 { terms.add("g_total_variation", c.totalVariationWeight, losses.totalVariation(images)) }
         precondition(!terms.isEmpty, "the generator step has no loss term switched on (DistillationConfiguration.inconsistencies)")
         let total = terms.total
         let values = terms.values(total, totalName: "g_total")
@@ -265,9 +272,15 @@ public final class DistillationRun {
         } else if c.method == .noise {
             (images, knownLabels) = (drawNoiseImages(), nil)
         } else {
+            let drawIndex = draws
             let (z, drawn) = draw()
             generator.train()
-            (images, knownLabels) = (withoutGradient { generator(z, labels: drawn) }, generator.isConditional ? drawn : nil)
+            var generated = withoutGradient { generator(z, labels: drawn) }
+            if !c.studentAugmentation.isIdentity {
+                generated = c.studentAugmentation.apply(to: generated, rows: communicator.share(of: c.batchSize),
+                                                        random: Philox(seed: c.seed, name: "student-augmentation-\(drawIndex)"))
+            }
+            (images, knownLabels) = (generated, generator.isConditional ? drawn : nil)
         }
         let t = storedLogits ?? withoutGradient { teacher(images) }
         let labels = knownLabels ?? Evaluation.predictedClasses(t)

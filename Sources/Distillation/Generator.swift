@@ -27,6 +27,17 @@ public final class CategoricalFeatureEmbedding: Module {
     }
 }
 
+/// What the generator's last layer gives.
+public enum GeneratorOutput: String, Sendable, CaseIterable {
+    /// The output normalisation's values as they are (the published generators).
+    case free
+    /// Those values through tanh onto the range a real image's pixels have after the teacher's
+    /// input normalisation, known from the teacher alone: no pixel brighter than white or darker
+    /// than black, so that no class can take the batch's whole variance with values a real image
+    /// never has while the output normalisation leaves the other classes flat.
+    case bounded
+}
+
 /// Where a conditional generator's normalisation layers are categorical (paper Table 5).
 public enum EmbeddingPlacement: String, Sendable, CaseIterable {
     /// Every normalisation layer is a CFE: the CPSC-DFKD generator.
@@ -90,6 +101,10 @@ public final class Generator: Layer {
 
     public var isConditional: Bool { placement != .none }
 
+    /// With `GeneratorOutput.bounded`: the range of the teacher's normalised pixels that every
+    /// channel's images are mapped onto (nil: the values as the output normalisation gives them).
+    public var outputRange: ClosedRange<Float>?
+
     public override var children: [(String, Module)] {
         [("linear", linear), ("conv1", conv1), ("conv2", conv2), ("conv3", conv3)]
             + norms.enumerated().map { ("norm\($0.offset)", $0.element) }
@@ -114,7 +129,10 @@ public final class Generator: Layer {
         x = normalise(0, x, labels: labels).upsampledNearest2x()
         x = normalise(1, conv1(x), labels: labels).leakyRelu(slope: 0.2).upsampledNearest2x()
         x = normalise(2, conv2(x), labels: labels).leakyRelu(slope: 0.2)
-        return normalise(3, conv3(x).tanh(), labels: labels)
+        let output = normalise(3, conv3(x).tanh(), labels: labels)
+        guard let range = outputRange else { return output }
+        let half = (range.upperBound - range.lowerBound) / 2
+        return output.tanh() * half + (range.lowerBound + half)
     }
 
     public override func forward(_ x: Tensor) -> Tensor {

@@ -10,30 +10,37 @@ public struct ProbeScore: Equatable, Sendable {
     /// The mean over the probe images of KL(teacher || student) at temperature 1, in nats:
     /// finer than agreement where the two agree on nearly every image.
     public var divergence: Double
+    /// Per probe image, in the bank's order: whether the arg-maxes agree (empty when restored
+    /// from a checkpoint).
+    public var agreeing: [Bool] = []
+
+    public init(agreement: Double, divergence: Double, agreeing: [Bool] = []) {
+        (self.agreement, self.divergence, self.agreeing) = (agreement, divergence, agreeing)
+    }
 
     /// `model` (switched to evaluation mode and back) on every probe of `bank`, on this rank alone.
     public static func of(_ model: any Classifier, on bank: ProbeBank) -> ProbeScore {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
-        var agreeing = 0, count = 0, divergence = 0.0
+        var agreeing: [Bool] = [], divergence = 0.0
         for probe in bank.probes {
             let student = RankLocalPass.run { withoutGradient { model(probe.images) } }
             let (a, d) = compare(teacher: probe.teacherLogits.toArray(), student: student.toArray(), classes: student.shape[1])
             agreeing += a
             divergence += d
-            count += student.shape[0]
         }
-        return ProbeScore(agreement: 100 * Double(agreeing) / Double(max(count, 1)), divergence: divergence / Double(max(count, 1)))
+        let count = Double(max(agreeing.count, 1))
+        return ProbeScore(agreement: 100 * Double(agreeing.filter { $0 }.count) / count, divergence: divergence / count, agreeing: agreeing)
     }
 
-    /// Over rows of `classes` logits: how many rows' arg-maxes agree, and the sum of the rows' KL divergences.
-    static func compare(teacher: [Float], student: [Float], classes: Int) -> (agreeing: Int, divergence: Double) {
-        var agreeing = 0, divergence = 0.0
+    /// Over rows of `classes` logits: whether each row's arg-maxes agree, and the sum of the rows' KL divergences.
+    static func compare(teacher: [Float], student: [Float], classes: Int) -> (agreeing: [Bool], divergence: Double) {
+        var agreeing: [Bool] = [], divergence = 0.0
         for row in 0..<(teacher.count / classes) {
             let t = teacher[(row * classes)..<((row + 1) * classes)].map(Double.init)
             let s = student[(row * classes)..<((row + 1) * classes)].map(Double.init)
-            if t.indices.max(by: { t[$0] < t[$1] }) == s.indices.max(by: { s[$0] < s[$1] }) { agreeing += 1 }
+            agreeing.append(t.indices.max(by: { t[$0] < t[$1] }) == s.indices.max(by: { s[$0] < s[$1] }))
             let logT = logSoftmax(t), logS = logSoftmax(s)
             divergence += zip(logT, logS).reduce(0) { $0 + exp($1.0) * ($1.0 - $1.1) }
         }

@@ -1,19 +1,26 @@
+import Foundation
 import NeuralNetwork
 import TensorEngine
 
 /// Which of a run's epochs' students it keeps, chosen without real images. After each epoch
-/// the newest student meets the one picked so far on the present probe bank, both scored on
-/// the same images; the closer to the teacher stays (the newer on a tie). One challenger and
-/// one holder a epoch: the cost is two passes over the bank, whatever the student's size.
+/// the newest student challenges the one kept so far on the present probe bank, both scored on
+/// the same images. One challenger and one holder an epoch: the cost is two passes over the
+/// bank, whatever the student's size.
 public final class StudentSelection {
     public enum Rule: String, CaseIterable, Sendable {
+        /// The holder stays only if it agrees with the teacher's arg-max on significantly more
+        /// of the bank's images than the challenger (McNemar's test on the images where the two
+        /// differ, z above `significance`): the newest student unless an earlier one is
+        /// measurably closer to the teacher.
+        case agreement
         /// The lower mean KL divergence from the teacher on the bank.
         case divergence
-        /// The higher arg-max agreement with the teacher on the bank.
-        case agreement
         /// The last epoch's student, as a run without a probe would keep.
         case last
     }
+
+    /// The z of McNemar's test above which the holder stays (one-sided, about 2.3% by chance).
+    public static let significance = 2.0
 
     /// The picked student: its epoch (counted from 1) and weights, and its score on the bank
     /// at the epoch it was last compared.
@@ -24,7 +31,7 @@ public final class StudentSelection {
     }
 
     public let rule: Rule
-    /// The images the students are measured on.
+    /// The images the students are measured on (shared by the selections of one run).
     public let bank: ProbeBank
     public private(set) var pick: Pick?
     /// Holds a picked student's weights while it is scored or written.
@@ -44,18 +51,30 @@ public final class StudentSelection {
     @discardableResult
     public func consider(_ student: any Classifier, epoch: Int) throws -> ProbeScore {
         let challenger = ProbeScore.of(student, on: bank)
-        var keepsHolder = false
         if let pick, rule != .last {
-            let holderScore = try score(pick.state, on: bank)
-            keepsHolder = rule == .divergence ? holderScore.divergence < challenger.divergence : holderScore.agreement > challenger.agreement
-            if keepsHolder { self.pick = Pick(epoch: pick.epoch, state: pick.state, score: holderScore) }
+            try holder.restore(from: pick.state, group: "student")
+            let held = ProbeScore.of(holder, on: bank)
+            if Self.holderStays(held, against: challenger, rule: rule) {
+                self.pick = Pick(epoch: pick.epoch, state: pick.state, score: held)
+                return challenger
+            }
         }
-        if !keepsHolder {
-            var state = StateArchive()
-            student.archive(into: &state, group: "student")
-            pick = Pick(epoch: epoch, state: state, score: challenger)
-        }
+        var state = StateArchive()
+        student.archive(into: &state, group: "student")
+        pick = Pick(epoch: epoch, state: state, score: challenger)
         return challenger
+    }
+
+    /// Whether the holder, scored `held`, stays against a challenger scored `challenger`.
+    public static func holderStays(_ held: ProbeScore, against challenger: ProbeScore, rule: Rule) -> Bool {
+        switch rule {
+        case .agreement:
+            let onlyHolder = zip(held.agreeing, challenger.agreeing).filter { $0 && !$1 }.count
+            let onlyChallenger = zip(held.agreeing, challenger.agreeing).filter { !$0 && $1 }.count
+            return Double(onlyHolder - onlyChallenger) > significance * Double(onlyHolder + onlyChallenger).squareRoot()
+        case .divergence: return held.divergence < challenger.divergence
+        case .last: return false
+        }
     }
 
     /// The picked student's weights in the spare instance (nil before any pick): what the run
@@ -66,16 +85,10 @@ public final class StudentSelection {
         return holder
     }
 
-    private func score(_ state: StateArchive, on bank: ProbeBank) throws -> ProbeScore {
-        try holder.restore(from: state, group: "student")
-        return ProbeScore.of(holder, on: bank)
-    }
-
     // MARK: State
 
-    /// The bank under `group/probes`, the pick's epoch, score and weights under `group/`.
+    /// The pick's epoch, score and weights under `group/` (nothing before the first pick).
     public func archive(into archive: inout StateArchive, group: String) {
-        bank.archive(into: &archive, group: group + "/probes")
         guard let pick else { return }
         archive.add(group + "/epoch", scalar: pick.epoch)
         archive.add(group + "/agreement", scalar: pick.score.agreement)
@@ -83,11 +96,9 @@ public final class StudentSelection {
         for entry in pick.state.entries { archive.add(group + "/" + entry.name, entry.values, shape: entry.shape) }
     }
 
-    /// Restores what `archive(into:group:)` stored. A checkpoint of a run that kept no probe
-    /// bank (before there was one) starts an empty bank: the pick is among the epochs to come.
+    /// Restores what `archive(into:group:)` stored. The per-image agreements are not stored:
+    /// the next comparison measures the holder again.
     public func restore(from archive: StateArchive, group: String) throws {
-        guard archive[group + "/probes/offered"] != nil else { return }
-        try bank.restore(from: archive, group: group + "/probes")
         guard archive[group + "/epoch"] != nil else { pick = nil; return }
         try holder.restore(from: archive, group: group + "/student")
         var state = StateArchive()

@@ -27,6 +27,7 @@ final class LossGoldenTests: XCTestCase {
             "contrastive": { c, i in [self.losses.contrastive(teacherFeatures: i["tf"]!, studentFeatures: i["sf"]!, labels: c.labels!)] },
             "bn_statistics_norms": { c, i in [self.statistics(c, i["x"]!, form: .norms)] },
             "bn_statistics_squares": { c, i in [self.statistics(c, i["x"]!, form: .squares)] },
+            "total_variation": { _, i in [self.losses.totalVariation(i["x"]!)] },
         ]
         XCTAssertEqual(Set(file.cases.map(\.name)), Set(table.keys))
         for golden in file.cases {

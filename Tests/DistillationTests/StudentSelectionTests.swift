@@ -83,6 +83,7 @@ final class StudentSelectionTests: XCTestCase {
             XCTAssertEqual(scores[1].divergence, 0, accuracy: 1e-6, "\(rule)")
             XCTAssertEqual(scores[1].agreement, 100, "\(rule)")
             XCTAssertGreaterThan(scores[2].divergence, 1e-3, "\(rule): the stranger differs from the teacher")
+            XCTAssertLessThan(scores[2].agreement, 80, "\(rule): the stranger disagrees with the teacher on many images")
             let pick = try XCTUnwrap(chooser.pick)
             let kept = try XCTUnwrap(try chooser.pickedStudent())
             let expected = rule == .last ? (3, stranger) : (2, twin)
@@ -93,13 +94,33 @@ final class StudentSelectionTests: XCTestCase {
 
             var archive = StateArchive()
             chooser.archive(into: &archive, group: "selection")
+            chooser.bank.archive(into: &archive, group: "probes")
             let restored = selection(rule)
             try restored.restore(from: archive, group: "selection")
             XCTAssertEqual(restored.pick?.epoch, pick.epoch)
-            XCTAssertEqual(restored.pick?.score, pick.score)
+            XCTAssertEqual(restored.pick?.score.agreement, pick.score.agreement)
+            XCTAssertEqual(restored.pick?.score.divergence, pick.score.divergence)
             XCTAssertEqual(restored.pick?.state, pick.state)
-            XCTAssertEqual(restored.bank.offered, 3)
         }
+    }
+
+    /// The agreement rule keeps the newer student unless the holder agrees with the teacher on
+    /// significantly more images, counted where the two differ (McNemar's z above 2).
+    func testTheHolderStaysOnlyWhenSignificantlyCloser() {
+        func scores(onlyHolder: Int, onlyChallenger: Int, both: Int) -> (ProbeScore, ProbeScore) {
+            let held = [Bool](repeating: true, count: onlyHolder + both) + [Bool](repeating: false, count: onlyChallenger)
+            let challenger = [Bool](repeating: false, count: onlyHolder) + [Bool](repeating: true, count: both + onlyChallenger)
+            return (ProbeScore(agreement: 0, divergence: 0, agreeing: held), ProbeScore(agreement: 0, divergence: 0, agreeing: challenger))
+        }
+        for (onlyHolder, onlyChallenger, stays) in [(20, 10, false), (25, 5, true), (5, 0, true), (4, 0, false), (0, 0, false), (10, 20, false)] {
+            let (held, challenger) = scores(onlyHolder: onlyHolder, onlyChallenger: onlyChallenger, both: 100)
+            XCTAssertEqual(StudentSelection.holderStays(held, against: challenger, rule: .agreement), stays,
+                           "\(onlyHolder) images only the holder agrees on, \(onlyChallenger) only the challenger")
+        }
+        let (closer, farther) = (ProbeScore(agreement: 50, divergence: 0.5), ProbeScore(agreement: 90, divergence: 0.6))
+        XCTAssertTrue(StudentSelection.holderStays(closer, against: farther, rule: .divergence))
+        XCTAssertFalse(StudentSelection.holderStays(farther, against: closer, rule: .divergence))
+        XCTAssertFalse(StudentSelection.holderStays(closer, against: farther, rule: .last))
     }
 
     /// Classes drawn as flat images, as copies of one image, or that the teacher never sees

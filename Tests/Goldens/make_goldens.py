@@ -225,7 +225,19 @@ def distillation_cases():
         case("activation_l1", {"f": rand(6, 4)}, lambda f: -f.abs().sum(1).mean()),
         case("mse", {"t": t, "s": s}, lambda t, s: F.mse_loss(s, t)),
     ]
+    # Its own generator, so that adding the case left every other case's inputs as they were.
+    images = torch.rand(3, 2, 5, 6, generator=torch.Generator().manual_seed(7)) * 4 - 1
+    cases.append(case("total_variation", {"x": images}, total_variation))
     return cases
+
+
+def total_variation(x):
+    """Per image, the mean absolute difference to the right and downward neighbours over the
+    (H-1) x (W-1) pixels that have both (the engine's 2x2 difference kernels); batch mean."""
+    corner = x[:, :, :-1, :-1]
+    across, down = x[:, :, :-1, 1:] - corner, x[:, :, 1:, :-1] - corner
+    count = 2 * corner[0].numel()
+    return ((across.abs().sum((1, 2, 3)) + down.abs().sum((1, 2, 3))) / count).mean()
 
 
 def network_case():

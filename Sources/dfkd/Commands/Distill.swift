@@ -134,7 +134,8 @@ struct Distill: ParsableCommand {
         let averagedStudent = settings.studentAverageDecay > 0
             ? studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes) : nil
         let run = DistillationRun(teacher: teacherModel, student: studentModel, averagedStudent: averagedStudent, imageShape: teacherDescription.inputShape,
-                                  classes: teacherDescription.classes, configuration: settings, communicator: communicator)
+                                  classes: teacherDescription.classes, configuration: settings, inputNormalization: normalization,
+                                  communicator: communicator)
         run.storedSamples = try sampleSet.map { set in try DamageLocator.naming { try StoredSamples(set, seed: settings.seed) } }
         if settings.realPasses > 0 && dataset == nil {
             throw CommandError("real-passes \(settings.realPasses): the method's real-data iterations need real images, which --no-real-data forbids")
@@ -167,12 +168,16 @@ struct Distill: ParsableCommand {
         var options = DriverOptions()
         (options.minutes, options.gridEvery, options.checkpointEvery) = (minutes, gridEvery, checkpointEvery)
         (options.checkpointMinutes, options.keepCheckpoints, options.saveSamplesEvery) = (checkpointMinutes, keepCheckpoints, saveSamples)
-        let selection = StudentSelection(rule: settings.selectionRule,
-                                         bank: ProbeBank(capacity: settings.probeStates, images: settings.probeImages, seed: settings.seed),
-                                         holder: studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes))
+        let bank = ProbeBank(capacity: settings.probeStates, images: settings.probeImages, seed: settings.seed)
+        // The configured rule decides; the others are measured beside it (the last epoch's needs no holder).
+        let rules = [settings.selectionRule] + StudentSelection.Rule.allCases.filter { $0 != settings.selectionRule && $0 != .last }
+        let selections = rules.map {
+            StudentSelection(rule: $0, bank: bank, holder: studentArchitecture.make(inputChannels: teacherDescription.inputShape[0],
+                                                                                   classes: teacherDescription.classes))
+        }
         let driver = try DistillationDriver(run: run, teacherTop1: teacherTop1, evaluationImages: dataset?.eval, normalization: normalization,
                                             real: real, directory: directory, studentDescription: studentDescription, identity: identity,
-                                            options: options, selection: selection, resumingFrom: checkpoint?.contents)
+                                            options: options, selections: selections, resumingFrom: checkpoint?.contents)
 
         if let checkpoint, let stored {
             print("resuming \(checkpoint.path) (written by \(stored.worldSize) rank(s)) after \(driver.progress.epoch) epoch(s) "

@@ -71,6 +71,8 @@ enum DistillationSettings {
         integer("student-steps", \.studentSteps, .integers(0...1000)),
         flag("reuse-generator-batch", \.studentReusesGeneratorBatch),
         flag("student-steps-first", \.studentStepsFirst),
+        integer("student-shift", \.studentAugmentation.shift, .integers(0...64)),
+        flag("student-flip", \.studentAugmentation.horizontalFlip),
         double("real-passes", \.realPasses, .numbers(from: 0, below: 1000)),
         integer("real-batch", \.realBatchSize, .integers(1...65536)),
         integer("batch", \.batchSize, .integers(1...65536)),
@@ -82,6 +84,7 @@ enum DistillationSettings {
         integer("noise", \.noise, .integers(1...65536)),
         integers("generator-widths", \.generatorWidths, .integers(1...4096), count: 3),
         choice("embeddings", \.embeddings),
+        choice("generator-output", \.generatorOutput),
         number("generator-lr", \.generatorLearningRate, .positive),
         number("generator-beta1", \.generatorBeta1, .decayFactor),
         number("generator-beta2", \.generatorBeta2, .decayFactor),
@@ -117,6 +120,7 @@ enum DistillationSettings {
         choice("entropy-form", \.entropyForm),
         number("activation", \.activationWeight, .nonNegative),
         choice("activation-form", \.activationForm),
+        number("total-variation", \.totalVariationWeight, .nonNegative),
     ]
 
     /// The keys a distillation config file may hold: the method, the dataset and every setting.

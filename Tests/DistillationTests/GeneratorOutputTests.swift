@@ -1,0 +1,32 @@
+import Data
+import Foundation
+import Distillation
+import TensorEngine
+import XCTest
+
+/// `generator-output: bounded` keeps every generated pixel where a real one can be.
+final class GeneratorOutputTests: XCTestCase {
+    func testNormalisedPixelRangeIsWhereBlackAndWhiteGo() {
+        let mnist = DatasetKind.mnist.normalization.pixelRange
+        XCTAssertEqual(mnist.lowerBound, -0.1307 / 0.3081, accuracy: 1e-6)
+        XCTAssertEqual(mnist.upperBound, (1 - 0.1307) / 0.3081, accuracy: 1e-6)
+        // Three channels: the range every channel's real pixels share.
+        let cifar = DatasetKind.cifar10.normalization.pixelRange
+        XCTAssertEqual(cifar.lowerBound, max(-0.4914 / 0.2023, -0.4822 / 0.1994, -0.4465 / 0.2010), accuracy: 1e-6)
+        XCTAssertEqual(cifar.upperBound, min((1 - 0.4914) / 0.2023, (1 - 0.4822) / 0.1994, (1 - 0.4465) / 0.2010), accuracy: 1e-6)
+    }
+
+    func testBoundedImagesStayInTheRangeAndKeepTheirOrder() {
+        let generator = Generator(shape: .init(noise: 8, widths: [8, 8, 4], channels: 1, classes: 3), placement: .all).initialize(seed: 1)
+        let z = Tensor(shape: [12, 8], values: Philox(seed: 2, name: "z").normal(count: 96))
+        let labels = (0..<12).map { $0 % 3 }
+        let free = generator.drawAside(z, labels: labels).toArray()
+        generator.outputRange = -0.5...2.5
+        let bounded = generator.drawAside(z, labels: labels).toArray()
+        XCTAssertGreaterThan(free.map(Swift.abs).max() ?? 0, 1, "the free output reaches past the range")
+        XCTAssertTrue(bounded.allSatisfy { (-0.5...2.5).contains($0) }, "a pixel left the range: \(bounded.min()!)...\(bounded.max()!)")
+        for (f, b) in zip(free, bounded) {
+            XCTAssertEqual(b, 1 + 1.5 * Float(Foundation.tanh(Double(f))), accuracy: 1e-5, "the free value through tanh onto the range")
+        }
+    }
+}
