@@ -21,8 +21,6 @@ public struct DistillationConfiguration: Sendable, Equatable {
     /// The student steps on the images of the generator step just taken (DAFL, GIP) instead
     /// of fresh ones.
     public var studentReusesGeneratorBatch = false
-    /// Random shifts (pixels) and flips of the generated images of every student step.
-    public var studentAugmentation = GeneratedAugmentation(shift: 0, horizontalFlip: false)
     /// The student steps come before the generator steps in each iteration (DFAD's loop).
     public var studentStepsFirst = false
     /// GIP: passes over the real training split after each epoch's synthetic iterations
@@ -61,9 +59,14 @@ public struct DistillationConfiguration: Sendable, Equatable {
     /// How the run chooses, without real images, which epoch's student it writes
     /// (StudentSelection), and the probe bank it measures them on: generated images of
     /// `probeStates` generator states, `probeImages` per state spread evenly over the classes.
-    public var selectionRule = StudentSelection.Rule.agreement
+    /// `last` until a rule on the probe bank beats it (docs/selection.md).
+    public var selectionRule = StudentSelection.Rule.last
     public var probeStates = 8
     public var probeImages = 240
+    /// Measure every rule beside `selectionRule` (docs/selection.md); each costs two passes of
+    /// the student over the bank an epoch, and without it a run keeping the last epoch's
+    /// student keeps no bank at all (its collapse report needs only the newest probe).
+    public var selectionStudy = false
 
     // Discrepancy between teacher and student: the student minimises it, the generator
     // maximises it when `adversarial` is on.

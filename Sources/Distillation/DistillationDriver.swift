@@ -86,14 +86,16 @@ public final class DistillationDriver {
     public let realDiversity: Double?
     /// The within-class diversity of the generator's images after the last epoch (rank 0).
     public private(set) var sampleDiversity: Double?
-    /// Chooses the student the run writes, without real images; nil for a run without a
-    /// generator, which keeps its last epoch's.
+    /// Chooses the student the run writes, without real images; nil for a run that keeps its
+    /// last epoch's (the default, and every run without a generator).
     public var selection: StudentSelection? { selections.first }
     /// `selection`, then the other rules on the same bank, whose picks the metrics report
     /// beside it (`picked_epoch_by_rule`) so that every run compares the rules.
     private let selections: [StudentSelection]
     /// What the teacher sees in the generator's images after the last epoch, class by class.
     public private(set) var health: GenerationHealth?
+    /// The run trains a generator (not on stored samples, not on noise images).
+    private let generates: Bool
     private var communicator: Communicator { run.communicator }
 
     /// A run that starts at `progress` (a fresh one, or one restored from a checkpoint by
@@ -111,7 +113,8 @@ public final class DistillationDriver {
         self.studentDescription = studentDescription
         self.identity = identity
         self.options = options
-        self.selections = run.storedSamples == nil && run.configuration.method != .noise ? selections : []
+        generates = run.storedSamples == nil && run.configuration.method != .noise
+        self.selections = generates ? selections : []
         precondition(Set(self.selections.map { ObjectIdentifier($0.bank) }).count <= 1, "the selections of a run share one probe bank")
         checkpoints = CheckpointSeries(directory: directory.checkpoints, keep: options.keepCheckpoints)
         progress = RunProgress()
@@ -250,10 +253,15 @@ public final class DistillationDriver {
         progress.lastTop1 = top1
         if top1 > progress.bestTop1 { (progress.bestTop1, progress.bestEpoch) = (top1, epoch + 1) }
         var keptStudent = run.evaluatedStudent
-        if let selection {
+        if generates {
+            let c = run.configuration
             // The real accuracies above are only reported: nothing below reads them but the report.
-            let probe = selection.bank.offer(run.generator, teacher: run.teacher, epoch: epoch + 1)
+            let probe = selection?.bank.offer(run.generator, teacher: run.teacher, epoch: epoch + 1)
+                ?? ProbeBank.probe(of: run.generator, teacher: run.teacher, count: c.probeImages, seed: c.seed, epoch: epoch + 1)
             health = GenerationHealth(probe)
+            health.map { fields.merge($0.fields) { $1 } }
+        }
+        if let selection {
             let score = try selection.consider(run.evaluatedStudent, epoch: epoch + 1)
             for other in selections.dropFirst() { try other.consider(run.evaluatedStudent, epoch: epoch + 1) }
             fields["probe_agreement"] = score.agreement
@@ -262,7 +270,6 @@ public final class DistillationDriver {
                 (fields["picked_probe_agreement"], fields["picked_probe_divergence"]) = (held.agreement, held.divergence)
             }
             fields["picked_epoch_by_rule"] = Dictionary(uniqueKeysWithValues: selections.map { ($0.rule.rawValue, $0.pick?.epoch ?? 0) })
-            health.map { fields.merge($0.fields) { $1 } }
             if let pick = selection.pick, let picked = try selection.pickedStudent() {
                 if pick.epoch == epoch + 1 { progress.pickedTop1 = top1 }
                 progress.pickedEpoch = pick.epoch
@@ -293,7 +300,7 @@ public final class DistillationDriver {
         lastDescription.provenance["eval_top1"] = String(format: "%.2f", top1)
         keptDescription.provenance["epochs"] = "\(progress.pickedEpoch)"
         keptDescription.provenance["eval_top1"] = String(format: "%.2f", progress.pickedTop1)
-        if selection != nil { keptDescription.provenance["chosen_by"] = "\(run.configuration.selectionRule.rawValue) on the probe bank, epoch \(progress.pickedEpoch) of \(epoch + 1)" }
+        if let selection, selection.rule != .last { keptDescription.provenance["chosen_by"] = "\(selection.rule.rawValue) on the probe bank, epoch \(progress.pickedEpoch) of \(epoch + 1)" }
         if communicator.isRoot {
             // One set, then the metrics line: a reader sees the student, generator and metrics
             // of one epoch, and a failed write (a full disk) replaces none of them.

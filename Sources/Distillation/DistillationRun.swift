@@ -272,15 +272,9 @@ public final class DistillationRun {
         } else if c.method == .noise {
             (images, knownLabels) = (drawNoiseImages(), nil)
         } else {
-            let drawIndex = draws
             let (z, drawn) = draw()
             generator.train()
-            var generated = withoutGradient { generator(z, labels: drawn) }
-            if !c.studentAugmentation.isIdentity {
-                generated = c.studentAugmentation.apply(to: generated, rows: communicator.share(of: c.batchSize),
-                                                        random: Philox(seed: c.seed, name: "student-augmentation-\(drawIndex)"))
-            }
-            (images, knownLabels) = (generated, generator.isConditional ? drawn : nil)
+            (images, knownLabels) = (withoutGradient { generator(z, labels: drawn) }, generator.isConditional ? drawn : nil)
         }
         let t = storedLogits ?? withoutGradient { teacher(images) }
         let labels = knownLabels ?? Evaluation.predictedClasses(t)

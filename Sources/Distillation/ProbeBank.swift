@@ -49,7 +49,7 @@ public final class ProbeBank {
     /// epoch: the same run keeps the same probes on any number of ranks.
     @discardableResult
     public func offer(_ generator: Generator, teacher: any Classifier, epoch: Int) -> Probe {
-        let probe = Self.draw(generator, teacher: teacher, count: imageCount, random: Philox(seed: seed, name: "probe-\(epoch)"), epoch: epoch)
+        let probe = Self.probe(of: generator, teacher: teacher, count: imageCount, seed: seed, epoch: epoch)
         offered += 1
         if let position = Self.slot(forState: offered, capacity: capacity, seed: seed, epoch: epoch) {
             if position == probes.count { probes.append(probe) } else { probes[position] = probe }
@@ -67,7 +67,10 @@ public final class ProbeBank {
         return position < capacity ? position : nil
     }
 
-    static func draw(_ generator: Generator, teacher: any Classifier, count: Int, random: Philox, epoch: Int) -> Probe {
+    /// The probe of the generator's present state after epoch `epoch`: `count` images spread
+    /// evenly over the classes, from noise keyed by the seed and the epoch alone.
+    public static func probe(of generator: Generator, teacher: any Classifier, count: Int, seed: UInt64, epoch: Int) -> Probe {
+        let random = Philox(seed: seed, name: "probe-\(epoch)")
         let classes = generator.shape.classes
         let z = Tensor(shape: [count, generator.shape.noise], values: random.normal(count: count * generator.shape.noise))
         let requested = (0..<count).map { $0 % classes }

@@ -18,9 +18,11 @@ final class DataFreeChoiceTests: XCTestCase {
     /// accuracies on an evaluation set: the choice never looks at them.
     func testTheKeptStudentIsTheSameWithoutAnyRealImage() throws {
         let directory = TestFiles.scratchDirectory()
-        let withImages = try Runs.run(Runs.distill(["--out", directory + "/with", "--json"], epochs: 4))
+        let rule = directory + "/rule.yaml"
+        try "selection: agreement\n".write(toFile: rule, atomically: true, encoding: .utf8)
+        let withImages = try Runs.run(Runs.distill(["--out", directory + "/with", "--config", rule, "--json"], epochs: 4))
         XCTAssertEqual(withImages.status, 0, withImages.output)
-        let without = try Runs.run(Runs.distill(["--out", directory + "/without", "--no-real-data", "--json"], epochs: 4))
+        let without = try Runs.run(Runs.distill(["--out", directory + "/without", "--config", rule, "--no-real-data", "--json"], epochs: 4))
         XCTAssertEqual(without.status, 0, without.output)
         XCTAssertTrue(without.output.contains("no real images read"), without.output)
 

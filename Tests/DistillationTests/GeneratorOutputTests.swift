@@ -12,8 +12,10 @@ final class GeneratorOutputTests: XCTestCase {
         XCTAssertEqual(mnist.upperBound, (1 - 0.1307) / 0.3081, accuracy: 1e-6)
         // Three channels: the range every channel's real pixels share.
         let cifar = DatasetKind.cifar10.normalization.pixelRange
-        XCTAssertEqual(cifar.lowerBound, max(-0.4914 / 0.2023, -0.4822 / 0.1994, -0.4465 / 0.2010), accuracy: 1e-6)
-        XCTAssertEqual(cifar.upperBound, min((1 - 0.4914) / 0.2023, (1 - 0.4822) / 0.1994, (1 - 0.4465) / 0.2010), accuracy: 1e-6)
+        let blacks: [Float] = [-0.4914 / 0.2023, -0.4822 / 0.1994, -0.4465 / 0.2010]
+        let whites: [Float] = [(1 - 0.4914) / 0.2023, (1 - 0.4822) / 0.1994, (1 - 0.4465) / 0.2010]
+        XCTAssertEqual(cifar.lowerBound, blacks.max()!, accuracy: 1e-6)
+        XCTAssertEqual(cifar.upperBound, whites.min()!, accuracy: 1e-6)
     }
 
     func testBoundedImagesStayInTheRangeAndKeepTheirOrder() {

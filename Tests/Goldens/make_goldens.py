@@ -226,7 +226,7 @@ def distillation_cases():
         case("mse", {"t": t, "s": s}, lambda t, s: F.mse_loss(s, t)),
     ]
     # Its own generator, so that adding the case left every other case's inputs as they were.
-    images = torch.rand(3, 2, 5, 6, generator=torch.Generator().manual_seed(7)) * 4 - 1
+    images = (torch.rand(3, 2, 5, 6, generator=torch.Generator().manual_seed(7)) * 4 - 1).requires_grad_(True)
     cases.append(case("total_variation", {"x": images}, total_variation))
     return cases
 

@@ -169,8 +169,10 @@ struct Distill: ParsableCommand {
         (options.minutes, options.gridEvery, options.checkpointEvery) = (minutes, gridEvery, checkpointEvery)
         (options.checkpointMinutes, options.keepCheckpoints, options.saveSamplesEvery) = (checkpointMinutes, keepCheckpoints, saveSamples)
         let bank = ProbeBank(capacity: settings.probeStates, images: settings.probeImages, seed: settings.seed)
-        // The configured rule decides; the others are measured beside it (the last epoch's needs no holder).
-        let rules = [settings.selectionRule] + StudentSelection.Rule.allCases.filter { $0 != settings.selectionRule && $0 != .last }
+        // The configured rule decides; with selection-study the others are measured beside it. The
+        // last epoch's student alone needs no bank.
+        let rules = settings.selectionStudy ? [settings.selectionRule] + StudentSelection.Rule.allCases.filter { $0 != settings.selectionRule }
+            : settings.selectionRule == .last ? [] : [settings.selectionRule]
         let selections = rules.map {
             StudentSelection(rule: $0, bank: bank, holder: studentArchitecture.make(inputChannels: teacherDescription.inputShape[0],
                                                                                    classes: teacherDescription.classes))
@@ -215,7 +217,8 @@ struct Distill: ParsableCommand {
                         generated: Bool, diversity: (samples: Double?, real: Double?), driver: DistillationDriver) {
         let p = outcome.progress
         let restored = 100 * p.pickedTop1 / teacherTop1
-        let chosen = driver.selection.map { "chosen without real images (\($0.rule.rawValue) on the probe bank)" } ?? "the last epoch's"
+        let chosen = driver.selection.flatMap { $0.rule == .last ? nil : "chosen without real images (\($0.rule.rawValue) on the probe bank)" }
+            ?? "the last epoch's"
         print(String(format: "teacher %.2f%%; student.h5 (epoch %d, ", teacherTop1, p.pickedEpoch) + chosen
               + String(format: "): %.2f%%, restored ratio %.2f%%; for comparison, by real accuracy: the last epoch (%d) %.2f%%, "
                        + "the best epoch (%d) %.2f%%; %.0f s", p.pickedTop1, restored, outcome.epochsDone, p.lastTop1, p.bestEpoch, p.bestTop1,

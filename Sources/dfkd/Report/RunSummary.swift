@@ -46,9 +46,13 @@ struct RunSummary {
     private func last(_ key: String) -> Double? { (epochs.last?[key] as? NSNumber)?.doubleValue }
 
     var epochsDone: Int { epochs.last?["epoch"] as? Int ?? 0 }
-    var studentTop1: Double? { last("student_top1") }
+    /// The kept student's (student.h5, chosen without real images), else the last epoch's.
+    var studentTop1: Double? { last("picked_student_top1") ?? last("student_top1") }
     var teacherTop1: Double? { last("teacher_top1") }
-    var restoredRatio: Double? { last("restored_ratio") }
+    var restoredRatio: Double? {
+        guard let student = last("picked_student_top1"), let teacher = teacherTop1 else { return last("restored_ratio") }
+        return 100 * student / teacher
+    }
     var wallSeconds: Double? { last("wall_seconds") }
     /// The best epoch's student top-1 and the epoch.
     var best: (top1: Double, epoch: Int)? {
@@ -58,9 +62,12 @@ struct RunSummary {
         }.max { $0.0 < $1.0 }
     }
 
-    /// The keys of the metrics lines that are loss terms.
+    /// The keys of the metrics lines that are loss terms (and the figures drawn beside them).
     var lossTerms: [String] {
-        let others: Set = ["epoch", "student_top1", "teacher_top1", "restored_ratio", "planned_epochs", "wall_seconds"]
-        return Set(epochs.flatMap(\.keys)).filter { !others.contains($0) && !$0.hasSuffix("_lr") }.sorted()
+        let others: Set = ["epoch", "student_top1", "teacher_top1", "restored_ratio", "planned_epochs", "wall_seconds", "picked_epoch",
+                           "picked_student_top1", "generator_collapsed"]
+        // The probe's per-class figures and the picks are arrays, tables and epochs, no curves.
+        let numbers = Set(epochs.flatMap { line in line.filter { $0.value is NSNumber }.keys })
+        return numbers.filter { !others.contains($0) && !$0.hasSuffix("_lr") && !$0.hasPrefix("probe_class_") }.sorted()
     }
 }
