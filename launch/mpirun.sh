@@ -80,6 +80,8 @@ args+=(--mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_
 args+=(-x OMP_NUM_THREADS="$threads" -x OPENBLAS_NUM_THREADS="$threads" -x OMP_WAIT_POLICY=PASSIVE)
 # A rank that crashes (a defect) prints Swift's backtrace; in plain text, for job logs.
 args+=(-x SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-color=no}")
+# Every rank looks for a dataset where rank 0 does.
+[ -z "${DFKD_DATA_DIR:-}" ] || args+=(-x DFKD_DATA_DIR)
 
 # mpirun ends the job at once on SIGINT and SIGTERM; a stop request to this script reaches
 # the ranks as SIGUSR1 instead (mpirun forwards it), so they checkpoint and exit 75

@@ -49,7 +49,13 @@ def study(path):
 
 
 def main(paths):
-    rows = [study(path) for path in paths]
+    rows = []
+    for path in paths:
+        # A run without real images has no accuracy to score; one without a bank has no probe scores.
+        try:
+            rows.append(study(path))
+        except (KeyError, TypeError, ValueError) as missing:
+            print(f"{path}: left out, its metrics lack {missing} (a run with --no-real-data, or without selection-study)", file=sys.stderr)
     rules = ["last", "agreement", "divergence"]
     print("| run | epochs | best (epoch) | " + " | ".join(f"{r}: epoch, top-1 (gap)" for r in rules)
           + " | Spearman, agreement / divergence | 2nd half mean (variance) |")

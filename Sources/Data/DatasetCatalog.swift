@@ -49,8 +49,10 @@ public struct Normalization: Sendable, Equatable {
     public let mean: [Float], std: [Float]
     public init(mean: [Float], std: [Float]) { self.mean = mean; self.std = std }
 
-    /// The normalised values that black (0) and white (1) pixels take in every channel: the
-    /// range every channel's real pixels lie in (the intersection over the channels).
+    /// From the highest normalised value a black (0) pixel takes in any channel to the lowest a
+    /// white (1) pixel takes: the range inside every channel's real range (their intersection),
+    /// one range for all channels. With channels normalised alike it is each channel's range; on
+    /// CIFAR's it stops a few hundredths short of black and white in some channels.
     public var pixelRange: ClosedRange<Float> {
         let low = zip(mean, std).map { -$0 / $1 }.max() ?? 0, high = zip(mean, std).map { (1 - $0) / $1 }.min() ?? 1
         return low...max(low, high)

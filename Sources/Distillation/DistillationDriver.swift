@@ -87,10 +87,10 @@ public final class DistillationDriver {
     /// The within-class diversity of the generator's images after the last epoch (rank 0).
     public private(set) var sampleDiversity: Double?
     /// Chooses the student the run writes, without real images; nil for a run that keeps its
-    /// last epoch's (the default, and every run without a generator).
+    /// last epoch's without a study (the default, and every run without a generator).
     public var selection: StudentSelection? { selections.first }
-    /// `selection`, then the other rules on the same bank, whose picks the metrics report
-    /// beside it (`picked_epoch_by_rule`) so that every run compares the rules.
+    /// `selection`, then with `selection-study` the other rules on the same bank, whose picks
+    /// the metrics report beside it (`picked_epoch_by_rule`).
     private let selections: [StudentSelection]
     /// What the teacher sees in the generator's images after the last epoch, class by class.
     public private(set) var health: GenerationHealth?

@@ -37,6 +37,10 @@ public struct GenerationHealth: Sendable {
     /// collapsing one (LeNet-5 without batch norm) the lost classes showed shares under 1%,
     /// recognised 0%, contrast 0.003-0.03 and diversity 0.006-0.07.
     public static let rareShare = 0.2, recognisedPercent = 20.0, flatContrast = 0.1, singleDiversity = 0.1
+    /// Images a class the probe needs for the rare and unrecognised judgements (`probe-images`
+    /// at least this many times the classes): at 10, a class the teacher sees in half its images
+    /// falls under 20% with probability 5%.
+    public static let imagesToCount = 10
 
     /// More than half the classes collapsed: the generator as a whole did.
     public var generatorCollapsed: Bool { 2 * collapsed.count > shares.count }
@@ -59,10 +63,12 @@ public struct GenerationHealth: Sendable {
         let byClass = WithinClassDiversity.byClass(probe.images, labels: rows)
         diversity = (0..<classes).map { byClass[$0] ?? .nan }
         var collapsed: [(Int, [Collapse])] = []
+        // With fewer images a class than this, a healthy class's count could fall under the limits by chance.
+        let counted = predicted.count >= Self.imagesToCount * classes
         for c in 0..<classes {
             var reasons: [Collapse] = []
-            if shares[c] < Self.rareShare * 100 / Double(classes) { reasons.append(.rare) }
-            if let recognised, recognised[c] < Self.recognisedPercent { reasons.append(.unrecognised) }
+            if counted && shares[c] < Self.rareShare * 100 / Double(classes) { reasons.append(.rare) }
+            if counted, let recognised, recognised[c] < Self.recognisedPercent { reasons.append(.unrecognised) }
             if contrast[c] < Self.flatContrast { reasons.append(.flat) }
             if diversity[c] < Self.singleDiversity { reasons.append(.single) }
             if !reasons.isEmpty { collapsed.append((c, reasons)) }

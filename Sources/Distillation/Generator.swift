@@ -32,7 +32,7 @@ public enum GeneratorOutput: String, Sendable, CaseIterable {
     /// The output normalisation's values as they are (the published generators).
     case free
     /// Those values through tanh onto the range a real image's pixels have after the teacher's
-    /// input normalisation, known from the teacher alone: no pixel brighter than white or darker
+    /// input normalisation (`Normalization.pixelRange`), known from the teacher alone: no pixel brighter than white or darker
     /// than black, so that no class can take the batch's whole variance with values a real image
     /// never has while the output normalisation leaves the other classes flat.
     case bounded

@@ -2,8 +2,9 @@ import NeuralNetwork
 import Storage
 
 /// Generator files: root attributes format = "dfkd-generator", format_version, noise,
-/// widths, image_size, channels, classes, inner_epsilon, embeddings (all, three, none) and provenance_<key>
-/// strings; group /state as in model files (docs/FILE-FORMATS.md).
+/// widths, image_size, channels, classes, inner_epsilon, embeddings (all, three, none), output_range (the
+/// low and high normalised pixel values of a bounded generator; absent for a free one) and
+/// provenance_<key> strings; group /state as in model files (docs/FILE-FORMATS.md).
 public enum GeneratorFile {
     public static let format = "dfkd-generator"
 
@@ -24,6 +25,9 @@ public enum GeneratorFile {
             try file.setAttribute("classes", Int64(generator.shape.classes))
             try file.setAttribute("inner_epsilon", [Double(generator.shape.innerEpsilon)])
             try file.setAttribute("embeddings", generator.placement.rawValue)
+            if let range = generator.outputRange {
+                try file.setAttribute("output_range", [Double(range.lowerBound), Double(range.upperBound)])
+            }
             for (key, value) in provenance.sorted(by: { $0.key < $1.key }) { try file.setAttribute("provenance_" + key, value) }
             try ModelFile.writeState(of: generator, into: file.createGroup("state"))
             try file.close()
@@ -44,6 +48,13 @@ public enum GeneratorFile {
                                     imageSize: try integer("image_size"), channels: try integer("channels"), classes: try integer("classes"),
                                     innerEpsilon: innerEpsilon)
         let generator = Generator(shape: shape, placement: placement)
+        if file.attributeNames.contains("output_range") {
+            let range = try file.numericAttribute("output_range", as: Double.self)
+            guard range.count == 2, range[0].isFinite, range[1].isFinite, range[0] <= range[1] else {
+                throw StorageError(file: path, "attribute output_range is \(range), expected two finite values, low then high")
+            }
+            generator.outputRange = Float(range[0])...Float(range[1])
+        }
         try ModelFile.loadState(into: generator, from: file.group("state"))
         return generator
     }

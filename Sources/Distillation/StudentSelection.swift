@@ -72,7 +72,7 @@ public final class StudentSelection {
             let onlyHolder = zip(held.agreeing, challenger.agreeing).filter { $0 && !$1 }.count
             let onlyChallenger = zip(held.agreeing, challenger.agreeing).filter { !$0 && $1 }.count
             return Double(onlyHolder - onlyChallenger) > significance * Double(onlyHolder + onlyChallenger).squareRoot()
-        case .divergence: return held.divergence < challenger.divergence
+        case .divergence: return !challenger.divergence.isFinite || held.divergence < challenger.divergence
         case .last: return false
         }
     }

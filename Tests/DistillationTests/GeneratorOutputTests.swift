@@ -18,6 +18,23 @@ final class GeneratorOutputTests: XCTestCase {
         XCTAssertEqual(cifar.upperBound, whites.min()!, accuracy: 1e-6)
     }
 
+    /// generator.h5 keeps the range, so a loaded bounded generator draws the images it drew.
+    func testTheGeneratorFileKeepsTheRange() throws {
+        let generator = Generator(shape: .init(noise: 8, widths: [8, 8, 4], channels: 1, classes: 3), placement: .all).initialize(seed: 1)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("generator-range-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try GeneratorFile.write(generator, provenance: [:], to: directory + "/free.h5")
+        XCTAssertNil(try GeneratorFile.load(directory + "/free.h5").outputRange)
+        generator.outputRange = -0.25...2.75
+        try GeneratorFile.write(generator, provenance: [:], to: directory + "/bounded.h5")
+        let loaded = try GeneratorFile.load(directory + "/bounded.h5")
+        XCTAssertEqual(loaded.outputRange, -0.25...2.75)
+        let z = Tensor(shape: [6, 8], values: Philox(seed: 2, name: "z").normal(count: 48))
+        let labels = (0..<6).map { $0 % 3 }
+        XCTAssertEqual(loaded.drawAside(z, labels: labels).toArray(), generator.drawAside(z, labels: labels).toArray())
+    }
+
     func testBoundedImagesStayInTheRangeAndKeepTheirOrder() {
         let generator = Generator(shape: .init(noise: 8, widths: [8, 8, 4], channels: 1, classes: 3), placement: .all).initialize(seed: 1)
         let z = Tensor(shape: [12, 8], values: Philox(seed: 2, name: "z").normal(count: 96))

@@ -123,32 +123,43 @@ final class StudentSelectionTests: XCTestCase {
         XCTAssertFalse(StudentSelection.holderStays(closer, against: farther, rule: .last))
     }
 
-    /// Classes drawn as flat images, as copies of one image, or that the teacher never sees
-    /// are named with the reason; the others are not.
-    func testCollapsedClassesAreNamedWithTheirReasons() {
-        let (perClass, pixels) = (6, 16)
-        let count = classes * perClass
+    /// A probe of `perClass` images of each class: class 3's flat (a different grey each),
+    /// class 5's copies of one image, class 7's all seen by the teacher as class 8.
+    private func damagedProbe(perClass: Int) -> ProbeBank.Probe {
+        let pixels = 16, count = classes * perClass
         let random = Philox(seed: 4, name: "health")
         var images = random.normal(count: count * pixels)
         let requested = (0..<count).map { $0 % classes }
         let single = random.normal(count: pixels, offset: UInt64(count * pixels))
         for i in 0..<count {
             switch requested[i] {
-            case 3: for p in 0..<pixels { images[i * pixels + p] = Float(i) / 10 }  // flat, a different grey each
-            case 5: for p in 0..<pixels { images[i * pixels + p] = single[p] }  // one image
+            case 3: for p in 0..<pixels { images[i * pixels + p] = Float(i) / 10 }
+            case 5: for p in 0..<pixels { images[i * pixels + p] = single[p] }
             default: break
             }
         }
-        // The teacher sees each image as its requested class, but class 7's as class 8.
         let seen = requested.map { $0 == 7 ? 8 : $0 }
         let logits = seen.flatMap { c in (0..<classes).map { $0 == c ? Float(5) : 0 } }
-        let probe = ProbeBank.Probe(epoch: 1, images: Tensor(shape: [count, 1, 4, 4], values: images), requested: requested,
-                                    teacherLogits: Tensor(shape: [count, classes], values: logits))
-        let health = GenerationHealth(probe)
+        return ProbeBank.Probe(epoch: 1, images: Tensor(shape: [count, 1, 4, 4], values: images), requested: requested,
+                               teacherLogits: Tensor(shape: [count, classes], values: logits))
+    }
+
+    /// Classes drawn as flat images, as copies of one image, or that the teacher never sees
+    /// are named with the reason; the others are not.
+    func testCollapsedClassesAreNamedWithTheirReasons() {
+        let health = GenerationHealth(damagedProbe(perClass: GenerationHealth.imagesToCount))
         XCTAssertEqual(health.collapsed.map(\.classIndex), [3, 5, 7])
         XCTAssertEqual(health.collapsed.map(\.reasons), [[.flat], [.single], [.rare, .unrecognised]])
         XCTAssertFalse(health.generatorCollapsed)
         XCTAssertEqual(health.shares[8], 20, accuracy: 1e-9)
         XCTAssertEqual(health.warning, "collapsed classes 3 (flat), 5 (single), 7 (rare, unrecognised)")
+    }
+
+    /// With too few images a class to count, a class's share and recognition are not judged;
+    /// flat and single images still are.
+    func testFewImagesAClassJudgeOnlyTheImages() {
+        let health = GenerationHealth(damagedProbe(perClass: GenerationHealth.imagesToCount - 1))
+        XCTAssertEqual(health.collapsed.map(\.classIndex), [3, 5])
+        XCTAssertEqual(health.collapsed.map(\.reasons), [[.flat], [.single]])
     }
 }

@@ -32,7 +32,9 @@ struct DatasetChoice: Equatable {
     init(config: ConfigFile, dataset: String? = nil, dataDirectory: String? = nil, split: String? = nil) throws {
         guard let name = try dataset ?? config.string("dataset") else { throw CommandError("--dataset is required") }
         kind = try DatasetKind(named: name)
+        // Found once and recorded, so that a resume reads the same files whatever its environment.
         directory = try (dataDirectory ?? config.string("data-dir")).map(StoredRun.absolute)
+            ?? (try? DatasetLocation.directory(of: kind, given: nil)).flatMap { $0 }
         self.split = try split ?? config.string("split")
     }
 

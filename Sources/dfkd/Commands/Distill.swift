@@ -219,10 +219,14 @@ struct Distill: ParsableCommand {
         let restored = 100 * p.pickedTop1 / teacherTop1
         let chosen = driver.selection.flatMap { $0.rule == .last ? nil : "chosen without real images (\($0.rule.rawValue) on the probe bank)" }
             ?? "the last epoch's"
-        print(String(format: "teacher %.2f%%; student.h5 (epoch %d, ", teacherTop1, p.pickedEpoch) + chosen
-              + String(format: "): %.2f%%, restored ratio %.2f%%; for comparison, by real accuracy: the last epoch (%d) %.2f%%, "
-                       + "the best epoch (%d) %.2f%%; %.0f s", p.pickedTop1, restored, outcome.epochsDone, p.lastTop1, p.bestEpoch, p.bestTop1,
-                       p.wallSeconds))
+        if teacherTop1.isNaN {
+            print("student.h5: epoch \(p.pickedEpoch), \(chosen); no real images read, no accuracy measured; \(String(format: "%.0f", p.wallSeconds)) s")
+        } else {
+            print(String(format: "teacher %.2f%%; student.h5 (epoch %d, ", teacherTop1, p.pickedEpoch) + chosen
+                  + String(format: "): %.2f%%, restored ratio %.2f%%; for comparison, by real accuracy: the last epoch (%d) %.2f%%, "
+                           + "the best epoch (%d) %.2f%%; %.0f s", p.pickedTop1, restored, outcome.epochsDone, p.lastTop1, p.bestEpoch,
+                           p.bestTop1, p.wallSeconds))
+        }
         if let health = driver.health {
             print("teacher's classes on the last epoch's probe images (percent of each class): "
                   + health.shares.enumerated().map { String(format: "%d %.1f", $0.offset, $0.element) }.joined(separator: ", "))
@@ -239,7 +243,7 @@ struct Distill: ParsableCommand {
             print("stopped on request after \(p.epoch) epoch(s) and \(p.iteration) iteration(s) of the next, with a checkpoint; "
                   + "continue with --resume \(directory.path) (exit status \(StopRequest.resumableStatus))")
         }
-        print("student: \(directory.student)\n" + (generated ? "generator: \(directory.generator)\n" : "") + "metrics: \(directory.metrics)\n"
+        print("student: \(directory.student) (the last epoch's: \(directory.lastStudent))\n" + (generated ? "generator: \(directory.generator)\n" : "") + "metrics: \(directory.metrics)\n"
               + (generated ? "sample grids: \(directory.grids)/\n" : "") + "checkpoints: \(directory.checkpoints)/")
         if json {
             var summary: [String: Any] = [

@@ -68,6 +68,6 @@ struct RunSummary {
                            "picked_student_top1", "generator_collapsed"]
         // The probe's per-class figures and the picks are arrays, tables and epochs, no curves.
         let numbers = Set(epochs.flatMap { line in line.filter { $0.value is NSNumber }.keys })
-        return numbers.filter { !others.contains($0) && !$0.hasSuffix("_lr") && !$0.hasPrefix("probe_class_") }.sorted()
+        return numbers.filter { !others.contains($0) && !$0.hasSuffix("_lr") && !$0.hasPrefix("probe_") && !$0.hasPrefix("picked_") }.sorted()
     }
 }
