@@ -4,9 +4,9 @@ import TensorEngine
 /// Generated images the student never trains on, kept from several of the generator's states
 /// with the teacher's logits on them: what a run without real data measures its students
 /// against. Each epoch's generator draws one probe (its own noise, from a stream no training
-/// draw uses, `images` images spread evenly over the classes); the bank keeps `capacity` of them by reservoir
-/// sampling, so that it is a uniform sample of every state so far rather than of the last
-/// few, which the newest student has fitted best.
+/// draw uses, `images` images spread evenly over the classes); the bank keeps `capacity` of
+/// them by reservoir sampling, so that it is a uniform sample of every state so far rather
+/// than of the last few, which the newest student has fitted best.
 public final class ProbeBank {
     /// One generator state's probe.
     public struct Probe {
@@ -42,7 +42,6 @@ public final class ProbeBank {
     /// The images of every kept probe, in one batch, and the teacher's logits on them.
     public var images: Tensor { Tensor.concatenate(probes.map(\.images), axis: 0) }
     public var teacherLogits: Tensor { Tensor.concatenate(probes.map(\.teacherLogits), axis: 0) }
-    public var isEmpty: Bool { probes.isEmpty }
 
     /// Draws the probe of the generator's present state (after epoch `epoch`, counted from 1)
     /// and offers it to the bank; returns it, kept or not. Deterministic in the seed and the

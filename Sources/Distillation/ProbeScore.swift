@@ -1,6 +1,7 @@
+import Foundation
 import NeuralNetwork
 import TensorEngine
-import Foundation
+import Training
 
 /// How closely a student follows the teacher on a probe bank: what a run without real data
 /// can know of its students.
@@ -26,25 +27,20 @@ public struct ProbeScore: Equatable, Sendable {
         var agreeing: [Bool] = [], divergence = 0.0
         for probe in bank.probes {
             let student = RankLocalPass.run { withoutGradient { model(probe.images) } }
-            let (a, d) = compare(teacher: probe.teacherLogits.toArray(), student: student.toArray(), classes: student.shape[1])
-            agreeing += a
-            divergence += d
+            agreeing += zip(Evaluation.predictedClasses(probe.teacherLogits), Evaluation.predictedClasses(student)).map { $0 == $1 }
+            divergence += divergenceSum(teacher: probe.teacherLogits.toArray(), student: student.toArray(), classes: student.shape[1])
         }
         let count = Double(max(agreeing.count, 1))
         return ProbeScore(agreement: 100 * Double(agreeing.filter { $0 }.count) / count, divergence: divergence / count, agreeing: agreeing)
     }
 
-    /// Over rows of `classes` logits: whether each row's arg-maxes agree, and the sum of the rows' KL divergences.
-    static func compare(teacher: [Float], student: [Float], classes: Int) -> (agreeing: [Bool], divergence: Double) {
-        var agreeing: [Bool] = [], divergence = 0.0
-        for row in 0..<(teacher.count / classes) {
-            let t = teacher[(row * classes)..<((row + 1) * classes)].map(Double.init)
-            let s = student[(row * classes)..<((row + 1) * classes)].map(Double.init)
-            agreeing.append(t.indices.max(by: { t[$0] < t[$1] }) == s.indices.max(by: { s[$0] < s[$1] }))
-            let logT = logSoftmax(t), logS = logSoftmax(s)
-            divergence += zip(logT, logS).reduce(0) { $0 + exp($1.0) * ($1.0 - $1.1) }
+    /// Over rows of `classes` logits, the sum of the rows' KL(teacher || student), in double.
+    static func divergenceSum(teacher: [Float], student: [Float], classes: Int) -> Double {
+        (0..<(teacher.count / classes)).reduce(0) { sum, row in
+            let rows = (row * classes)..<((row + 1) * classes)
+            let logT = logSoftmax(teacher[rows].map(Double.init)), logS = logSoftmax(student[rows].map(Double.init))
+            return sum + zip(logT, logS).reduce(0) { $0 + exp($1.0) * ($1.0 - $1.1) }
         }
-        return (agreeing, divergence)
     }
 
     private static func logSoftmax(_ x: [Double]) -> [Double] {
