@@ -38,6 +38,31 @@ final class DataFreeChoiceTests: XCTestCase {
         XCTAssertTrue(metrics.contains("\"probe_divergence\""), metrics)
     }
 
+    /// A run that studies every rule, stopped after 2 epochs and resumed to 4, keeps the same
+    /// probe bank, the same picks and the same student.h5 as the run of 4 epochs straight.
+    func testTheBankAndThePicksResumeExactly() throws {
+        let directory = TestFiles.scratchDirectory()
+        let study = directory + "/study.yaml"
+        try "selection: agreement\nselection-study: true\nprobe-states: 2\n".write(toFile: study, atomically: true, encoding: .utf8)
+        let straight = try Runs.run(Runs.distill(["--out", directory + "/straight", "--config", study], epochs: 4))
+        XCTAssertEqual(straight.status, 0, straight.output)
+        let first = try Runs.run(Runs.distill(["--out", directory + "/resumed", "--config", study], epochs: 2))
+        XCTAssertEqual(first.status, 0, first.output)
+        let second = try Runs.run(Runs.distill(["--resume", directory + "/resumed", "--config", study], epochs: 4))
+        XCTAssertEqual(second.status, 0, second.output)
+
+        let (a, b) = (try Runs.result(of: directory + "/resumed"), try Runs.result(of: directory + "/straight"))
+        for group in ["probes/", "selection/"] {
+            let names = b.state.names.filter { $0.hasPrefix(group) }
+            XCTAssertFalse(names.isEmpty, "the checkpoint keeps \(group)")
+            XCTAssertEqual(names.filter { a.state[$0] != b.state[$0] }, [], "differ from the straight run")
+        }
+        XCTAssertEqual(a.state.names.filter { $0.hasPrefix("probes/") }.count, b.state.names.filter { $0.hasPrefix("probes/") }.count)
+        XCTAssertEqual(a.metrics, b.metrics, "metrics.jsonl, picks by rule included")
+        XCTAssertNotNil(b.metrics.last?["picked_epoch_by_rule"], "\(b.metrics.last ?? [:])")
+        XCTAssertEqual(try floatState(directory + "/resumed/student.h5"), try floatState(directory + "/straight/student.h5"))
+    }
+
     /// LeNet-5 without batch norm on Fashion-MNIST, with the MNIST recipe: the generator
     /// loses classes within a few epochs, and the run names them.
     func testCollapsedClassesAreNamedOnFashionMNISTWithoutBatchNorm() throws {
