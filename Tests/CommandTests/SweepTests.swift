@@ -51,7 +51,7 @@ final class SweepTests: XCTestCase {
         // GIP's loss ablation every combination of its losses; the method comparison 6 methods x 3 seeds.
         let expected = ["cpsc-table4-builtin": 7, "cpsc-table4-mnist": 14, "cpsc-table5-builtin": 3, "cpsc-table5-mnist": 6,
                         "cpsc-table6-builtin": 3, "cpsc-table6-mnist": 6, "gip-losses-builtin": 15, "gip-losses-mnist": 15,
-                        "methods-builtin": 18, "methods-mnist": 18]
+                        "methods-builtin": 18, "methods-mnist": 18, "lenet-fashion": 6, "lenet-mnist": 6, "methods-fashion": 15]
         let directory = TestFiles.repositoryRoot + "/configs/sweeps"
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
         XCTAssertEqual(files.map { String($0.dropLast(5)) }, expected.keys.sorted())
@@ -136,6 +136,81 @@ final class SweepTests: XCTestCase {
         let stopped = running.finish()
         XCTAssertEqual(stopped.status, 75, "a stopped sweep is resumable: \(stopped.output)")
         XCTAssertEqual(sweep.status(of: "seed-1"), "stopped")
+    }
+
+    func testTheReportAveragesOverSeedsAndScoresTheDataFreePicks() throws {
+        // A sweep's directory as `dfkd sweep` leaves it: the plan, and per run its status and
+        // metrics (each epoch's real top-1, the picks the data-free rules made, the probe scores).
+        let directory = TestFiles.scratchDirectory()
+        let runs: [(name: String, pair: String, seed: String, state: String, top1: [Double], picks: [String: Int])] = [
+            ("a-1", "a", "1", "finished", [50, 60, 70, 80], ["agreement": 3, "divergence": 4]),
+            ("a-2", "a", "2", "finished", [40, 80, 70, 60], ["agreement": 2, "divergence": 0]),
+            ("a-3", "a", "3", "running pid: 1 on here since now", [10, 20], [:]),
+            ("b-1", "b", "1", "finished", [90, 91, 92, 93, 94, 95], ["agreement": 6, "divergence": 5]),
+        ]
+        let plan: [String: Any] = ["name": "seeds", "axes": ["pair", "seed"],
+                                   "runs": runs.map { ["name": $0.name, "labels": ["pair": $0.pair, "seed": $0.seed]] }]
+        try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: directory + "/sweep.json"))
+        for run in runs {
+            let path = directory + "/runs/" + run.name
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try (run.state + "\n").write(toFile: path + "/status", atomically: true, encoding: .utf8)
+            let lines = try run.top1.enumerated().map { index, top1 -> String in
+                // The probe's agreement grows with the epoch; its divergence ranks the epochs against their real top-1.
+                var line: [String: Any] = ["epoch": index + 1, "student_top1": top1, "teacher_top1": 100.0, "restored_ratio": top1,
+                                           "planned_epochs": run.top1.count, "picked_epoch": run.top1.count, "picked_student_top1": top1,
+                                           "probe_agreement": Double(index + 1), "probe_divergence": top1]
+                if index == run.top1.count - 1 { line["picked_epoch_by_rule"] = run.picks }
+                return String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self)
+            }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path + "/metrics.jsonl", atomically: true, encoding: .utf8)
+        }
+        let report = try DFKDCommand.run(["report", directory])
+        XCTAssertEqual(report.status, 0, report.output)
+
+        let rows = try String(contentsOfFile: directory + "/summary.csv", encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = rows[0]
+        let summary = rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
+        // Second half: the epochs past half the last one's number; variance over them, divided by their count.
+        XCTAssertEqual(summary.map { $0["second_half_mean"] }, ["75.00", "65.00", "20.00", "94.00"])
+        XCTAssertEqual(summary.map { $0["second_half_variance"] }, ["25.00", "25.00", "0.00", "0.67"])
+        XCTAssertEqual(summary.map { $0["last_top1"] }, ["80.00", "60.00", "20.00", "95.00"])
+
+        let seeds = try String(contentsOfFile: directory + "/seeds.csv", encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(seeds[0], ["pair", "seeds", "student_top1_mean", "student_top1_std", "restored_ratio_mean", "restored_ratio_std", "best_top1_mean",
+                                  "pick_gap_mean", "pick_gap_worst", "second_half_mean", "second_half_variance"])
+        // Pair a over its two finished seeds (the running one is left out): kept 80 and 60, best 80 and 80.
+        XCTAssertEqual(seeds[1], ["a", "2/3", "70.00", "14.14", "70.00", "14.14", "80.00", "10.00", "20.00", "70.00", "25.00"])
+        XCTAssertEqual(seeds[2], ["b", "1/1", "95.00", "", "95.00", "", "95.00", "0.00", "0.00", "94.00", "0.67"])
+
+        let markdown = try String(contentsOfFile: directory + "/summary.md", encoding: .utf8)
+        XCTAssertTrue(markdown.contains("## Over seeds"), markdown)
+        XCTAssertTrue(markdown.contains("| a-1 | 4 | 80.00 (4) | 4, 80.00 (0.00) | 3, 70.00 (10.00) | 4, 80.00 (0.00) | 1.00 / -1.00 |"), markdown)
+        XCTAssertTrue(markdown.contains("| a-2 | 4 | 80.00 (2) | 4, 60.00 (20.00) | 2, 80.00 (0.00) | - | 0.20 / -1.00 |"), markdown)
+        // The study's totals over the runs that finished or stopped: the running one is no row.
+        XCTAssertFalse(markdown.contains("| a-3 | 2 |"), markdown)
+        XCTAssertTrue(markdown.contains("last: gap to the best epoch, mean 6.67, worst 20.00 over 3 run(s)."), markdown)
+        XCTAssertTrue(markdown.contains("agreement: gap to the best epoch, mean 3.33, worst 10.00 over 3 run(s)."), markdown)
+        XCTAssertTrue(markdown.contains("divergence: gap to the best epoch, mean 0.50, worst 1.00 over 2 run(s)."), markdown)
+        let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("<h2>Over seeds</h2>") && html.contains("<td>2/3</td>"), html)
+
+        // Two sweeps and a run of its own, summarised together: each sweep's seeds apart.
+        let scratch = TestFiles.scratchDirectory("more")
+        try FileManager.default.copyItem(atPath: directory, toPath: scratch + "/more")
+        var renamed = plan
+        renamed["name"] = "more"
+        try JSONSerialization.data(withJSONObject: renamed).write(to: URL(fileURLWithPath: scratch + "/more/sweep.json"))
+        let together = try DFKDCommand.run(["report", directory, scratch + "/more", directory + "/runs/b-1", "--out", scratch + "/study"])
+        XCTAssertEqual(together.status, 0, together.output)
+        let groups = try String(contentsOfFile: scratch + "/study/seeds.csv", encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(3).joined(separator: ",") }
+        XCTAssertEqual(groups, ["sweep,pair,seeds", "seeds,a,2/3", "seeds,b,1/1", "more,a,2/3", "more,b,1/1", "b-1,,1/1"])
+        let study = try String(contentsOfFile: scratch + "/study/summary.md", encoding: .utf8)
+        XCTAssertTrue(study.contains("| more/a-1 | 4 | 80.00 (4) |") && study.contains("| b-1 | 6 | 95.00 (6) |"), study)
+        XCTAssertTrue(study.contains("last: gap to the best epoch, mean 5.71, worst 20.00 over 7 run(s)."), study)
+        let unplaced = try DFKDCommand.run(["report", directory, scratch + "/more"])
+        XCTAssertEqual(unplaced.status, 64, unplaced.output)
+        XCTAssertTrue(unplaced.output.contains("several directories need --out DIR"), unplaced.output)
     }
 
     func testTheReportOfOneRunDirectory() throws {

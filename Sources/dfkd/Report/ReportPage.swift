@@ -14,6 +14,10 @@ struct ReportPage {
         let table = SummaryTable(axes: axes, runs: runs)
         let header = table.header.dropLast(2).map { "<th>\(Self.escape($0))</th>" }.joined()
         let rows = runs.map { run in "<tr>" + table.row(run).dropLast(2).map { "<td>\(Self.escape($0))</td>" }.joined() + "</tr>" }.joined(separator: "\n")
+        let seeds = SeedTable(axes: axes, runs: runs).map { seeds in
+            "<h2>Over seeds</h2>\n<table class=\"summary\">" + Self.tableRow(seeds.header, cell: "th") + seeds.rows.map { Self.tableRow($0, cell: "td") }.joined()
+                + "</table>"
+        } ?? ""
         return """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8">
@@ -33,6 +37,7 @@ struct ReportPage {
         <table class="summary"><thead><tr>\(header)</tr></thead><tbody>
         \(rows)
         </tbody></table>
+        \(seeds)
         <h2>All runs: restored ratio against wall time</h2>
         <div id="overview"></div>
         <h2>Each run</h2>
@@ -68,6 +73,10 @@ struct ReportPage {
         }
         let json = try? JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
         return json.map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    private static func tableRow(_ cells: [String], cell: String) -> String {
+        "<tr>" + cells.map { "<\(cell)>\(escape($0))</\(cell)>" }.joined() + "</tr>\n"
     }
 
     static func escape(_ text: String) -> String {

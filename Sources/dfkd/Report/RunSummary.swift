@@ -62,6 +62,46 @@ struct RunSummary {
         }.max { $0.0 < $1.0 }
     }
 
+    /// The last epoch's student top-1 (student-last.h5), whichever the run kept.
+    var lastTop1: Double? { last("student_top1") }
+
+    /// Each epoch's student top-1 on the real evaluation images, in epoch order (none for a
+    /// run without real data).
+    var accuracies: [(epoch: Int, top1: Double)] {
+        epochs.compactMap { line in
+            guard let epoch = line["epoch"] as? Int, let top1 = (line["student_top1"] as? NSNumber)?.doubleValue, top1.isFinite else { return nil }
+            return (epoch, top1)
+        }
+    }
+
+    /// The mean and the variance (over epochs, divided by their count) of the student's top-1
+    /// over the second half of the epochs done: the later epochs, those past half the last
+    /// epoch's number. How steady training is once it should have settled, beside the one
+    /// figure a pick reports.
+    var secondHalf: (mean: Double, variance: Double)? {
+        let later = accuracies.filter { 2 * $0.epoch > epochsDone }.map(\.top1)
+        guard !later.isEmpty else { return nil }
+        let mean = later.reduce(0, +) / Double(later.count)
+        return (mean, later.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(later.count))
+    }
+
+    /// The epoch each data-free rule kept: `last` always, the others as the run's
+    /// `selection-study` measured them (0: the rule kept none yet).
+    var picksByRule: [String: Int] {
+        var picks = (epochs.last?["picked_epoch_by_rule"] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.intValue }
+        if epochsDone > 0 { picks["last"] = epochsDone }
+        return picks.filter { $0.value > 0 }
+    }
+
+    /// The real top-1 of epoch `epoch`'s student.
+    func top1(atEpoch epoch: Int) -> Double? { accuracies.first { $0.epoch == epoch }?.top1 }
+
+    /// How many points of top-1 the kept student is under the best epoch's.
+    var pickGap: Double? {
+        guard let best, let picked = studentTop1 else { return nil }
+        return best.top1 - picked
+    }
+
     /// The keys of the metrics lines that are loss terms (and the figures drawn beside them).
     var lossTerms: [String] {
         let others: Set = ["epoch", "student_top1", "teacher_top1", "restored_ratio", "planned_epochs", "wall_seconds", "picked_epoch",
