@@ -154,6 +154,55 @@ final class DistillCommandTests: XCTestCase {
         XCTAssertTrue(student.output.contains("lenet7"), student.output)
     }
 
+    /// One recipe file for teachers with and without batch norms: `teacher-without-batch-norm`
+    /// replaces settings only for a teacher without any, show-config prints it back as a
+    /// valid file, and a typo or a bad value in it is refused whatever the teacher.
+    func testARecipeForTeachersWithAndWithoutBatchNorms() throws {
+        let directory = TestFiles.scratchDirectory()
+        let recipe = directory + "/recipe.yaml"
+        try "ce-generator: 0.5\nteacher-without-batch-norm:\n  ce-generator: 2.5\n  embeddings: three\n"
+            .write(toFile: recipe, atomically: true, encoding: .utf8)
+        let shown = try DFKDCommand.run(["show-config", "--method", "cpsc", "--config", recipe])
+        XCTAssertEqual(shown.status, 0, shown.output)
+        XCTAssertTrue(shown.output.contains("\nce-generator: 0.5\n") && shown.output.contains("\nembeddings: all\n"), shown.output)
+        XCTAssertTrue(shown.output.hasSuffix("\nteacher-without-batch-norm:\n  embeddings: three\n  ce-generator: 2.5\n"), shown.output)
+        try shown.output.write(toFile: directory + "/shown.yaml", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try DFKDCommand.run(["show-config", "--config", directory + "/shown.yaml"]).output, shown.output)
+
+        // The short runs' teacher is a LeNet-5 without batch norm: the section's settings are the run's.
+        let run = try DFKDCommand.run(ShortDistillation.distill(["--out", directory + "/run", "--config", recipe], epochs: 1))
+        XCTAssertEqual(run.status, 0, run.output)
+        let checkpoint = try XCTUnwrap(CheckpointSeries(directory: directory + "/run/checkpoints").files().last)
+        let inspected = try DFKDCommand.run(["inspect", checkpoint])
+        XCTAssertTrue(inspected.output.contains("2.5 (default: 0.7)") && inspected.output.contains("three (default: all)"), inspected.output)
+        // Resumed, the run keeps them.
+        let resumed = try DFKDCommand.run(ShortDistillation.distill(["--resume", directory + "/run", "--config", recipe], epochs: 2))
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        // A teacher with batch norms keeps the file's own.
+        let normed = directory + "/lenet5-bn.h5"
+        let train = try DFKDCommand.run(["train-teacher", "--dataset", "builtin", "--split", "500:100", "--model", "lenet5-bn", "--epochs", "1",
+                                         "--out", normed])
+        XCTAssertEqual(train.status, 0, train.output)
+        let plain = try DFKDCommand.run(ShortDistillation.distill(["--out", directory + "/normed", "--config", recipe, "--teacher", normed,
+                                                                   "--student", "lenet5-half-bn"], epochs: 1))
+        XCTAssertEqual(plain.status, 0, plain.output)
+        let kept = try DFKDCommand.run(["inspect", try XCTUnwrap(CheckpointSeries(directory: directory + "/normed/checkpoints").files().last)])
+        XCTAssertTrue(kept.output.contains("0.5 (default: 0.7)") && !kept.output.contains("three (default: all)"), kept.output)
+
+        for (section, message) in [("  ce-generatr: 3", "recipe.yaml: teacher-without-batch-norm: unknown key ce-generatr"),
+                                   ("  ce-generator: -1", "ce-generator is -1"), ("3", "teacher-without-batch-norm is '3', expected a mapping")] {
+            try "teacher-without-batch-norm:\n\(section)\n".replacingOccurrences(of: ":\n3", with: ": 3")
+                .write(toFile: recipe, atomically: true, encoding: .utf8)
+            for arguments in [["show-config", "--method", "cpsc", "--config", recipe],
+                              ShortDistillation.distill(["--out", directory + "/bad", "--config", recipe, "--teacher", normed,
+                                                        "--student", "lenet5-half-bn"])] {
+                let refused = try DFKDCommand.run(arguments)
+                XCTAssertEqual(refused.status, 1, refused.output)
+                XCTAssertTrue(refused.output.contains(message), "\(section): \(refused.output)")
+            }
+        }
+    }
+
     /// configs/<method>.yaml holds exactly the defaults --method selects; every file in
     /// configs/ is a valid configuration.
     func testConfigFilesMatchTheMethodDefaults() throws {

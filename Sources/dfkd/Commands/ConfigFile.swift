@@ -23,20 +23,34 @@ struct ConfigFile {
     /// Layers YAML texts, each named (a file's path) for error messages; later ones win.
     init(texts: [(name: String, text: String)], allowedKeys: [String]) throws {
         for (path, text) in texts {
-            names.append(path)
             let parsed = try BoundedYAML.load(text, name: path)
             guard let mapping = (parsed ?? [String: Any]()) as? [String: Any] else {
                 throw CommandError("\(path): expected a mapping of option names to values at the top level")
             }
-            let unknown = mapping.keys.filter { !allowedKeys.contains($0) }.sorted()
-            guard unknown.isEmpty else {
-                // A few names are enough to find a typo; a file of thousands would bury the message.
-                let shown = unknown.prefix(5).map { $0.count > 40 ? $0.prefix(40) + "..." : $0 }.joined(separator: ", ")
-                let more = unknown.count > 5 ? " and \(unknown.count - 5) more" : ""
-                throw CommandError("\(path): unknown key\(unknown.count > 1 ? "s" : "") \(shown)\(more); expected some of: \(allowedKeys.joined(separator: ", "))")
-            }
-            for (key, value) in mapping { values[key] = (value, path) }
+            try layer(mapping, name: path, allowedKeys: allowedKeys)
         }
+    }
+
+    /// The mapping `key` of the files, as a file of its own named "FILE: key", its keys among
+    /// `allowedKeys`; nil when no file sets it.
+    func section(_ key: String, allowedKeys: [String]) throws -> ConfigFile? {
+        guard let (value, path) = values[key] else { return nil }
+        guard let mapping = value as? [String: Any] else { throw CommandError("\(path): \(key) is '\(value)', expected a mapping of settings") }
+        var section = try ConfigFile(texts: [], allowedKeys: [])
+        try section.layer(mapping, name: "\(path): \(key)", allowedKeys: allowedKeys)
+        return section
+    }
+
+    private mutating func layer(_ mapping: [String: Any], name path: String, allowedKeys: [String]) throws {
+        names.append(path)
+        let unknown = mapping.keys.filter { !allowedKeys.contains($0) }.sorted()
+        guard unknown.isEmpty else {
+            // A few names are enough to find a typo; a file of thousands would bury the message.
+            let shown = unknown.prefix(5).map { $0.count > 40 ? $0.prefix(40) + "..." : $0 }.joined(separator: ", ")
+            let more = unknown.count > 5 ? " and \(unknown.count - 5) more" : ""
+            throw CommandError("\(path): unknown key\(unknown.count > 1 ? "s" : "") \(shown)\(more); expected some of: \(allowedKeys.joined(separator: ", "))")
+        }
+        for (key, value) in mapping { values[key] = (value, path) }
     }
 
     /// The names of the texts layered, in order (files' paths), for error messages.

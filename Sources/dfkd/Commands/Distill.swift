@@ -96,10 +96,6 @@ struct Distill: ParsableCommand {
         let file = try ConfigFile(texts: (stored.map { [($0.path, $0.settings)] } ?? []) + config.map(ConfigFile.read),
                                   allowedKeys: DistillationSettings.fileKeys)
         let methodKind = try DistillationSettings.method(method?.rawValue, file: file)
-        var settings = try DistillationSettings.configuration(method: methodKind, file: file)
-        if let epochs { settings.epochs = epochs }
-        if let iterations { settings.iterationsPerEpoch = iterations }
-        if let seed { settings.seed = UInt64(seed) }
         let datasetChoice = try data.choice(config: file)
         let samplePaths = fromSamples.isEmpty ? stored?.fromSamples ?? [] : try SampleShardSet.expand(fromSamples).map(StoredRun.absolute)
         let sampleSet = try samplePaths.isEmpty ? nil : DamageLocator.naming { try SampleShardSet(paths: samplePaths) }
@@ -107,6 +103,12 @@ struct Distill: ParsableCommand {
             ?? { throw CommandError("--teacher is required") }()
         let teacherCRC = try Checksum.crc32(ofFile: teacherPath)
         guard let studentName = student?.rawValue ?? stored?.student else { throw CommandError("--student is required") }
+        let (teacherModel, teacherDescription) = try ModelFile.load(teacherPath)
+        let teacherHasBatchNorms = !teacherModel.batchNorms.isEmpty
+        var settings = try DistillationSettings.configuration(method: methodKind, file: file, teacherHasBatchNorms: teacherHasBatchNorms)
+        if let epochs { settings.epochs = epochs }
+        if let iterations { settings.iterationsPerEpoch = iterations }
+        if let seed { settings.seed = UInt64(seed) }
         if let stored {
             try stored.requireAgreement(settings: settings, dataset: datasetChoice, teacher: teacherPath, teacherCRC: teacherCRC, student: studentName,
                                          fromSamples: samplePaths)
@@ -116,9 +118,8 @@ struct Distill: ParsableCommand {
         }
 
         let dataset = noRealData ? nil : try datasetChoice.load()
-        let (teacherModel, teacherDescription) = try ModelFile.load(teacherPath)
         if let dataset { try ModelChecks.requireInputs(teacherDescription, file: teacherPath, match: dataset) }
-        try DistillationSettings.requireRunnable(settings, file: file, teacherHasBatchNorms: !teacherModel.batchNorms.isEmpty, ranks: communicator.size)
+        try DistillationSettings.requireRunnable(settings, file: file, teacherHasBatchNorms: teacherHasBatchNorms, ranks: communicator.size)
         let side = teacherDescription.inputShape[1]
         guard side == teacherDescription.inputShape[2], side % 4 == 0 else {
             throw CommandError("\(teacherPath): the teacher takes \(teacherDescription.inputShape) images; the generator makes square ones "

@@ -123,7 +123,11 @@ enum DistillationSettings {
     ]
 
     /// The keys a distillation config file may hold: the method, the dataset and every setting.
-    static var fileKeys: [String] { ["method"] + DatasetOptions.configKeys + all.map(\.key) }
+    static var fileKeys: [String] { ["method"] + DatasetOptions.configKeys + all.map(\.key) + [withoutBatchNorms] }
+
+    /// A mapping of settings that replace the file's when the teacher has no batch norm: a
+    /// recipe for teachers with and without them in one file (configs/lenet/cpsc.yaml).
+    static let withoutBatchNorms = "teacher-without-batch-norm"
 
     /// The method named on the command line, else by the file.
     static func method(_ option: String?, file: ConfigFile) throws -> Configuration.Method {
@@ -135,13 +139,34 @@ enum DistillationSettings {
         return method
     }
 
-    /// The method's defaults with every key of `file` applied.
-    static func configuration(method: Configuration.Method, file: ConfigFile) throws -> Configuration {
-        var configuration = Configuration(method: method)
-        for setting in all where file.keys.contains(setting.key) {
-            try setting.read(&configuration, file, setting.key)
+    /// The method's defaults with every key of `file` applied, then, for a teacher without
+    /// batch norm (`teacherHasBatchNorms` false; nil: not known yet), its
+    /// `teacher-without-batch-norm` settings.
+    static func configuration(method: Configuration.Method, file: ConfigFile, teacherHasBatchNorms: Bool? = nil) throws -> Configuration {
+        func applying(_ layer: ConfigFile, to configuration: Configuration) throws -> Configuration {
+            var configuration = configuration
+            for setting in all where layer.keys.contains(setting.key) {
+                try setting.read(&configuration, layer, setting.key)
+            }
+            return configuration
         }
-        return configuration
+        let configuration = try applying(file, to: Configuration(method: method))
+        guard let section = try withoutBatchNormsSection(of: file) else { return configuration }
+        // Read even for a teacher with batch norms, so that a bad value there is found on any teacher.
+        let withoutBatchNorms = try applying(section, to: configuration)
+        return teacherHasBatchNorms == false ? withoutBatchNorms : configuration
+    }
+
+    /// The file's `teacher-without-batch-norm` settings, nil without any.
+    static func withoutBatchNormsSection(of file: ConfigFile) throws -> ConfigFile? {
+        try file.section(withoutBatchNorms, allowedKeys: all.map(\.key))
+    }
+
+    /// The file's `teacher-without-batch-norm` settings as YAML that reads back to them; empty without any.
+    static func withoutBatchNormsYAML(of file: ConfigFile, method: Configuration.Method) throws -> String {
+        guard let section = try withoutBatchNormsSection(of: file) else { return "" }
+        let configuration = try self.configuration(method: method, file: file, teacherHasBatchNorms: false)
+        return "\(withoutBatchNorms):\n" + all.filter { section.keys.contains($0.key) }.map { "  \($0.key): \($0.show(configuration))\n" }.joined()
     }
 
     /// The allowed values of the numeric setting `key`, for the command-line options that

@@ -5,7 +5,10 @@ struct ShowConfig: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show-config",
         abstract: "Print every setting a distillation would use, as a YAML config file.",
-        discussion: "The method's published defaults with the config file's keys applied; the output is itself a valid --config file.")
+        discussion: """
+        The method's published defaults with the config file's keys applied; the output is itself a valid --config file. \
+        Settings for a teacher without batch norm (teacher-without-batch-norm) follow as that mapping.
+        """)
 
     @Option(help: "Method (or the config file's 'method').") var method: DistillationConfiguration.Method?
     @Option(help: "YAML file of settings; repeat to layer files, later ones winning (a method's, then an ablation's).")
@@ -13,8 +16,13 @@ struct ShowConfig: ParsableCommand {
 
     func run() throws {
         let file = try ConfigFile(paths: config, allowedKeys: DistillationSettings.fileKeys)
-        let settings = try DistillationSettings.configuration(method: try DistillationSettings.method(method?.rawValue, file: file), file: file)
+        let method = try DistillationSettings.method(method?.rawValue, file: file)
+        let settings = try DistillationSettings.configuration(method: method, file: file)
         try DistillationSettings.requireRunnable(settings, file: file, teacherHasBatchNorms: nil)
-        print(DistillationSettings.yaml(settings), terminator: "")
+        if try DistillationSettings.withoutBatchNormsSection(of: file) != nil {
+            let withoutBatchNorms = try DistillationSettings.configuration(method: method, file: file, teacherHasBatchNorms: false)
+            try DistillationSettings.requireRunnable(withoutBatchNorms, file: file, teacherHasBatchNorms: false)
+        }
+        print(DistillationSettings.yaml(settings) + (try DistillationSettings.withoutBatchNormsYAML(of: file, method: method)), terminator: "")
     }
 }
