@@ -168,6 +168,11 @@ final class DistillCommandTests: XCTestCase {
         XCTAssertTrue(shown.output.hasSuffix("\nteacher-without-batch-norm:\n  embeddings: three\n  ce-generator: 2.5\n"), shown.output)
         try shown.output.write(toFile: directory + "/shown.yaml", atomically: true, encoding: .utf8)
         XCTAssertEqual(try DFKDCommand.run(["show-config", "--config", directory + "/shown.yaml"]).output, shown.output)
+        // A later file's setting wins over an earlier file's section, as over its other settings.
+        try "embeddings: none\n".write(toFile: directory + "/later.yaml", atomically: true, encoding: .utf8)
+        let layered = try DFKDCommand.run(["show-config", "--method", "cpsc", "--config", recipe, "--config", directory + "/later.yaml"])
+        XCTAssertTrue(layered.output.contains("\nembeddings: none\n") && layered.output.hasSuffix("\nteacher-without-batch-norm:\n  ce-generator: 2.5\n"),
+                      layered.output)
 
         // The short runs' teacher is a LeNet-5 without batch norm: the section's settings are the run's.
         let run = try DFKDCommand.run(ShortDistillation.distill(["--out", directory + "/run", "--config", recipe], epochs: 1))
@@ -189,16 +194,18 @@ final class DistillCommandTests: XCTestCase {
         let kept = try DFKDCommand.run(["inspect", try XCTUnwrap(CheckpointSeries(directory: directory + "/normed/checkpoints").files().last)])
         XCTAssertTrue(kept.output.contains("0.5 (default: 0.7)") && !kept.output.contains("three (default: all)"), kept.output)
 
-        for (section, message) in [("  ce-generatr: 3", "recipe.yaml: teacher-without-batch-norm: unknown key ce-generatr"),
-                                   ("  ce-generator: -1", "ce-generator is -1"), ("3", "teacher-without-batch-norm is '3', expected a mapping")] {
-            try "teacher-without-batch-norm:\n\(section)\n".replacingOccurrences(of: ":\n3", with: ": 3")
-                .write(toFile: recipe, atomically: true, encoding: .utf8)
+        for (text, message) in [("teacher-without-batch-norm:\n  ce-generatr: 3\n", "recipe.yaml: teacher-without-batch-norm: unknown key ce-generatr"),
+                                ("teacher-without-batch-norm:\n  ce-generator: -1\n", "teacher-without-batch-norm: ce-generator is -1"),
+                                ("teacher-without-batch-norm: 3\n", "recipe.yaml: teacher-without-batch-norm is '3', expected a mapping")] {
+            try text.write(toFile: recipe, atomically: true, encoding: .utf8)
+            // Refused with a teacher with batch norms, and before a teacher that is missing is looked for.
             for arguments in [["show-config", "--method", "cpsc", "--config", recipe],
                               ShortDistillation.distill(["--out", directory + "/bad", "--config", recipe, "--teacher", normed,
-                                                        "--student", "lenet5-half-bn"])] {
+                                                        "--student", "lenet5-half-bn"]),
+                              ShortDistillation.distill(["--out", directory + "/bad", "--config", recipe, "--teacher", directory + "/absent.h5"])] {
                 let refused = try DFKDCommand.run(arguments)
                 XCTAssertEqual(refused.status, 1, refused.output)
-                XCTAssertTrue(refused.output.contains(message), "\(section): \(refused.output)")
+                XCTAssertTrue(refused.output.contains(message), "\(text): \(refused.output)")
             }
         }
     }

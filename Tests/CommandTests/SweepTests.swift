@@ -203,11 +203,15 @@ final class SweepTests: XCTestCase {
         try JSONSerialization.data(withJSONObject: renamed).write(to: URL(fileURLWithPath: scratch + "/more/sweep.json"))
         let together = try DFKDCommand.run(["report", directory, scratch + "/more", directory + "/runs/b-1", "--out", scratch + "/study"])
         XCTAssertEqual(together.status, 0, together.output)
-        let groups = try String(contentsOfFile: scratch + "/study/seeds.csv", encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(3).joined(separator: ",") }
+        let groups = try String(contentsOfFile: scratch + "/study/seeds.csv", encoding: .utf8).split(separator: "\r\n")
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(3).joined(separator: ",") }
         XCTAssertEqual(groups, ["sweep,pair,seeds", "seeds,a,2/3", "seeds,b,1/1", "more,a,2/3", "more,b,1/1", "b-1,,1/1"])
         let study = try String(contentsOfFile: scratch + "/study/summary.md", encoding: .utf8)
         XCTAssertTrue(study.contains("| more/a-1 | 4 | 80.00 (4) |") && study.contains("| b-1 | 6 | 95.00 (6) |"), study)
         XCTAssertTrue(study.contains("last: gap to the best epoch, mean 5.71, worst 20.00 over 7 run(s)."), study)
+        let twice = try DFKDCommand.run(["report", directory, directory + "/runs/../", "--out", scratch + "/twice"])
+        XCTAssertEqual(twice.status, 1, twice.output)
+        XCTAssertTrue(twice.output.contains("are both named 'seeds'"), twice.output)
         let unplaced = try DFKDCommand.run(["report", directory, scratch + "/more"])
         XCTAssertEqual(unplaced.status, 64, unplaced.output)
         XCTAssertTrue(unplaced.output.contains("several directories need --out DIR"), unplaced.output)

@@ -6,6 +6,12 @@ import Foundation
 /// the defaults. Unknown keys are errors, so a typo does not silently do nothing.
 struct ConfigFile {
     private var values: [String: (value: Any, path: String)] = [:]
+    /// The keys whose values are mappings of settings for a case (`teacher-without-batch-norm`).
+    private let sectionKeys: Set<String>
+    /// Each section's settings merged key by key over the layers: a layer's section sets its
+    /// keys over the earlier layers', and a later layer's own setting of a key takes it out
+    /// of every section, so that later files win over a case's settings as over the rest.
+    private var sections: [String: [String: (value: Any, path: String)]] = [:]
 
     init(path: String?, allowedKeys: [String]) throws {
         try self.init(paths: path.map { [$0] } ?? [], allowedKeys: allowedKeys)
@@ -21,7 +27,9 @@ struct ConfigFile {
     }
 
     /// Layers YAML texts, each named (a file's path) for error messages; later ones win.
-    init(texts: [(name: String, text: String)], allowedKeys: [String]) throws {
+    /// `sections` are the allowed keys whose values are mappings of settings (`section(_:allowedKeys:)`).
+    init(texts: [(name: String, text: String)], allowedKeys: [String], sections: [String] = []) throws {
+        sectionKeys = Set(sections)
         for (path, text) in texts {
             let parsed = try BoundedYAML.load(text, name: path)
             guard let mapping = (parsed ?? [String: Any]()) as? [String: Any] else {
@@ -31,13 +39,18 @@ struct ConfigFile {
         }
     }
 
-    /// The mapping `key` of the files, as a file of its own named "FILE: key", its keys among
-    /// `allowedKeys`; nil when no file sets it.
+    /// Section `key`'s settings as a file of their own, each named "FILE: key", their keys
+    /// among `allowedKeys`; nil when no layer sets any.
     func section(_ key: String, allowedKeys: [String]) throws -> ConfigFile? {
-        guard let (value, path) = values[key] else { return nil }
-        guard let mapping = value as? [String: Any] else { throw CommandError("\(path): \(key) is '\(value)', expected a mapping of settings") }
+        guard let settings = sections[key], !settings.isEmpty else { return nil }
         var section = try ConfigFile(texts: [], allowedKeys: [])
-        try section.layer(mapping, name: "\(path): \(key)", allowedKeys: allowedKeys)
+        for (name, setting) in settings {
+            guard allowedKeys.contains(name) else {
+                throw CommandError("\(setting.path): unknown key \(name); expected some of: \(allowedKeys.joined(separator: ", "))")
+            }
+            section.values[name] = setting
+        }
+        section.names = Array(Set(settings.values.map(\.path))).sorted()
         return section
     }
 
@@ -50,7 +63,15 @@ struct ConfigFile {
             let more = unknown.count > 5 ? " and \(unknown.count - 5) more" : ""
             throw CommandError("\(path): unknown key\(unknown.count > 1 ? "s" : "") \(shown)\(more); expected some of: \(allowedKeys.joined(separator: ", "))")
         }
-        for (key, value) in mapping { values[key] = (value, path) }
+        for (key, value) in mapping where !sectionKeys.contains(key) {
+            values[key] = (value, path)
+            for section in sections.keys { sections[section]?[key] = nil }
+        }
+        // A layer's section wins over the same layer's own settings.
+        for (key, value) in mapping where sectionKeys.contains(key) {
+            guard let settings = value as? [String: Any] else { throw CommandError("\(path): \(key) is '\(value)', expected a mapping of settings") }
+            for (name, setting) in settings { sections[key, default: [:]][name] = (setting, "\(path): \(key)") }
+        }
     }
 
     /// The names of the texts layered, in order (files' paths), for error messages.

@@ -93,9 +93,10 @@ struct Distill: ParsableCommand {
         }
         let checkpoint = resume == nil ? nil : try ResumeCheckpoint.find(in: directory.checkpoints, over: communicator) { print($0) }
         let stored = try checkpoint.map(StoredRun.init)
-        let file = try ConfigFile(texts: (stored.map { [($0.path, $0.settings)] } ?? []) + config.map(ConfigFile.read),
-                                  allowedKeys: DistillationSettings.fileKeys)
+        let file = try DistillationSettings.file(texts: (stored.map { [($0.path, $0.settings)] } ?? []) + config.map(ConfigFile.read))
         let methodKind = try DistillationSettings.method(method?.rawValue, file: file)
+        // Every setting is checked before the teacher is read; which apply waits for the teacher.
+        _ = try DistillationSettings.configuration(method: methodKind, file: file)
         let datasetChoice = try data.choice(config: file)
         let samplePaths = fromSamples.isEmpty ? stored?.fromSamples ?? [] : try SampleShardSet.expand(fromSamples).map(StoredRun.absolute)
         let sampleSet = try samplePaths.isEmpty ? nil : DamageLocator.naming { try SampleShardSet(paths: samplePaths) }

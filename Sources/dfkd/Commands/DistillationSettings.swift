@@ -129,6 +129,11 @@ enum DistillationSettings {
     /// recipe for teachers with and without them in one file (configs/lenet/cpsc.yaml).
     static let withoutBatchNorms = "teacher-without-batch-norm"
 
+    /// Config files of distillation settings, layered (later ones win).
+    static func file(texts: [(name: String, text: String)]) throws -> ConfigFile {
+        try ConfigFile(texts: texts, allowedKeys: fileKeys, sections: [withoutBatchNorms])
+    }
+
     /// The method named on the command line, else by the file.
     static func method(_ option: String?, file: ConfigFile) throws -> Configuration.Method {
         let methods = Configuration.Method.allCases.map(\.rawValue).joined(separator: ", ")
@@ -140,8 +145,9 @@ enum DistillationSettings {
     }
 
     /// The method's defaults with every key of `file` applied, then, for a teacher without
-    /// batch norm (`teacherHasBatchNorms` false; nil: not known yet), its
-    /// `teacher-without-batch-norm` settings.
+    /// batch norm (`teacherHasBatchNorms` false), its `teacher-without-batch-norm` settings.
+    /// nil (the teacher not known yet, as in show-config and a sweep's check) gives the
+    /// settings of a teacher with batch norms; the section is read and checked either way.
     static func configuration(method: Configuration.Method, file: ConfigFile, teacherHasBatchNorms: Bool? = nil) throws -> Configuration {
         func applying(_ layer: ConfigFile, to configuration: Configuration) throws -> Configuration {
             var configuration = configuration
@@ -155,6 +161,20 @@ enum DistillationSettings {
         // Read even for a teacher with batch norms, so that a bad value there is found on any teacher.
         let withoutBatchNorms = try applying(section, to: configuration)
         return teacherHasBatchNorms == false ? withoutBatchNorms : configuration
+    }
+
+    /// Checks the settings `file` gives a teacher not known yet: those of a teacher with batch
+    /// norms and, when the file has a `teacher-without-batch-norm` section, those of one without.
+    /// Returns the first.
+    @discardableResult
+    static func requireRunnableForAnyTeacher(method: Configuration.Method, file: ConfigFile, ranks: Int = 1) throws -> Configuration {
+        let settings = try configuration(method: method, file: file)
+        try requireRunnable(settings, file: file, teacherHasBatchNorms: nil, ranks: ranks)
+        if try withoutBatchNormsSection(of: file) != nil {
+            try requireRunnable(try configuration(method: method, file: file, teacherHasBatchNorms: false), file: file, teacherHasBatchNorms: false,
+                                ranks: ranks)
+        }
+        return settings
     }
 
     /// The file's `teacher-without-batch-norm` settings, nil without any.

@@ -15,14 +15,9 @@ struct ShowConfig: ParsableCommand {
     var config: [String] = []
 
     func run() throws {
-        let file = try ConfigFile(paths: config, allowedKeys: DistillationSettings.fileKeys)
+        let file = try DistillationSettings.file(texts: config.map(ConfigFile.read))
         let method = try DistillationSettings.method(method?.rawValue, file: file)
-        let settings = try DistillationSettings.configuration(method: method, file: file)
-        try DistillationSettings.requireRunnable(settings, file: file, teacherHasBatchNorms: nil)
-        if try DistillationSettings.withoutBatchNormsSection(of: file) != nil {
-            let withoutBatchNorms = try DistillationSettings.configuration(method: method, file: file, teacherHasBatchNorms: false)
-            try DistillationSettings.requireRunnable(withoutBatchNorms, file: file, teacherHasBatchNorms: false)
-        }
+        let settings = try DistillationSettings.requireRunnableForAnyTeacher(method: method, file: file)
         print(DistillationSettings.yaml(settings) + (try DistillationSettings.withoutBatchNormsYAML(of: file, method: method)), terminator: "")
     }
 }

@@ -39,7 +39,7 @@ struct StoredRun {
     /// checkpoint, with both values.
     func requireAgreement(settings given: DistillationConfiguration, dataset: DatasetChoice, teacher teacherPath: String,
                           teacherCRC crc: UInt32, student studentName: String, fromSamples samples: [String]) throws {
-        let file = try ConfigFile(texts: [(path, settings)], allowedKeys: DistillationSettings.fileKeys)
+        let file = try DistillationSettings.file(texts: [(path, settings)])
         let stored = try DistillationSettings.configuration(method: try DistillationSettings.method(nil, file: file), file: file)
         var conflicts = DistillationSettings.conflicts(stored: stored, given: given, mayChange: ["epochs"])
         let storedDataset = try DatasetChoice(config: file)

@@ -69,10 +69,9 @@ struct Sweep: ParsableCommand {
         for run in plan.runs {
             do {
                 let texts = try run.configFiles.map(ConfigFile.read) + (run.settings.map { [(self.file, $0)] } ?? [])
-                let settingsFile = try ConfigFile(texts: texts, allowedKeys: DistillationSettings.fileKeys)
+                let settingsFile = try DistillationSettings.file(texts: texts)
                 let method = try DistillationSettings.method(nil, file: settingsFile)
-                let settings = try DistillationSettings.configuration(method: method, file: settingsFile)
-                try DistillationSettings.requireRunnable(settings, file: settingsFile, teacherHasBatchNorms: nil, ranks: plan.ranks)
+                try DistillationSettings.requireRunnableForAnyTeacher(method: method, file: settingsFile, ranks: plan.ranks)
             } catch {
                 problems.append("run \(run.name): \(error)")
             }

@@ -80,7 +80,7 @@ struct FileSummary: Sendable {
     private static func settings(_ text: String?) -> (String, Report) {
         guard let text else { return ("settings", .text("(no settings attribute)")) }
         do {
-            let file = try ConfigFile(texts: [("settings", text)], allowedKeys: DistillationSettings.fileKeys)
+            let file = try DistillationSettings.file(texts: [("settings", text)])
             let method = try DistillationSettings.method(nil, file: file)
             let defaults = try DistillationSettings.configuration(method: method, file: try ConfigFile(texts: [], allowedKeys: []))
             let given = try DistillationSettings.configuration(method: method, file: file)

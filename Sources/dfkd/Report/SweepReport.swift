@@ -24,11 +24,14 @@ enum SweepReport {
     /// the table over seeds never mixes two sweeps' runs.
     static func runs(in paths: [String]) throws -> (title: String, axes: [String], runs: [RunSummary]) {
         guard paths.count > 1 else { return try runs(in: paths[0]) }
-        var axes = ["sweep"], runs: [RunSummary] = []
+        var axes = ["sweep"], runs: [RunSummary] = [], titles: [String: String] = [:]
         for path in paths {
             let (title, theirs, summaries) = try Self.runs(in: path)
+            if let other = titles.updateValue(path, forKey: title) {
+                throw CommandError("\(path) and \(other) are both named '\(title)': their runs would be mixed in one summary; report them apart")
+            }
             axes += theirs.filter { !axes.contains($0) }
-            // A run's own directory is named by its title alone.
+            // A run's own directory is named by its title alone ("b-1", not "b-1/b-1").
             let prefix = theirs.isEmpty && summaries.count == 1 ? nil : title
             runs += summaries.map { run in
                 RunSummary(name: prefix.map { $0 + "/" + run.name } ?? run.name, directory: run.directory,
