@@ -4,14 +4,20 @@ import Training
 /// What the summary shows of one run directory: its state, its accuracies by epoch and wall
 /// time, its loss terms and its last sample grid, read from the files the run wrote.
 struct RunSummary {
-    let name: String
+    /// Its name and grid values as the summary shows them (a summary of several sweeps names
+    /// each run by its sweep too).
+    var name: String
     let directory: String
     /// The run's grid values (axis -> value), empty for a run outside a sweep.
-    let labels: [String: String]
+    var labels: [String: String]
     let state: String
     /// The metrics lines, in epoch order.
     let epochs: [[String: Any]]
     let plannedEpochs: Int?
+    /// Each epoch's student top-1 on the real evaluation images, in epoch order (none for a
+    /// run without real data).
+    let accuracies: [(epoch: Int, top1: Double)]
+    private let accuracyByEpoch: [Int: Double]
     /// The newest sample grid, a PNG file.
     let lastGrid: String?
 
@@ -23,6 +29,11 @@ struct RunSummary {
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
         }.filter { $0["epoch"] is Int }
         plannedEpochs = epochs.last?["planned_epochs"] as? Int
+        accuracies = epochs.compactMap { line in
+            guard let epoch = line["epoch"] as? Int, let top1 = (line["student_top1"] as? NSNumber)?.doubleValue, top1.isFinite else { return nil }
+            return (epoch, top1)
+        }
+        accuracyByEpoch = Dictionary(accuracies.map { ($0.epoch, $0.top1) }) { _, later in later }
         let grids = ((try? FileManager.default.contentsOfDirectory(atPath: outputs.grids)) ?? [])
             .filter { $0.hasPrefix("epoch-") && $0.hasSuffix(".png") }.sorted()
         lastGrid = grids.last.map { outputs.grids + "/" + $0 }
@@ -55,24 +66,11 @@ struct RunSummary {
     }
     var wallSeconds: Double? { last("wall_seconds") }
     /// The best epoch's student top-1 and the epoch.
-    var best: (top1: Double, epoch: Int)? {
-        epochs.compactMap { line -> (Double, Int)? in
-            guard let top1 = (line["student_top1"] as? NSNumber)?.doubleValue, let epoch = line["epoch"] as? Int else { return nil }
-            return (top1, epoch)
-        }.max { $0.0 < $1.0 }
-    }
+    var best: (top1: Double, epoch: Int)? { accuracies.max { $0.top1 < $1.top1 }.map { ($0.top1, $0.epoch) } }
 
     /// The last epoch's student top-1 (student-last.h5), whichever the run kept.
     var lastTop1: Double? { last("student_top1") }
 
-    /// Each epoch's student top-1 on the real evaluation images, in epoch order (none for a
-    /// run without real data).
-    var accuracies: [(epoch: Int, top1: Double)] {
-        epochs.compactMap { line in
-            guard let epoch = line["epoch"] as? Int, let top1 = (line["student_top1"] as? NSNumber)?.doubleValue, top1.isFinite else { return nil }
-            return (epoch, top1)
-        }
-    }
 
     /// The mean and the variance (over epochs, divided by their count) of the student's top-1
     /// over the second half of the epochs done: the later epochs, those past half the last
@@ -94,7 +92,7 @@ struct RunSummary {
     }
 
     /// The real top-1 of epoch `epoch`'s student.
-    func top1(atEpoch epoch: Int) -> Double? { accuracies.first { $0.epoch == epoch }?.top1 }
+    func top1(atEpoch epoch: Int) -> Double? { accuracyByEpoch[epoch] }
 
     /// How many points of top-1 the kept student is under the best epoch's.
     var pickGap: Double? {

@@ -34,8 +34,10 @@ enum SweepReport {
             // A run's own directory is named by its title alone ("b-1", not "b-1/b-1").
             let prefix = theirs.isEmpty && summaries.count == 1 ? nil : title
             runs += summaries.map { run in
-                RunSummary(name: prefix.map { $0 + "/" + run.name } ?? run.name, directory: run.directory,
-                           labels: run.labels.merging(["sweep": title]) { $1 })
+                var named = run
+                named.name = prefix.map { $0 + "/" + run.name } ?? run.name
+                named.labels["sweep"] = title
+                return named
             }
         }
         return (paths.map { URL(fileURLWithPath: $0).standardizedFileURL.lastPathComponent }.joined(separator: " + "), axes, runs)
