@@ -25,6 +25,10 @@ extension DistillationConfiguration {
         if studentReusesGeneratorBatch && studentStepsFirst {
             found.append("reuse-generator-batch and student-steps-first: the student steps would come before the images they reuse")
         }
+        if !generatorMilestones.isEmpty && !generatorMilestoneFractions.isEmpty {
+            found.append("generator-milestones and generator-milestone-fractions are both set: give the generator's milestones "
+                         + "in epochs or as fractions of the run, not both (set the other to [])")
+        }
         if studentSteps == 0 && realPasses == 0 {
             found.append("student-steps is 0 and real-passes is 0: the student would never train")
         }

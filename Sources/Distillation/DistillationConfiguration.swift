@@ -39,6 +39,11 @@ public struct DistillationConfiguration: Sendable, Equatable {
     public var generatorBeta1: Float = 0.5
     public var generatorBeta2: Float = 0.999
     public var generatorMilestones: [Int] = [50, 150]
+    /// Milestones as fractions of the run instead of epochs: of the `--minutes` budget when
+    /// the run has one (the epoch after the one during which that share of the minutes
+    /// passed, in training time over every invocation), else of `epochs`. A schedule that
+    /// keeps its shape whatever the budget buys.
+    public var generatorMilestoneFractions: [Double] = []
     public var generatorGamma: Float = 0.1
     /// The epsilon of the batch norms after the generator's two inner convolutions: DAFL's
     /// generator has BatchNorm2d(C, 0.8) there (and GIP takes DAFL's generator).

@@ -216,6 +216,7 @@ public final class DistillationDriver {
                 }
             }
             try finishEpoch(epoch, wallSeconds: elapsed)
+            run.completedFraction = completedFraction(trainingSeconds: elapsed())
             let agreed = StopRequest.agreed(on: communicator, budgetSpent: options.minutes.map { Date().timeIntervalSince(start) >= $0 * 60 } ?? false)
             let stop = stopAtEpochEnd || agreed.stop
             let ending: DistillationOutcome.Ending? = stop ? .stopped : agreed.budgetSpent ? .budgetSpent : progress.epoch == c.epochs ? .finished : nil
@@ -229,6 +230,16 @@ public final class DistillationDriver {
         }
         try checkpoints.waitForWrites()
         return outcome(.finished)
+    }
+
+    /// The share of the run done after the epoch that just ended: of the epochs, or with
+    /// `--minutes` of the budget in training time over every invocation (rank 0's clock, so
+    /// that every rank follows the same schedule).
+    private func completedFraction(trainingSeconds: Double) -> Double {
+        guard let minutes = options.minutes else { return Double(progress.epoch) / Double(run.configuration.epochs) }
+        var clock: [Float] = [Float(trainingSeconds)]
+        clock.withUnsafeMutableBufferPointer { communicator.broadcast($0, root: 0) }
+        return min(1, Double(clock[0]) / (minutes * 60))
     }
 
     /// Where checkpoints keep the probe bank and each rule's pick.

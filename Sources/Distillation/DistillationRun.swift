@@ -82,6 +82,11 @@ public final class DistillationRun {
     public var evaluatedStudent: any Classifier { studentAverage?.model ?? student }
     private let studentSchedule: any LearningRateSchedule
     private let generatorSchedule: MultiStepSchedule
+    /// How much of the run was done when the epoch being trained began, from 0 to 1: of
+    /// `--minutes` when the run has a budget, else of its epochs. The driver sets it at each
+    /// epoch's end; the schedules given as fractions of the run read it; checkpoints keep it,
+    /// so a resumed run follows the same schedule.
+    public var completedFraction = 0.0
     private var draws: UInt64 = 0
     /// The ranks of the run; this rank holds its share of every batch.
     public let communicator: Communicator
@@ -334,7 +339,8 @@ public final class DistillationRun {
 
     private func steps(epoch: Int, iteration: Int) throws {
         let c = configuration
-        generatorOptimizer.learningRate = generatorSchedule.learningRate(atEpoch: Double(epoch))
+        let fractionsPassed = c.generatorMilestoneFractions.filter { $0 <= completedFraction }.count
+        generatorOptimizer.learningRate = generatorSchedule.learningRate(atEpoch: Double(epoch)) * pow(c.generatorGamma, Float(fractionsPassed))
         studentOptimizer.learningRate = studentSchedule.learningRate(atEpoch: Double(epoch) + Double(iteration) / Double(c.iterationsPerEpoch))
         if let storedSamples {
             for step in 0..<c.studentSteps {
@@ -392,8 +398,8 @@ public final class DistillationRun {
 
     /// Everything that changes as the run trains: the generator's, student's and projector's
     /// parameters and buffers, the student's weight average, both optimizers, the draw
-    /// counter and the running epoch's term sums. The teacher is frozen and the schedules
-    /// are functions of the position.
+    /// counter, the running epoch's term sums and the share of the run done. The teacher is
+    /// frozen and the schedules are functions of the position and that share.
     public func archive(into archive: inout StateArchive) {
         generator.archive(into: &archive, group: "generator")
         student.archive(into: &archive, group: "student")
@@ -403,7 +409,10 @@ public final class DistillationRun {
         studentOptimizer.archive(into: &archive, group: "optimizers/student")
         archive.add("random/draws", scalar: Int(draws))
         epochTerms.archive(into: &archive, group: "epoch_terms")
+        archive.add(Self.completedFractionName, scalar: completedFraction)
     }
+
+    private static let completedFractionName = "schedule/completed_fraction"
 
     /// Restores what `archive(into:)` stored, on every rank alike.
     public func restore(from archive: StateArchive) throws {
@@ -422,6 +431,8 @@ public final class DistillationRun {
         try generatorOptimizer.restore(from: archive, group: "optimizers/generator")
         try studentOptimizer.restore(from: archive, group: "optimizers/student")
         draws = UInt64(try archive.integer("random/draws"))
+        // Checkpoints written before schedules followed the run's share have none: no share was read.
+        completedFraction = archive.names.contains(Self.completedFractionName) ? try archive.double(Self.completedFractionName) : 0
         epochTerms = try TermAverages(from: archive, group: "epoch_terms")
         checkReplicas()
     }

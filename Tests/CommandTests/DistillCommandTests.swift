@@ -210,6 +210,50 @@ final class DistillCommandTests: XCTestCase {
         }
     }
 
+    /// `generator-milestone-fractions` decays the generator's rate after that share of the
+    /// epochs, or of `--minutes` by the clock; a resumed budget run keeps the decays it passed.
+    func testGeneratorMilestonesAsFractionsOfTheRun() throws {
+        let directory = TestFiles.scratchDirectory()
+        let fractions = try write("generator-milestones: []\ngenerator-milestone-fractions: [0.5]\ngenerator-lr: 0.01\n",
+                                  to: directory + "/fractions.yaml")
+        func rates(_ run: String) throws -> [(rate: Double, seconds: Double)] {
+            try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+                let fields = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return (try XCTUnwrap(fields["generator_lr"] as? Double), try XCTUnwrap(fields["wall_seconds"] as? Double))
+            }
+        }
+        func isDecayed(_ rate: Double) -> Bool { abs(rate - 0.001) < 1e-6 }
+
+        let byEpochs = try DFKDCommand.run(ShortDistillation.distill(["--out", directory + "/epochs", "--config", fractions], epochs: 4))
+        XCTAssertEqual(byEpochs.status, 0, byEpochs.output)
+        XCTAssertEqual(try rates(directory + "/epochs").map { isDecayed($0.rate) }, [false, false, true, true])
+
+        // By the clock: decayed from the epoch after the one during which 3 of the 6 seconds passed.
+        let budget = directory + "/budget"
+        let timed = try DFKDCommand.run(ShortDistillation.distill(["--out", budget, "--config", fractions, "--minutes", "0.1"], epochs: 1000))
+        XCTAssertEqual(timed.status, 0, timed.output)
+        let epochs = try rates(budget)
+        let firstDecayed = try XCTUnwrap(epochs.firstIndex { isDecayed($0.rate) }, "never decayed: \(epochs)")
+        XCTAssertTrue(epochs[firstDecayed...].allSatisfy { isDecayed($0.rate) }, "\(epochs)")
+        XCTAssertGreaterThanOrEqual(epochs[firstDecayed].seconds, 3, "\(epochs)")
+        if firstDecayed >= 2 { XCTAssertLessThan(epochs[firstDecayed - 2].seconds, 3, "\(epochs)") }
+        let resumed = try DFKDCommand.run(ShortDistillation.distill(["--resume", budget, "--config", fractions, "--minutes", "0.02"],
+                                                                    epochs: 1000))
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        let after = try rates(budget)
+        XCTAssertGreaterThan(after.count, epochs.count)
+        XCTAssertTrue(after[epochs.count...].allSatisfy { isDecayed($0.rate) }, "\(after)")
+
+        try "generator-milestones: [2]\n".write(toFile: directory + "/both.yaml", atomically: true, encoding: .utf8)
+        let both = try DFKDCommand.run(["show-config", "--method", "cpsc", "--config", fractions, "--config", directory + "/both.yaml"])
+        XCTAssertEqual(both.status, 1, both.output)
+        XCTAssertTrue(both.output.contains("generator-milestones and generator-milestone-fractions are both set"), both.output)
+        let outOfRange = try write("generator-milestone-fractions: [0.5, 1.5]\n", to: directory + "/range.yaml")
+        let refused = try DFKDCommand.run(["show-config", "--method", "cpsc", "--config", outOfRange])
+        XCTAssertEqual(refused.status, 1, refused.output)
+        XCTAssertTrue(refused.output.contains("range.yaml: each of generator-milestone-fractions is 1.5"), refused.output)
+    }
+
     /// configs/<method>.yaml holds exactly the defaults --method selects; every file in
     /// configs/ is a valid configuration.
     func testConfigFilesMatchTheMethodDefaults() throws {

@@ -76,9 +76,13 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(try sweep.summary().map { $0["state"] }, ["finished", "finished", "finished", "failed"])
 
         try FileManager.default.copyItem(atPath: ShortDistillation.teacher, toPath: late + "/teacher.h5")
-        let second = try DFKDCommand.run(sweep.arguments())
+        let misnamed = try DFKDCommand.run(sweep.arguments(["--only", "lat"]))
+        XCTAssertEqual(misnamed.status, 1, misnamed.output)
+        XCTAssertTrue(misnamed.output.contains("no run named lat; its runs: a, b, c, late"), misnamed.output)
+        // --only: of the runs it names, the finished one stays as it is.
+        let second = try DFKDCommand.run(sweep.arguments(["--only", "late", "a"]))
         XCTAssertEqual(second.status, 0, second.output)
-        XCTAssertTrue(second.output.contains("3 finished, 1 to run") && second.output.components(separatedBy: " started on ").count == 2, second.output)
+        XCTAssertTrue(second.output.contains("2 chosen, 1 finished, 1 to run") && second.output.components(separatedBy: " started on ").count == 2, second.output)
         XCTAssertEqual(["a", "b", "c", "late"].map(sweep.starts), [1, 1, 1, 1], "only the failed run ran again (it failed before its first line)")
         let rows = try sweep.summary()
         XCTAssertEqual(rows.map { $0["run"] }, ["a", "b", "c", "late"])

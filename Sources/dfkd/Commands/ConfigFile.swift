@@ -112,6 +112,15 @@ struct ConfigFile {
         guard let list = value as? [Int] else { throw CommandError("\(path): \(key) is '\(value)', expected a list of integers") }
         return list
     }
+
+    func doubles(_ key: String) throws -> [Double]? {
+        guard let (value, path) = values[key] else { return nil }
+        let numbers = (value as? [Any])?.compactMap { ($0 as? Double) ?? ($0 as? Int).map(Double.init) }
+        guard let numbers, numbers.count == (value as? [Any])?.count else {
+            throw CommandError("\(path): \(key) is '\(value)', expected a list of numbers")
+        }
+        return numbers
+    }
 }
 
 /// A user error: printed as the message alone, exit status 1.

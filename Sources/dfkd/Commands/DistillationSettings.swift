@@ -52,6 +52,15 @@ enum DistillationSettings {
         }, show: { "[" + $0[keyPath: field].map(String.init).joined(separator: ", ") + "]" })
     }
 
+    static func numbers(_ key: String, _ field: WritableKeyPath<Configuration, [Double]> & Sendable, _ allowed: AllowedValues) -> Setting {
+        Setting(key: key, allowed: allowed, read: { c, f, k in
+            let values = try f.doubles(k)!
+            guard values.count <= 1000 else { throw CommandError("\(f.path(of: k)): \(k) has \(values.count) values, expected at most 1000") }
+            for value in values { try allowed.check(value, name: "each of \(k)", source: f.path(of: k)) }
+            c[keyPath: field] = values
+        }, show: { "[" + $0[keyPath: field].map { "\($0)" }.joined(separator: ", ") + "]" })
+    }
+
     static func choice<Choice: RawRepresentable & CaseIterable & SendableMetatype>(
         _ key: String, _ field: WritableKeyPath<Configuration, Choice> & Sendable) -> Setting where Choice.RawValue == String {
         Setting(key: key, read: { c, f, k in
@@ -87,6 +96,7 @@ enum DistillationSettings {
         number("generator-beta1", \.generatorBeta1, .decayFactor),
         number("generator-beta2", \.generatorBeta2, .decayFactor),
         integers("generator-milestones", \.generatorMilestones, .integers(0...1_000_000)),
+        numbers("generator-milestone-fractions", \.generatorMilestoneFractions, .numbers(from: 0, including: false, below: 1)),
         number("generator-gamma", \.generatorGamma, .nonNegative),
         number("generator-eps", \.generatorInnerEpsilon, .positive),
         choice("student-optimizer", \.studentOptimizer),

@@ -29,6 +29,8 @@ struct Sweep: ParsableCommand {
     var hostfile: String?
     @Option(help: "How mpirun reaches the hosts of --hostfile (default ssh).") var rshAgent: String?
     @Option(help: "Keep MPI's traffic on this network (CIDR), with --hostfile.") var network: String?
+    @Option(parsing: .upToNextOption, help: "Run only these runs (their names, as --list shows them); the others stay as they are.")
+    var only: [String] = []
 
     func validate() throws {
         guard !(slurm && hostfile != nil) else { throw ValidationError("--hostfile runs without Slurm; --slurm runs on Slurm's nodes: give one") }
@@ -46,9 +48,10 @@ struct Sweep: ParsableCommand {
         if list { return printRuns(plan, directory) }
         try SweepManifest(plan: plan).write(to: directory.manifest)
         for run in plan.runs { try directory.run(run.name).prepare(run) }
-        let remaining = plan.runs.filter { directory.run($0.name).state != .finished }
-        print("sweep \(plan.name): \(plan.runs.count) run(s) in \(directory.runs), \(plan.runs.count - remaining.count) finished, "
-              + "\(remaining.count) to run, each \(plan.ranks) rank(s) x \(plan.threads) thread(s)")
+        let chosen = try chosenRuns(plan)
+        let remaining = chosen.filter { directory.run($0.name).state != .finished }
+        print("sweep \(plan.name): \(plan.runs.count) run(s) in \(directory.runs)" + (only.isEmpty ? "" : ", \(chosen.count) chosen")
+              + ", \(chosen.count - remaining.count) finished, \(remaining.count) to run, each \(plan.ranks) rank(s) x \(plan.threads) thread(s)")
         if slurm {
             try SlurmSubmission(plan: plan, directory: directory, runs: remaining, maxParallel: maxParallel ?? plan.maxParallel).submit()
             return
@@ -60,6 +63,17 @@ struct Sweep: ParsableCommand {
         print("summary: \(directory.path)/summary.md, \(directory.path)/report.html")
         if states.contains(where: { if case .failed = $0 { return true } else { return false } }) { throw ExitCode.failure }
         if states.contains(where: { $0 != .finished }) { throw ExitCode(75) }
+    }
+
+    /// The runs `--only` names, in the sweep's order; every run without it.
+    private func chosenRuns(_ plan: SweepPlan) throws -> [SweepRun] {
+        guard !only.isEmpty else { return plan.runs }
+        let names = Set(plan.runs.map(\.name))
+        let unknown = only.filter { !names.contains($0) }
+        guard unknown.isEmpty else {
+            throw CommandError("\(file): no run named \(unknown.joined(separator: ", ")); its runs: \(plan.runs.map(\.name).joined(separator: ", "))")
+        }
+        return plan.runs.filter { only.contains($0.name) }
     }
 
     /// Reads every run's settings as its distill will, and throws one error naming each run
