@@ -72,9 +72,6 @@ fi
 [ "$(id -u)" = 0 ] && args+=(--allow-run-as-root)
 [ -n "$agent" ] && args+=(--mca plm_rsh_agent "$agent")
 [ -n "$network" ] && args+=(--mca oob_tcp_if_include "$network" --mca btl_tcp_if_include "$network")
-# Errors are dfkd's to report, once; mpirun's own banners (an abort, a rank's non-zero
-# status) would repeat them at length.
-args+=(--quiet)
 args+=(--mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 3)
 # Threads that wait passively leave a shared core to the rank that computes.
 args+=(-x OMP_NUM_THREADS="$threads" -x OPENBLAS_NUM_THREADS="$threads" -x OMP_WAIT_POLICY=PASSIVE)
@@ -88,8 +85,30 @@ args+=(-x SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-color=no}")
 # (resumable), as a single process does. mpirun runs in a process group of its own (job
 # control), so a Ctrl-C in the terminal reaches this script alone, and without stdin, which
 # a background group may not read.
+#
+# Errors are dfkd's to report, once: mpirun's banners (an abort, a rank's non-zero status)
+# are left out of its standard error, but for what dfkd cannot report itself: the rank that
+# a signal ended (killed, out of memory) and the host that was lost, each said in one line.
+name_the_lost() {
+  local line banner=0
+  while IFS= read -r line || [ -n "$line" ]; do
+    if [[ $line =~ ^-{20,}$ ]]; then banner=$((1 - banner)); continue; fi
+    if [ "$banner" = 0 ]; then printf '%s\n' "$line" >&2; continue; fi
+    if [[ $line =~ process\ rank\ ([0-9]+)\ with\ PID\ [0-9]+\ on\ node\ ([^ ]+)\ exited\ on\ signal\ ([0-9]+) ]]; then
+      echo "launch/mpirun.sh: rank ${BASH_REMATCH[1]} on host ${BASH_REMATCH[2]} was killed by SIG$(kill -l "${BASH_REMATCH[3]}") (signal ${BASH_REMATCH[3]})" >&2
+    elif [[ $line =~ Remote\ daemon:.*\ on\ node\ ([^ ]+) ]]; then
+      echo "launch/mpirun.sh: host ${BASH_REMATCH[1]} stopped answering (lost); the job ends" >&2
+    fi
+  done
+}
+stderr_dir=$(mktemp -d)
+trap 'rm -rf "$stderr_dir"' EXIT
+mkfifo "$stderr_dir/stderr"
+# Deaf to the signals that stop the job: it must read mpirun's last lines.
+( trap '' INT TERM USR1; name_the_lost < "$stderr_dir/stderr" ) &
+reader=$!
 set -m
-mpirun "${args[@]}" "$@" </dev/null &
+mpirun "${args[@]}" "$@" </dev/null 2>"$stderr_dir/stderr" &
 job=$!
 set +m
 trap 'kill -USR1 "$job" 2>/dev/null' INT TERM USR1
@@ -98,4 +117,8 @@ while :; do
   wait "$job"; status=$?
   kill -0 "$job" 2>/dev/null || break
 done
+# The reader ends when the last writer of mpirun's standard error closes it; a helper of a
+# lost host's connection may hold it longer, so it gets a few seconds.
+for _ in $(seq 50); do kill -0 "$reader" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$reader" 2>/dev/null  # deaf to TERM
 exit "$status"

@@ -83,8 +83,8 @@ public struct Split: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(train):\(eval)" }
 
     func apply(to set: ImageSet) throws -> (train: ImageSet, eval: ImageSet) {
-        guard train + eval <= set.count else {
-            throw DataError(file: set.source, "--split \(self) needs \(train + eval) images, the file holds \(set.count)")
+        guard train <= set.count, eval <= set.count - train else {
+            throw DataError(file: set.source, "--split \(self) needs \(train) + \(eval) images, the file holds \(set.count)")
         }
         return (set.subset(0..<train), set.subset((set.count - eval)..<set.count))
     }
@@ -100,6 +100,8 @@ public struct LoadedDataset: Sendable {
 extension DatasetKind {
     /// Built-in dataset sizes without --split.
     public static let builtinDefaultSplit = Split(train: 10_000, eval: 2_000)
+    /// 4 GB of images at 1x32x32 (12 GB at 3x32x32): more than any run here needs.
+    static let builtinMaximumImages = 1_000_000
 
     /// Loads the training and evaluation images from `dataDirectory`, else from where
     /// `DatasetLocation` finds them. With `split`, the training files (or,
@@ -108,6 +110,10 @@ extension DatasetKind {
     public func load(dataDirectory: String?, split: Split?, seed: UInt64 = 0) throws -> LoadedDataset {
         if self == .builtin {
             let sizes = split ?? Self.builtinDefaultSplit
+            guard sizes.train <= Self.builtinMaximumImages, sizes.eval <= Self.builtinMaximumImages - sizes.train else {
+                throw DataError(file: "--split", "\(sizes) asks for \(sizes.train) + \(sizes.eval) images; the built-in dataset makes at most "
+                                + "\(Self.builtinMaximumImages)")
+            }
             // Evaluation images come from past the training range, so the two never overlap.
             return LoadedDataset(kind: self, train: BuiltinDataset.generate(0..<sizes.train, classes: classes, seed: seed),
                                  eval: BuiltinDataset.generate(sizes.train..<(sizes.train + sizes.eval), classes: classes, seed: seed))

@@ -1,5 +1,6 @@
 import CLibz
 import Foundation
+import TensorEngine
 
 /// Whole-file reads, gunzipped when the file starts with gzip's magic bytes, that never
 /// allocate more than the file may hold: the caller says how long the file must be, from
@@ -15,6 +16,7 @@ enum FileBytes {
     /// long the whole must be: a shorter file is truncated, a longer one an error; neither
     /// is read past the declared length.
     static func read(_ path: String, headerBytes: Int, declaredLength: (ByteReader) throws -> Int) throws -> [UInt8] {
+        try InputFile.requireRegular(path, expected: "a data file")
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw DataError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist")
         }

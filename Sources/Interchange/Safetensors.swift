@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 
 /// The safetensors format: an 8-byte little-endian header length N, N bytes of JSON naming
 /// each tensor's dtype, shape and byte range in the data that follows, and an optional
@@ -8,6 +9,7 @@ public enum Safetensors {
     static let maximumHeaderBytes = 100 << 20
 
     public static func read(_ path: String) throws -> (state: StateDictionary, metadata: [String: String]) {
+        try InputFile.requireRegular(path, expected: "a safetensors file")
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InterchangeError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied)" : "no such file")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 import ZIPFoundation
 
 /// A PyTorch checkpoint as torch.save writes it since 1.6: a zip archive of `data.pkl` (the
@@ -28,6 +29,7 @@ public enum TorchCheckpoint {
 
     /// The unpickled object of the checkpoint, its tensors rebuilt as `.call` values.
     static func load(_ path: String) throws -> (root: PickleValue, storages: [String: (StoredDType, [UInt8])]) {
+        try InputFile.requireRegular(path, expected: "a PyTorch checkpoint (.pth)")
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw InterchangeError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied)" : "no such file")
         }

@@ -1,5 +1,6 @@
 import CLibz
 import Foundation
+import TensorEngine
 
 /// zlib's CRC-32, which Python's zlib.crc32 computes alike: it detects damaged or
 /// mismatched data, not tampering.
@@ -13,6 +14,7 @@ public enum Checksum {
     /// The CRC-32 of a whole file's contents from byte `offset` on, read in blocks, and the
     /// number of bytes it covers.
     public static func crc32(ofFile path: String, from offset: UInt64 = 0) throws -> (crc: UInt32, bytes: Int) {
+        try InputFile.requireRegular(path)
         guard let handle = FileHandle(forReadingAtPath: path) else { throw StorageError(file: path, "cannot be read") }
         defer { try? handle.close() }
         try handle.seek(toOffset: offset)

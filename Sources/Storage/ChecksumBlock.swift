@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 
 /// The 512-byte block in front of every HDF5 file DataFreeKD writes (an HDF5 user block,
 /// which HDF5, h5py and h5dump skip): a few text lines holding the CRC-32 and length of the
@@ -33,6 +34,7 @@ enum ChecksumBlock {
     /// Returns what the block records, nil for a file without one.
     @discardableResult
     static func verify(_ path: String) throws -> (crc: UInt32, bytes: Int)? {
+        try InputFile.requireRegular(path, expected: "an HDF5 file")
         guard let handle = FileHandle(forReadingAtPath: path) else { throw StorageError(file: path, "cannot be read") }
         let head = [UInt8]((try? handle.read(upToCount: size + hdf5Signature.count)) ?? Data())
         try? handle.close()

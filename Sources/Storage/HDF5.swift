@@ -84,6 +84,7 @@ public final class HDF5Group {
     /// on damaged metadata, so only a process that can afford to crash does that.
     public static func open(_ path: String, writable: Bool = false, checkingBlock: Bool = true) throws -> HDF5Group {
         guard FileManager.default.fileExists(atPath: path) else { throw StorageError(file: path, "does not exist") }
+        try InputFile.requireRegular(path, expected: "an HDF5 file")
         if checkingBlock { try ChecksumBlock.verify(path) }
         return try HDF5Library.call {
             let id = H5Fopen(path, writable ? dfkd_h5f_acc_rdwr() : dfkd_h5f_acc_rdonly(), dfkd_h5p_default())

@@ -20,6 +20,8 @@ public struct RunDirectory: Sendable {
     public var checkpoints: String { path + "/checkpoints" }
     /// The sample shards, one set of files per rank.
     public var samples: String { path + "/samples" }
+    /// Held by the run writing here (RunLock).
+    public var lock: String { path + "/run.lock" }
 
     /// Moves the checkpoints and sample shards of a previous run in this directory to
     /// `checkpoints.before-TIME` and `samples.before-TIME` and returns what moved where,

@@ -41,12 +41,24 @@ final class BadInputTests: XCTestCase {
         try assertFails(distill + ["--minutes", "nan"], status: 64, saying: ["--minutes is nan, expected a finite number greater than 0"])
         try assertFails(distill + ["--grid-every=-1"], status: 64, saying: ["--grid-every is -1"])
         try assertFails(["train-teacher", "--dataset", "builtin", "--model", "lenet5", "--seed=-2", "--out", directory + "/t.h5"],
-                        status: 1, saying: ["--seed is -2"])
+                        status: 64, saying: ["--seed is -2"])
         try assertFails(["train-teacher", "--dataset", "builtin", "--model", "lenet5", "--lr", "inf", "--out", directory + "/t.h5"],
-                        status: 1, saying: ["--lr is inf, expected a finite number greater than 0"])
+                        status: 64, saying: ["--lr is inf, expected a finite number greater than 0"])
         try assertFails(["eval", "--model-file", Runs.teacher, "--dataset", "builtin", "--batch", "0"], status: 64,
                         saying: ["--batch is 0, expected an integer of at least 1"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/run"), "nothing is written before the checks")
+    }
+
+    /// A split is checked where it is read, by show-config as by distill, and counts near
+    /// the integers' limit are refused, not summed past it.
+    func testSplitsAreCheckedAlikeEverywhereAndNeverOverflow() throws {
+        let directory = TestFiles.scratchDirectory()
+        let file = try settingsFile("split: \"0:0\"\n")
+        for arguments in [["show-config", "--method", "cpsc", "--config", file], Runs.distill(["--out", directory + "/run", "--config", file])] {
+            try assertFails(arguments, status: 1, saying: ["\(file): split '0:0' is not TRAIN:EVAL"])
+        }
+        try assertFails(["train-teacher", "--dataset", "builtin", "--model", "lenet5", "--split", "9223372036854775807:1", "--out", directory + "/t.h5"],
+                        status: 1, saying: ["--split: 9223372036854775807:1 asks for 9223372036854775807 + 1 images; the built-in dataset makes at most"])
     }
 
     /// Settings files are checked key by key, in show-config too, naming the file, the key,
@@ -93,12 +105,15 @@ final class BadInputTests: XCTestCase {
             (String(repeating: "- ", count: 50_000) + "x\n", "nested up to 50001 levels"),
             ((0..<200).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\r") + "\n", "nested up to"),
             (String(repeating: "# padding\n", count: 120_000), "larger than 1048576 bytes"),
+            ("epochs: 3\nbatch: 4\nepochs: 5\n", "epochs is given twice (lines 1 and 3); give it once"),
+            ("teacher-without-batch-norm:\n  kd: 1\n  kd: 2\n", "kd is given twice (lines 2 and 3)"),
         ]
         for (text, message) in cases {
             let file = try settingsFile(text)
             try assertFails(["show-config", "--method", "cpsc", "--config", file], status: 1, saying: [file, message])
         }
-        try assertFails(["show-config", "--method", "cpsc", "--config", "/dev/zero"], status: 1, saying: ["/dev/zero: larger than"])
+        try assertFails(["show-config", "--method", "cpsc", "--config", "/dev/zero"], status: 1,
+                        saying: ["/dev/zero: is a character device; expected a YAML settings file"])
 
         let unknown = try settingsFile((0..<20_000).map { "key\($0): 1\n" }.joined())
         let result = try dfkd(["show-config", "--method", "cpsc", "--config", unknown])
@@ -175,5 +190,27 @@ final class BadInputTests: XCTestCase {
         var status = stat()
         XCTAssertEqual(stat("/dev/null", &status), 0)
         XCTAssertEqual(status.st_mode & S_IFMT, S_IFCHR, "/dev/null is still a device")
+    }
+
+    /// A FIFO, a device or a directory where a file is read is refused at once, named with
+    /// what it is: never a read that waits for a writer or never ends.
+    func testInputsThatAreNotRegularFilesAreRefusedAtOnce() throws {
+        let directory = TestFiles.scratchDirectory()
+        let fifo = directory + "/pipe"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        XCTAssertEqual(mkfifo(fifo + ".safetensors", 0o600), 0)
+        for (arguments, fragment) in [
+            (Runs.distill(["--out", directory + "/run", "--config", fifo]), "\(fifo): is a FIFO (named pipe); expected a YAML settings file"),
+            (Runs.distill(["--out", directory + "/run", "--config", directory]), "\(directory): is a directory; expected a YAML settings file"),
+            (Runs.distill(["--out", directory + "/run", "--teacher", fifo]), "\(fifo): is a FIFO (named pipe)"),
+            (Runs.distill(["--out", directory + "/run", "--teacher", "/dev/zero"]), "/dev/zero: is a character device"),
+            (["inspect", fifo], "is a FIFO (named pipe); expected an HDF5 file"),
+            (["import", "/dev/zero", "--architecture", "lenet5", "--classes", "10", "--input-shape", "1,32,32", "--normalization", "mnist",
+              "--out", directory + "/imported.h5"], "/dev/zero: is a character device"),
+            (["import", fifo + ".safetensors", "--architecture", "lenet5", "--classes", "10", "--input-shape", "1,32,32",
+              "--normalization", "mnist", "--out", directory + "/imported.h5"], "\(fifo).safetensors: is a FIFO (named pipe)"),
+        ] {
+            try assertFails(arguments, status: 1, saying: [fragment])
+        }
     }
 }

@@ -22,6 +22,21 @@ final class OutputSafetyTests: XCTestCase {
         return (student, generator, lines)
     }
 
+    /// An output directory that is empty or the file system's root is a usage error, before
+    /// anything is written.
+    func testTheRootOrAnEmptyPathIsRefusedAsOutputDirectory() throws {
+        for (out, message) in [("", "the output directory is empty"), ("/", "/ is the file system's root"),
+                               ("/tmp/..", "/tmp/.. is the file system's root")] {
+            for options in [["--out", out], ["--resume", out]] {
+                let run = try Runs.run(Runs.distill(options, epochs: 1))
+                XCTAssertEqual(run.status, 64, "\(options): \(run.output)")
+                XCTAssertTrue(run.output.contains(message), "\(options): \(run.output)")
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/metrics.jsonl"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/run.lock"))
+    }
+
     /// A learning rate that makes the weights overflow stops the run at the step whose loss
     /// turns NaN, with status 3 and the step named; the previous run's outputs in the same
     /// directory (its metrics, its student) are untouched, since the new run never had an

@@ -117,4 +117,38 @@ final class RankedCommandTests: XCTestCase {
         XCTAssertEqual(distill.status, 0, "the job must end (124: it hung): \(distill.output)")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out + "/grids").sorted(), ["epoch-0001.png", "epoch-0002.png"])
     }
+
+    /// A rank the kernel kills (SIGKILL, as the out-of-memory killer sends) cannot say so
+    /// itself: the launcher names it, its host and the signal; a rank's own error passes as
+    /// it printed it, without mpirun's banners.
+    func testARankKilledByASignalIsNamed() throws {
+        let directory = TestFiles.scratchDirectory()
+        let job = try RunningProcess("/bin/bash", [TestFiles.repositoryRoot + "/launch/mpirun.sh", "--ranks", "2", "--oversubscribe", "--",
+                                                   DFKDCommand.binary] + ShortDistillation.distill(["--out", directory + "/run"], epochs: 10_000))
+        XCTAssertTrue(job.wait(for: "distill: cpsc"), job.output)
+        let rankOne = try XCTUnwrap(Self.process(withArgument: directory + "/run", rank: 1), "rank 1 not found")
+        kill(rankOne, SIGKILL)
+        let ended = job.finish()
+        XCTAssertEqual(ended.status, 128 + SIGKILL, ended.output)
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
+        XCTAssertTrue(ended.output.contains("launch/mpirun.sh: rank 1 on host \(host) was killed by SIGKILL (signal 9)"), ended.output)
+
+        let failing = try Subprocess.run("/bin/bash", [TestFiles.repositoryRoot + "/launch/mpirun.sh", "--ranks", "2", "--oversubscribe", "--",
+                                                       "/bin/bash", "-c", "[ $OMPI_COMM_WORLD_RANK = 1 ] || exit 0; echo \"rank 1 failed\" >&2; exit 3"])
+        XCTAssertEqual(failing.status, 3, failing.output)
+        XCTAssertTrue(failing.output.contains("rank 1 failed") && !failing.output.contains("-----") && !failing.output.contains("mpirun"),
+                      failing.output)
+    }
+
+    /// The process whose command line holds `argument` and that is MPI rank `rank`.
+    private static func process(withArgument argument: String, rank: Int) -> Int32? {
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init)
+        return pids.first { pid in
+            guard let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                  let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+            let words = command.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return words.first?.hasSuffix("/dfkd") == true && words.contains(argument) && variables.contains("OMPI_COMM_WORLD_RANK=\(rank)")
+        }
+    }
 }

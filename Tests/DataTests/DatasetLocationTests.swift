@@ -64,5 +64,11 @@ final class DatasetLocationTests: XCTestCase {
             XCTAssertEqual([set.train.count, set.eval.count], [37, 11])
             XCTAssertEqual(Array(set.eval.labels), (0..<11).map { $0 % 10 })
         }
+        // A split beyond the file, up to the integers' limit, is refused without summing past it.
+        for split in [Split(train: 30, eval: 8), Split(train: Int.max, eval: 1), Split(train: 1, eval: Int.max)] {
+            XCTAssertThrowsError(try DatasetKind.mnist.load(dataDirectory: directory, split: split)) { error in
+                XCTAssertTrue("\(error)".contains("needs \(split.train) + \(split.eval) images, the file holds 37"), "\(error)")
+            }
+        }
     }
 }

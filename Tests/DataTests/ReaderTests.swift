@@ -143,7 +143,7 @@ final class ReaderTests: XCTestCase {
         TestFiles.write(idxImages(count: 3, rows: 28, columns: 28), to: directory + "/t10k-images-idx3-ubyte")
         TestFiles.write(idxLabels([0, 1, 2]), to: directory + "/t10k-labels-idx1-ubyte")
         assertError(try DatasetKind.mnist.load(dataDirectory: directory, split: Split(train: 2, eval: 2)),
-                    mentions: ["t10k-images-idx3-ubyte", "needs 4 images", "holds 3"])
+                    mentions: ["t10k-images-idx3-ubyte", "needs 2 + 2 images", "holds 3"])
         let loaded = try DatasetKind.mnist.load(dataDirectory: directory, split: Split(train: 2, eval: 1))
         XCTAssertEqual(loaded.train.labels, [0, 1])
         XCTAssertEqual(loaded.eval.labels, [2])

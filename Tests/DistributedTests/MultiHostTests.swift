@@ -106,4 +106,40 @@ final class MultiHostTests: XCTestCase {
         }
         XCTAssertEqual(left, [], "processes left behind")
     }
+
+    /// A run directory shared between hosts: a holder on another host is never judged dead
+    /// from its process id, however long it runs; once its heartbeat stops (the holder
+    /// stopped, as a host cut off would leave it) its lock is taken over with a warning,
+    /// and the old holder, back, stops without writing.
+    func testALockHeldOnAnotherHostIsTakenOverOnlyWhenItsHeartbeatStops() throws {
+        let teacher = try teacher()
+        let staleness = ["DFKD_LOCK_STALE_SECONDS": "4"]
+        func onHost(_ host: Int, _ distill: [String]) -> [String] {
+            [scripts + "/netns-hosts.sh", "run", prefix, "\(host)", "timeout", "-k", "10", "60"] + distill
+        }
+        let holder = try RunningProcess("/bin/bash", onHost(1, distillArguments(teacher: teacher, epochs: 100_000)), environment: staleness)
+        XCTAssertTrue(holder.wait(for: "distill: cpsc"), holder.output)
+        let lockPath = directory + "/run/run.lock"
+        let lock = try String(contentsOfFile: lockPath, encoding: .utf8)
+        let holderPid = try XCTUnwrap(lock.split(separator: "\n").first { $0.hasPrefix("pid: ") }.flatMap { Int32($0.dropFirst(5)) }, lock)
+
+        // Longer than the stale time, the live holder keeps its heartbeat and the directory.
+        usleep(6_000_000)
+        var second = try Subprocess.run("/bin/bash", onHost(2, distillArguments(teacher: teacher, epochs: 1)), environment: staleness)
+        XCTAssertEqual(second.status, 1, second.output)
+        XCTAssertTrue(second.output.contains("run.lock: held by another run") && second.output.contains("process \(holderPid) on host \(prefix)1"),
+                      second.output)
+
+        kill(holderPid, SIGSTOP)
+        defer { kill(holderPid, SIGKILL) }
+        usleep(5_000_000)
+        second = try Subprocess.run("/bin/bash", onHost(2, distillArguments(teacher: teacher, epochs: 1)), environment: staleness)
+        XCTAssertEqual(second.status, 0, second.output)
+        XCTAssertTrue(second.output.contains("warning: \(lockPath): its holder") && second.output.contains("on another host has not renewed it"),
+                      second.output)
+        kill(holderPid, SIGCONT)
+        let ended = holder.finish()
+        XCTAssertEqual(ended.status, 1, ended.output)
+        XCTAssertTrue(ended.output.contains("another run took this directory over"), ended.output)
+    }
 }

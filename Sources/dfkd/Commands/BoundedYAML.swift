@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 import Yams
 
 /// YAML read with limits, so that a hostile or broken file is an error instead of a run
@@ -13,6 +14,7 @@ enum BoundedYAML {
 
     /// The text of the file at `path`, refused beyond `maximumBytes` before it is read whole.
     static func read(_ path: String) throws -> String {
+        do { try InputFile.requireRegular(path, expected: "a YAML settings file") } catch { throw CommandError("\(error)") }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CommandError("\(path): cannot be read (\(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"))")
         }
@@ -42,7 +44,32 @@ enum BoundedYAML {
         guard fits(node, within: &budget) else {
             throw CommandError("\(name): holds more than \(maximumNodes) values (aliases expanded); not a settings file")
         }
+        // YAML's own readers keep the last of two equal keys: a setting would silently lose its first value.
+        if let twice = firstKeyGivenTwice(in: node) {
+            let lines = [twice.first, twice.second].compactMap { $0 }.map(String.init).joined(separator: " and ")
+            throw CommandError("\(name): \(twice.key) is given twice\(lines.isEmpty ? "" : " (lines \(lines))"); give it once")
+        }
         return node
+    }
+
+    /// The first key that one mapping of `node` holds twice, and the lines of both.
+    private static func firstKeyGivenTwice(in node: Node) -> (key: String, first: Int?, second: Int?)? {
+        switch node {
+        case .scalar:
+            return nil
+        case .sequence(let sequence):
+            return sequence.lazy.compactMap(firstKeyGivenTwice).first
+        case .mapping(let mapping):
+            var seen: [String: Int?] = [:]
+            for (key, value) in mapping {
+                if let name = key.string {
+                    if let line = seen[name] { return (name, line, key.mark?.line) }
+                    seen[name] = key.mark?.line
+                }
+                if let found = firstKeyGivenTwice(in: value) { return found }
+            }
+            return nil
+        }
     }
 
     /// Counts `node`'s values with aliases expanded, stopping as soon as `budget` runs out:

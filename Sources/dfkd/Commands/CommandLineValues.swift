@@ -17,6 +17,13 @@ enum CommandLineValues {
     /// An output directory must be one, or not exist yet: a run never writes over a file or
     /// a device that happens to have the name.
     static func requireDirectoryOrAbsent(_ path: String) throws {
+        guard !path.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError("the output directory is empty; expected the path of a directory of the run's own")
+        }
+        // "/", "/..", "//" or a link to the root: a run's files and checkpoints would land there.
+        guard URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path != "/" else {
+            throw ValidationError("\(path) is the file system's root; expected a directory of the run's own")
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             // A dangling symbolic link "does not exist" but would be written through.

@@ -35,7 +35,18 @@ struct DatasetChoice: Equatable {
         // Found once and recorded, so that a resume reads the same files whatever its environment.
         directory = try (dataDirectory ?? config.string("data-dir")).map(StoredRun.absolute)
             ?? (try? DatasetLocation.directory(of: kind, given: nil)).flatMap { $0 }
-        self.split = try split ?? config.string("split")
+        let fileSplit = try Self.split(in: config)
+        self.split = try split.map { _ = try Split(parsing: $0); return $0 } ?? fileSplit
+    }
+
+    /// The config file's split, refused where it is read (by show-config as by distill)
+    /// when it is not TRAIN:EVAL.
+    static func split(in config: ConfigFile) throws -> String? {
+        guard let text = try config.string("split") else { return nil }
+        guard (try? Split(parsing: text)) != nil else {
+            throw CommandError("\(config.path(of: "split")): split '\(text)' is not TRAIN:EVAL with two positive image counts (e.g. 8000:2000)")
+        }
+        return text
     }
 
     func load() throws -> LoadedDataset {

@@ -86,6 +86,8 @@ struct Distill: ParsableCommand {
     private func distill(over communicator: Communicator) throws {
         StopRequest.install()
         let directory = RunDirectory(resume ?? out!)
+        let lock = try OutputLock.take(directory.lock, over: communicator)
+        defer { lock?.release() }
         if resume == nil, communicator.isRoot {
             for moved in try directory.setAsidePreviousRun() {
                 print("note: \(moved.place) held a previous run's \(moved.holding), now in \(moved.aside) (--resume \(directory.path) continues a run)")

@@ -17,6 +17,7 @@ struct ShowConfig: ParsableCommand {
     func run() throws {
         let file = try DistillationSettings.file(texts: config.map(ConfigFile.read))
         let method = try DistillationSettings.method(method?.rawValue, file: file)
+        _ = try DatasetChoice.split(in: file)
         let settings = try DistillationSettings.requireRunnableForAnyTeacher(method: method, file: file)
         print(DistillationSettings.yaml(settings) + (try DistillationSettings.withoutBatchNormsYAML(of: file, method: method)), terminator: "")
     }

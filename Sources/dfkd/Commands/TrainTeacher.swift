@@ -82,6 +82,9 @@ struct TrainTeacher: ParsableCommand {
             try ModelChecks.requireInputs(description, file: path, match: dataset)
             return loaded
         }
+        // The model file's siblings (checkpoints, metrics) are this run's while it runs.
+        let lock = try OutputLock.take(ModelChecks.sibling(of: out, suffix: ".lock"), over: communicator)
+        defer { lock?.release() }
         var checkpointing = SupervisedCheckpointing(series: CheckpointSeries(directory: ModelChecks.sibling(of: out, suffix: ".checkpoints"),
                                                                              keep: keepCheckpoints))
         (checkpointing.every, checkpointing.minutes) = (checkpointEvery, checkpointMinutes)
@@ -205,8 +208,12 @@ struct TrainTeacher: ParsableCommand {
             (Double(c.kdTemperature), "kd-temperature", kdTemperature, .numbers(from: 0, including: false, below: 1e4)),
         ] + c.milestones.map { (Double($0), "milestones", milestones.isEmpty ? nil : milestones, .integers(0...1_000_000)) }
         for check in checks {
-            try check.allowed.check(check.value, name: check.option == nil ? check.key : "--" + check.key,
-                                    source: check.option == nil ? file.path(of: check.key) : "")
+            if check.option == nil {
+                try check.allowed.check(check.value, name: check.key, source: file.path(of: check.key))
+            } else {
+                // A command-line value is a usage error (64), as every command's are.
+                try CommandLineValues.check([(check.value, "--" + check.key, check.allowed)])
+            }
         }
         return c
     }
