@@ -80,6 +80,8 @@ public final class DistillationDriver {
     /// checkpoint beside the driver's own progress.
     private let identity: [String: CheckpointFile.Attribute]
     private let log: MetricsLog
+    /// What a resume says of the metrics lines it found damaged and dropped; nil for none.
+    public var metricsDamageWarning: String? { log.damageWarning }
     /// This rank's sample shards, when batches are kept.
     private let shards: SampleShardWriter?
     /// The within-class diversity of the evaluation images (rank 0), beside the generator's.

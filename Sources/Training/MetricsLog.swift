@@ -11,23 +11,42 @@ public final class MetricsLog {
     /// of the run a resumed one continues.
     private var kept: String?
 
+    /// Lines of the kept file that were not metrics lines (1-based), dropped: a line cut
+    /// short by a kill, or one edited by hand.
+    public private(set) var damagedLines: [Int] = []
+
     /// Logs to `path` (replaced at the first line); nil logs nowhere. With `continuingAfter`
     /// the file instead keeps its lines of epochs up to that one (a resumed run's
     /// checkpoint) and continues after them, so no epoch is missing or listed twice.
     public init(path: String?, continuingAfter epoch: Int? = nil) {
         self.path = path
         guard let path else { return }
-        kept = epoch.map { Self.lines(of: path, throughEpoch: $0) } ?? ""
+        guard let epoch else { kept = ""; return }
+        (kept, damagedLines) = Self.lines(of: path, throughEpoch: epoch)
     }
 
-    /// The lines of `path` whose epoch is at most `epoch`; a line cut short by a kill, or of
-    /// a later epoch, is dropped.
-    private static func lines(of path: String, throughEpoch epoch: Int) -> String {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "" }
-        return text.split(separator: "\n").filter { line in
+    /// What a resumed run says of the damaged lines it dropped; nil when there are none.
+    public var damageWarning: String? {
+        guard let path, !damagedLines.isEmpty else { return nil }
+        let shown = damagedLines.prefix(10).map(String.init).joined(separator: ", ") + (damagedLines.count > 10 ? ", ..." : "")
+        return "warning: \(path): dropped \(damagedLines.count) damaged line(s) (line \(shown)), each not a JSON object with an "
+            + "integer \"epoch\" (a line cut short by a kill, or edited by hand)"
+    }
+
+    /// The lines of `path` whose epoch is at most `epoch`, and the numbers of the lines that
+    /// are not metrics lines; a line of a later epoch (after the checkpoint) is dropped too.
+    private static func lines(of path: String, throughEpoch epoch: Int) -> (kept: String, damaged: [Int]) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return ("", []) }
+        var kept = "", damaged: [Int] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
             let fields = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            return (fields?["epoch"] as? Int).map { $0 <= epoch } ?? false
-        }.map { $0 + "\n" }.joined()
+            guard let lineEpoch = fields?["epoch"] as? Int else {
+                damaged.append(index + 1)
+                continue
+            }
+            if lineEpoch <= epoch { kept += line + "\n" }
+        }
+        return (kept, damaged)
     }
 
     /// Appends one line; a failed write (a full disk) is an error naming the file.

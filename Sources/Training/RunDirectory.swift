@@ -20,6 +20,8 @@ public struct RunDirectory: Sendable {
     public var checkpoints: String { path + "/checkpoints" }
     /// The sample shards, one set of files per rank.
     public var samples: String { path + "/samples" }
+    /// The run as its invocations resolved it (RunRecord), written before the first step.
+    public var record: String { path + "/run.json" }
     /// Held by the run writing here (RunLock).
     public var lock: String { path + "/run.lock" }
 

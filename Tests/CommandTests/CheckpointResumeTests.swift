@@ -35,7 +35,7 @@ final class CheckpointResumeTests: XCTestCase {
         try XCTUnwrap(DFKDCommand.lastJSON(output)["wall_seconds"] as? Double)
     }
 
-    func assertSameRun(_ found: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    static func assertSameRun(_ found: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let (a, b) = (try ShortDistillation.result(of: found), try ShortDistillation.result(of: expected))
         XCTAssertEqual((a.checkpoint as NSString).lastPathComponent, (b.checkpoint as NSString).lastPathComponent, file: file, line: line)
         XCTAssertEqual(a.state.names.sorted(), b.state.names.sorted(), file: file, line: line)
@@ -83,7 +83,7 @@ final class CheckpointResumeTests: XCTestCase {
             let resumed = try ShortDistillation.run(ShortDistillation.distill(["--resume", run]), ranks: ranks)
             XCTAssertEqual(resumed.status, 0, resumed.output)
             XCTAssertTrue(resumed.output.contains("resuming "), resumed.output)
-            try assertSameRun(run, directory + "/reference")
+            try Self.assertSameRun(run, directory + "/reference")
         }
     }
 
@@ -175,7 +175,7 @@ final class CheckpointResumeTests: XCTestCase {
             let resumed = try ShortDistillation.run(ShortDistillation.distill(["--resume", run] + options))
             XCTAssertEqual(resumed.status, 0, resumed.output)
             if let newest { XCTAssertTrue(resumed.output.contains("resuming \(newest) "), "did not resume from \(newest): \(resumed.output)") }
-            try assertSameRun(run, directory + "/reference")
+            try Self.assertSameRun(run, directory + "/reference")
             // The sample shards hold the uninterrupted run's samples, each once.
             XCTAssertEqual(try ShortDistillation.keptSamples(of: run), try ShortDistillation.keptSamples(of: directory + "/reference"))
             for place in ["/checkpoints", "/samples"] {

@@ -17,7 +17,8 @@ struct Distill: ParsableCommand {
         (and feeds GIP's real-data iterations). --out DIR receives student.h5, generator.h5 and \
         metrics.jsonl, rewritten after every epoch, grids/epoch-NNNN.png, one row of generated \
         images per class, and checkpoints/, from which --resume DIR continues the run (on any \
-        number of ranks). --save-samples N keeps generated batches in DIR/samples/ (HDF5 shards); \
+        number of ranks), and run.json, the run's settings and output options, written before its first step: --resume DIR \
+        alone continues a run killed at any moment. --save-samples N keeps generated batches in DIR/samples/ (HDF5 shards); \
         --from-samples SHARDS trains a student on such shards and their stored teacher logits \
         instead, with no generator. SIGINT, SIGTERM and SIGUSR1 stop after the running iteration with a \
         checkpoint and exit status 75 (resumable). Started by mpirun or srun (launch/mpirun.sh), \
@@ -37,19 +38,20 @@ struct Distill: ParsableCommand {
     var config: [String] = []
     @Option(help: "Epochs (overrides the configuration; may extend a resumed run).") var epochs: Int?
     @Option(help: "Iterations per epoch (overrides the configuration).") var iterations: Int?
-    @Option(help: "Stop after this many minutes of this invocation (after the running epoch's evaluation, with a checkpoint).")
+    @Option(help: "Stop after this many minutes of this invocation (after the running epoch's evaluation, with a checkpoint); a resume keeps the run's unless given again.")
     var minutes: Double?
     @Option(help: "Seed (overrides the configuration).") var seed: Int?
-    @Option(help: "Write a per-class PNG grid of generated images every this many epochs (and at the end; 0: only at the end).")
-    var gridEvery = 5
+    @Option(help: "Write a per-class PNG grid of generated images every this many epochs (and at the end; 0: only at the end; default 5).")
+    var gridEvery: Int?
     @Option(help: "Output directory of a new run.") var out: String?
-    @Option(help: "Continue the run in this directory from its newest readable checkpoint; a directory without one starts the run there.")
+    @Option(help: ArgumentHelp("Continue the run in this directory from its newest readable checkpoint, or from its start when it was stopped before its first (its run.json); an absent or empty directory starts a new run there. Its settings, and the output options not given again, are the run's.",
+                               valueName: "directory"))
     var resume: String?
-    @Option(help: "Also write a checkpoint every this many iterations within an epoch (0: only at epoch ends, stops and --checkpoint-minutes).")
-    var checkpointEvery = 0
-    @Option(help: "Also write a checkpoint when this many minutes passed since the last (0: off).") var checkpointMinutes = 10.0
-    @Option(help: "How many checkpoints to keep.") var keepCheckpoints = 2
-    @Option(help: "Keep the generated batch of every N-th iteration in sample shards under DIR/samples/ (0: off).") var saveSamples = 0
+    @Option(help: "Also write a checkpoint every this many iterations within an epoch (0, the default: only at epoch ends, stops and --checkpoint-minutes).")
+    var checkpointEvery: Int?
+    @Option(help: "Also write a checkpoint when this many minutes passed since the last (0: off; default 10).") var checkpointMinutes: Double?
+    @Option(help: "How many checkpoints to keep (default 2).") var keepCheckpoints: Int?
+    @Option(help: "Keep the generated batch of every N-th iteration in sample shards under DIR/samples/ (0, the default: off).") var saveSamples: Int?
     @Option(parsing: .upToNextOption,
             help: "Train the student on sample shards of an earlier run (files or a quoted glob, 'RUN/samples/*.h5') and their stored teacher logits, without a generator.")
     var fromSamples: [String] = []
@@ -67,13 +69,13 @@ struct Distill: ParsableCommand {
             (iterations.map(Double.init), "--iterations", DistillationSettings.allowed("iterations")),
             (seed.map(Double.init), "--seed", .seeds),
             (minutes, "--minutes", .positive),
-            (Double(gridEvery), "--grid-every", .integers(0...1_000_000)),
-            (Double(checkpointEvery), "--checkpoint-every", .integers(0...100_000_000)),
+            (gridEvery.map(Double.init), "--grid-every", .integers(0...1_000_000)),
+            (checkpointEvery.map(Double.init), "--checkpoint-every", .integers(0...100_000_000)),
             (checkpointMinutes, "--checkpoint-minutes", .nonNegative),
-            (Double(keepCheckpoints), "--keep-checkpoints", .integers(1...1000)),
-            (Double(saveSamples), "--save-samples", .integers(0...100_000_000)),
+            (keepCheckpoints.map(Double.init), "--keep-checkpoints", .integers(1...1000)),
+            (saveSamples.map(Double.init), "--save-samples", .integers(0...100_000_000)),
         ])
-        guard fromSamples.isEmpty || saveSamples == 0 else {
+        guard fromSamples.isEmpty || (saveSamples ?? 0) == 0 else {
             throw ValidationError("--save-samples keeps generated samples; a run --from-samples generates none")
         }
         for path in [out, resume].compactMap({ $0 }) { try CommandLineValues.requireDirectoryOrAbsent(path) }
@@ -88,13 +90,19 @@ struct Distill: ParsableCommand {
         let directory = RunDirectory(resume ?? out!)
         let lock = try OutputLock.take(directory.lock, over: communicator)
         defer { lock?.release() }
-        if resume == nil, communicator.isRoot {
+        let source = resume == nil ? nil : try ResumeSource.find(in: directory, over: communicator, besides: SweepRunDirectory.files) { print($0) }
+        let (checkpoint, record) = (source?.checkpoint, source?.record)
+        // A run started again from its record makes its first epochs again, as a new run does.
+        if checkpoint == nil, communicator.isRoot {
             for moved in try directory.setAsidePreviousRun() {
-                print("note: \(moved.place) held a previous run's \(moved.holding), now in \(moved.aside) (--resume \(directory.path) continues a run)")
+                print("note: \(moved.place) held a previous run's \(moved.holding), now in \(moved.aside)"
+                      + (resume == nil ? " (--resume \(directory.path) continues a run)" : ""))
             }
         }
-        let checkpoint = resume == nil ? nil : try ResumeCheckpoint.find(in: directory.checkpoints, over: communicator) { print($0) }
-        let stored = try checkpoint.map(StoredRun.init)
+        let stored = try checkpoint.map(StoredRun.init) ?? record.map { StoredRun(record: $0, path: directory.record) }
+        let outputs = resolvedOutputs(recorded: record?.outputs)
+        let readsNoRealData = noRealData || record?.noRealData == true
+        let studentInitPath = studentInit.map(StoredRun.absolute) ?? (checkpoint == nil ? record?.studentInit : nil)
         let file = try DistillationSettings.file(texts: (stored.map { [($0.path, $0.settings)] } ?? []) + config.map(ConfigFile.read))
         let methodKind = try DistillationSettings.method(method?.rawValue, file: file)
         // Every setting is checked before the teacher is read; which apply waits for the teacher.
@@ -120,7 +128,7 @@ struct Distill: ParsableCommand {
             print("note: student-warmup-epochs \(settings.studentWarmupEpochs) is not shorter than the \(settings.epochs) epochs; using \(settings.effectiveStudentWarmupEpochs)")
         }
 
-        let dataset = noRealData ? nil : try datasetChoice.load()
+        let dataset = readsNoRealData ? nil : try datasetChoice.load()
         if let dataset { try ModelChecks.requireInputs(teacherDescription, file: teacherPath, match: dataset) }
         try DistillationSettings.requireRunnable(settings, file: file, teacherHasBatchNorms: teacherHasBatchNorms, ranks: communicator.size)
         let side = teacherDescription.inputShape[1]
@@ -131,7 +139,7 @@ struct Distill: ParsableCommand {
         let studentArchitecture = try Architecture(named: studentName)
         let studentModel = studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes)
             .initialize(seed: settings.seed)
-        if let studentInit { try StudentInitialization.load(studentInit, into: studentModel, like: teacherDescription) }
+        if let studentInitPath { try StudentInitialization.load(studentInitPath, into: studentModel, like: teacherDescription) }
         let normalization = Normalization(mean: teacherDescription.normalizationMean, std: teacherDescription.normalizationStd)
         let teacherTop1 = dataset.map { Evaluation.run(teacherModel, on: $0.eval, normalization: normalization, communicator: communicator).top1 } ?? .nan
         if let sampleSet { try Self.requireSamples(sampleSet, of: teacherPath, teacherCRC: teacherCRC, teacherDescription) }
@@ -156,22 +164,23 @@ struct Distill: ParsableCommand {
             normalizationMean: teacherDescription.normalizationMean, normalizationStd: teacherDescription.normalizationStd,
             provenance: ["command": command, "teacher": teacherPath, "method": methodKind.rawValue, "seed": "\(settings.seed)",
                          "dfkd_version": DataFreeKD.version, "created": started])
-        if let studentInit { studentDescription.provenance["student_init"] = StoredRun.absolute(studentInit) }
+        if let studentInitPath { studentDescription.provenance["student_init"] = studentInitPath }
         if let samples = run.storedSamples {
             studentDescription.provenance["from_samples"] = "\(samples.count) samples of \(samplePaths.count) shard(s) in "
                 + Set(samplePaths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }).sorted().joined(separator: ", ")
         }
+        let settingsText = DistillationSettings.yaml(settings) + datasetChoice.yaml
         var identity: [String: CheckpointFile.Attribute] = [
             "method": .text(methodKind.rawValue), "student": .text(studentName), "teacher": .text(teacherPath),
             "teacher_crc32": .integer(Int64(teacherCRC)), "teacher_top1": .number(teacherTop1),
-            "settings": .text(DistillationSettings.yaml(settings) + datasetChoice.yaml),
+            "settings": .text(settingsText),
             "provenance_dfkd_version": .text(DataFreeKD.version), "provenance_command": .text(command),
             "provenance_hosts": .text(hosts), "provenance_started": .text(started),
         ]
         if !samplePaths.isEmpty { identity["from_samples"] = .text(samplePaths.joined(separator: "\n")) }
         var options = DriverOptions()
-        (options.minutes, options.gridEvery, options.checkpointEvery) = (minutes, gridEvery, checkpointEvery)
-        (options.checkpointMinutes, options.keepCheckpoints, options.saveSamplesEvery) = (checkpointMinutes, keepCheckpoints, saveSamples)
+        (options.minutes, options.gridEvery, options.checkpointEvery) = (outputs.minutes, outputs.gridEvery, outputs.checkpointEvery)
+        (options.checkpointMinutes, options.keepCheckpoints, options.saveSamplesEvery) = (outputs.checkpointMinutes, outputs.keepCheckpoints, outputs.saveSamples)
         let bank = ProbeBank(capacity: settings.probeStates, images: settings.probeImages, seed: settings.seed)
         // The configured rule decides; with selection-study the others are measured beside it. The
         // last epoch's student alone needs no bank.
@@ -181,6 +190,12 @@ struct Distill: ParsableCommand {
             StudentSelection(rule: $0, bank: bank, holder: studentArchitecture.make(inputChannels: teacherDescription.inputShape[0],
                                                                                    classes: teacherDescription.classes))
         }
+        if communicator.isRoot {
+            // Before the first step, so that a run killed at any moment can be continued by --resume DIR alone.
+            try RunRecord(method: methodKind.rawValue, teacher: teacherPath, teacherCRC32: teacherCRC, student: studentName, studentInit: studentInitPath,
+                          fromSamples: samplePaths, settings: settingsText, noRealData: readsNoRealData, outputs: outputs, started: started,
+                          command: record?.command ?? command, dfkdVersion: DataFreeKD.version).write(to: directory.record)
+        }
         let driver = try DistillationDriver(run: run, teacherTop1: teacherTop1, evaluationImages: dataset?.eval, normalization: normalization,
                                             real: real, directory: directory, studentDescription: studentDescription, identity: identity,
                                             options: options, selections: selections, resumingFrom: checkpoint?.contents)
@@ -188,7 +203,10 @@ struct Distill: ParsableCommand {
         if let checkpoint, let stored {
             print("resuming \(checkpoint.path) (written by \(stored.worldSize) rank(s)) after \(driver.progress.epoch) epoch(s) "
                   + "and \(driver.progress.iteration) of the next's \(settings.iterationsPerEpoch) iterations")
+        } else if record != nil {
+            print("restarting the run recorded in \(directory.record) from its start: it stopped before its first checkpoint")
         }
+        if let warning = driver.metricsDamageWarning { print(warning) }
         let teacherAccuracy = dataset.map { "(\(String(format: "%.2f", teacherTop1))% on \($0.eval.count) \($0.kind.rawValue) images)" }
         print("distill: \(methodKind.rawValue), teacher \(teacherDescription.architecture.rawValue) " + (teacherAccuracy ?? "(no real images read)")
               + " -> student \(studentArchitecture.rawValue)"
@@ -200,6 +218,15 @@ struct Distill: ParsableCommand {
         report(outcome, teacherTop1: teacherTop1, epochs: settings.epochs, method: methodKind.rawValue, directory: directory,
                generated: sampleSet == nil, diversity: (driver.sampleDiversity, driver.realDiversity), driver: driver)
         if outcome.ending == .stopped { throw ExitCode(StopRequest.resumableStatus) }
+    }
+
+    /// The output options given, else the run's recorded ones (a resume), else the defaults.
+    private func resolvedOutputs(recorded: RunRecord.Outputs?) -> RunRecord.Outputs {
+        let defaults = RunRecord.Outputs(minutes: nil, gridEvery: 5, checkpointEvery: 0, checkpointMinutes: 10, keepCheckpoints: 2, saveSamples: 0)
+        let base = recorded ?? defaults
+        return RunRecord.Outputs(minutes: minutes ?? base.minutes, gridEvery: gridEvery ?? base.gridEvery,
+                                 checkpointEvery: checkpointEvery ?? base.checkpointEvery, checkpointMinutes: checkpointMinutes ?? base.checkpointMinutes,
+                                 keepCheckpoints: keepCheckpoints ?? base.keepCheckpoints, saveSamples: saveSamples ?? base.saveSamples)
     }
 
     /// Throws unless the shards of `set` were made by this teacher, for its input.

@@ -3,8 +3,8 @@ import Foundation
 import Storage
 import Training
 
-/// What a distillation checkpoint says about its run, and the check that the options of a
-/// resume agree with it: the same settings (but the epochs, which may extend the run), the
+/// What a distillation checkpoint (or the record of a run without one) says about its run,
+/// and the check that the options of a resume agree with it: the same settings (but the epochs, which may extend the run), the
 /// same dataset, the same student and the teacher with the same contents.
 struct StoredRun {
     let path: String
@@ -33,6 +33,13 @@ struct StoredRun {
         started = try contents.text("provenance_started", in: path)
         fromSamples = contents.attributes["from_samples"] == nil ? []
             : try contents.text("from_samples", in: path).split(separator: "\n").map(String.init)
+    }
+
+    /// A run that stopped before its first checkpoint, as its record (`path`) keeps it.
+    init(record: RunRecord, path: String) {
+        self.path = path
+        (settings, teacher, teacherCRC, student) = (record.settings, record.teacher, record.teacherCRC32, record.student)
+        (worldSize, started, fromSamples) = (0, record.started, record.fromSamples)
     }
 
     /// Throws one error listing every option of this invocation that disagrees with the

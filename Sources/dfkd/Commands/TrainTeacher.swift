@@ -102,6 +102,7 @@ struct TrainTeacher: ParsableCommand {
                                   "provenance_command": .text(CommandLine.arguments.joined(separator: " ")),
                                   "provenance_hosts": .text(JobRanks.hosts(communicator))]
         let log = MetricsLog(path: communicator.isRoot ? metricsPath : nil, continuingAfter: checkpointing.epochsDone)
+        if let warning = log.damageWarning { print(warning) }
         var description = ModelDescription(
             architecture: architecture, classes: dataset.train.classes, inputShape: dataset.train.imageShape,
             normalizationMean: dataset.normalization.mean, normalizationStd: dataset.normalization.std,

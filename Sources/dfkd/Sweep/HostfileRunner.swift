@@ -125,7 +125,7 @@ final class HostfileRunner {
 
     private func start(_ run: SweepRun, on host: Int, cores: [Int], ended: @escaping @Sendable () -> Void) throws -> Active {
         let place = directory.run(run.name)
-        let rankfile = place.path + "/rankfile"
+        let rankfile = place.rankfile
         let target = hosts[host]
         let lines = (0..<plan.ranks).map { rank in
             let mine = cores[(rank * plan.threads)..<((rank + 1) * plan.threads)]
@@ -134,7 +134,7 @@ final class HostfileRunner {
         try Data(lines.joined().utf8).write(to: URL(fileURLWithPath: rankfile))
         var arguments = [launcher, "--threads-per-rank", "\(plan.threads)", "--rankfile", rankfile]
         if !target.isThisMachine {
-            let hostfile = place.path + "/hostfile"
+            let hostfile = place.hostfile
             try Data("\(target.name) slots=\(cores.count)\n".utf8).write(to: URL(fileURLWithPath: hostfile))
             arguments += ["--hostfile", hostfile] + (rshAgent.map { ["--rsh-agent", $0] } ?? []) + (network.map { ["--network", $0] } ?? [])
         }

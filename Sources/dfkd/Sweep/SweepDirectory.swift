@@ -31,6 +31,16 @@ struct SweepRunDirectory {
     var status: String { path + "/status" }
     /// Every start's output, appended.
     var log: String { path + "/log.txt" }
+    /// Where a run over a hostfile places its ranks, and the host it runs on.
+    var rankfile: String { path + "/rankfile" }
+    var hostfile: String { path + "/hostfile" }
+
+    /// The names of the files above: `distill --resume` starts a new run in a directory that
+    /// holds only these.
+    static let files: Set<String> = {
+        let place = SweepRunDirectory(path: "")
+        return Set([place.arguments, place.settings, place.status, place.log, place.rankfile, place.hostfile].map { ($0 as NSString).lastPathComponent })
+    }()
 
     /// The run's state as its status file says; a run never started has none.
     var state: RunState { RunState(line: (try? String(contentsOfFile: status, encoding: .utf8)) ?? "") }
