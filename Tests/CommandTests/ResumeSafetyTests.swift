@@ -73,6 +73,11 @@ final class ResumeSafetyTests: XCTestCase {
         XCTAssertTrue(nested.output.contains("these are a run's checkpoints: --resume \(run) continues"), nested.output)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run + "/checkpoints").filter { !$0.hasPrefix("checkpoint-") }, [])
 
+        let empty = try ShortDistillation.run(["distill", "--resume", directory + "/empty"])
+        XCTAssertEqual(empty.status, 1, empty.output)
+        XCTAssertTrue(empty.output.contains("--method is required (one of"), empty.output)
+        XCTAssertTrue(empty.output.contains("\(directory)/empty holds no run to continue, so a new run starts there"), empty.output)
+
         let other = directory + "/other"
         try FileManager.default.createDirectory(atPath: other + "/photos", withIntermediateDirectories: true)
         try "keep me\n".write(toFile: other + "/notes.txt", atomically: true, encoding: .utf8)

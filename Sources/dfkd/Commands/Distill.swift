@@ -104,16 +104,21 @@ struct Distill: ParsableCommand {
         let readsNoRealData = noRealData || record?.noRealData == true
         let studentInitPath = studentInit.map(StoredRun.absolute) ?? (checkpoint == nil ? record?.studentInit : nil)
         let file = try DistillationSettings.file(texts: (stored.map { [($0.path, $0.settings)] } ?? []) + config.map(ConfigFile.read))
-        let methodKind = try DistillationSettings.method(method?.rawValue, file: file)
+        // Why an option a new run needs is missing when --resume was meant to continue one.
+        let startsHere = resume != nil && stored == nil ? " (\(directory.path) holds no run to continue, so a new run starts there)" : ""
+        let methodKind: DistillationConfiguration.Method
+        do { methodKind = try DistillationSettings.method(method?.rawValue, file: file) } catch let error as CommandError {
+            throw CommandError(error.description + startsHere)
+        }
         // Every setting is checked before the teacher is read; which apply waits for the teacher.
         _ = try DistillationSettings.configuration(method: methodKind, file: file)
         let datasetChoice = try data.choice(config: file)
         let samplePaths = fromSamples.isEmpty ? stored?.fromSamples ?? [] : try SampleShardSet.expand(fromSamples).map(StoredRun.absolute)
         let sampleSet = try samplePaths.isEmpty ? nil : DamageLocator.naming { try SampleShardSet(paths: samplePaths) }
         let teacherPath = try (teacher ?? stored?.teacher ?? sampleSet?.shards[0].teacher).map(StoredRun.absolute)
-            ?? { throw CommandError("--teacher is required") }()
+            ?? { throw CommandError("--teacher is required" + startsHere) }()
         let teacherCRC = try Checksum.crc32(ofFile: teacherPath)
-        guard let studentName = student?.rawValue ?? stored?.student else { throw CommandError("--student is required") }
+        guard let studentName = student?.rawValue ?? stored?.student else { throw CommandError("--student is required" + startsHere) }
         let (teacherModel, teacherDescription) = try ModelFile.load(teacherPath)
         let teacherHasBatchNorms = !teacherModel.batchNorms.isEmpty
         var settings = try DistillationSettings.configuration(method: methodKind, file: file, teacherHasBatchNorms: teacherHasBatchNorms)
