@@ -9,13 +9,17 @@ public enum SampleExport {
     public static func classGrids(of set: SampleShardSet, perClass: Int) throws -> [Image8] {
         let pixels = set.imageShape.reduce(1, *)
         var chosen = [[Float]](repeating: [], count: set.classes)
-        for shard in set.shards where chosen.contains(where: { $0.count < perClass * pixels }) {
+        func missing() -> Bool { chosen.contains { $0.count < perClass * pixels } }
+        for shard in set.shards where missing() {
             let file = try HDF5Group.open(shard.path)
-            let classes = shard.hasLabels ? try file.read("labels", as: Int64.self).values.map(Int.init)
-                : SampleShardSet.predictedClasses(try file.read("logits", as: Float.self).values, classes: set.classes)
-            let images = try file.read("images", as: Float.self).values
-            for (row, label) in classes.enumerated() where (0..<set.classes).contains(label) && chosen[label].count < perClass * pixels {
-                chosen[label] += images[(row * pixels)..<((row + 1) * pixels)]
+            for start in stride(from: 0, to: shard.rows, by: SampleShardSet.rowsPerBlock) where missing() {
+                let rows = start..<min(shard.rows, start + SampleShardSet.rowsPerBlock)
+                let classes = shard.hasLabels ? try file.readRows("labels", rows, as: Int64.self).map(Int.init)
+                    : SampleShardSet.predictedClasses(try file.readRows("logits", rows, as: Float.self), classes: set.classes)
+                let images = try file.readRows("images", rows, as: Float.self)
+                for (row, label) in classes.enumerated() where (0..<set.classes).contains(label) && chosen[label].count < perClass * pixels {
+                    chosen[label] += images[(row * pixels)..<((row + 1) * pixels)]
+                }
             }
         }
         let normalization = Normalization(mean: set.shards[0].normalizationMean, std: set.shards[0].normalizationStd)

@@ -25,19 +25,22 @@ public struct SampleSetStatistics: Sendable {
         var kept = Set<String>()
         for shard in set.shards {
             let file = try HDF5Group.open(shard.path)
-            let logits = try file.read("logits", as: Float.self).values
-            let predicted = SampleShardSet.predictedClasses(logits, classes: set.classes)
-            let labels = shard.hasLabels ? try file.read("labels", as: Int64.self).values.map(Int.init) : predicted
-            for (row, label) in labels.enumerated() where (0..<set.classes).contains(label) {
-                let start = row * set.classes
-                let largest = logits[start..<(start + set.classes)].max()!
-                let total = logits[start..<(start + set.classes)].reduce(0.0) { $0 + exp(Double($1 - largest)) }
-                perClass[label] += 1
-                confidence[label] += exp(Double(logits[start + label] - largest)) / total
-                if predicted[row] == label { agreeing += 1 }
+            for start in stride(from: 0, to: shard.rows, by: SampleShardSet.rowsPerBlock) {
+                let rows = start..<min(shard.rows, start + SampleShardSet.rowsPerBlock)
+                let logits = try file.readRows("logits", rows, as: Float.self)
+                let predicted = SampleShardSet.predictedClasses(logits, classes: set.classes)
+                let labels = shard.hasLabels ? try file.readRows("labels", rows, as: Int64.self).map(Int.init) : predicted
+                for (row, label) in labels.enumerated() where (0..<set.classes).contains(label) {
+                    let start = row * set.classes
+                    let largest = logits[start..<(start + set.classes)].max()!
+                    let total = logits[start..<(start + set.classes)].reduce(0.0) { $0 + exp(Double($1 - largest)) }
+                    perClass[label] += 1
+                    confidence[label] += exp(Double(logits[start + label] - largest)) / total
+                    if predicted[row] == label { agreeing += 1 }
+                }
+                let (epochs, iterations) = (try file.readRows("epoch", rows, as: Int64.self), try file.readRows("iteration", rows, as: Int64.self))
+                for (epoch, iteration) in zip(epochs, iterations) { kept.insert("\(shard.runStarted) \(shard.seed) \(epoch) \(iteration)") }
             }
-            let (epochs, iterations) = (try file.read("epoch", as: Int64.self).values, try file.read("iteration", as: Int64.self).values)
-            for (epoch, iteration) in zip(epochs, iterations) { kept.insert("\(shard.runStarted) \(shard.seed) \(epoch) \(iteration)") }
         }
         self.perClass = perClass
         meanConfidence = zip(confidence, perClass).map { $1 == 0 ? .nan : $0 / Double($1) }

@@ -80,6 +80,8 @@ public struct SampleShard: Sendable {
         guard found == type else { throw StorageError(file: file.file, "dataset /\(name) holds \(found), expected \(type)") }
         let shape = try file.datasetShape(name)
         guard shape.count == rank else { throw StorageError(file: file.file, "dataset /\(name) has shape \(shape), expected \(rank) axes") }
+        // Before any reader allocates for the rows it declares.
+        try file.requireStored(name)
         return shape
     }
 }
@@ -151,6 +153,10 @@ public struct SampleShardSet: Sendable {
     }
 
     /// The class of each row of `logits` (rows x `classes`): its largest logit's.
+    /// Rows a reader of a shard's logits and labels takes at a time (inspect, export-samples),
+    /// so that its memory stays flat whatever a shard holds.
+    public static let rowsPerBlock = 4096
+
     public static func predictedClasses(_ logits: [Float], classes: Int) -> [Int] {
         stride(from: 0, to: logits.count, by: classes).map { start in
             (start..<(start + classes)).max { logits[$0] < logits[$1] }! - start

@@ -47,10 +47,10 @@ public enum Safetensors {
                 problems.append("\(name): data_offsets [\(begin), \(end)] outside the \(dataBytes) data bytes, or shape \(shape) negative")
                 continue
             }
-            let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
-            guard count != Int.max, count * dtype.size == end - begin else {
-                problems.append("\(name): shape \(shape) of \(typeName) needs \(count.multipliedReportingOverflow(by: dtype.size).partialValue) bytes, "
-                                + "its data_offsets give \(end - begin)")
+            let size = CheckedArithmetic.product(shape + [dtype.size])
+            guard size == end - begin else {
+                problems.append("\(name): shape \(shape) of \(typeName) needs " + (size.map { "\($0) bytes" } ?? "more bytes than a file can hold")
+                                + ", its data_offsets give \(end - begin)")
                 continue
             }
             tensors.append((name, StoredTensor(dtype: dtype, shape: shape, bytes: Array(bytes[(headerEnd + begin)..<(headerEnd + end)])), begin))

@@ -62,7 +62,7 @@ public enum TorchCheckpoint {
                 throw InterchangeError(file: path, "the pickle refers to storage \(reference.key), which the archive lacks (\(prefix)data/\(reference.key))")
             }
             let bytes = try extract(entry, from: archive, file: path)
-            guard bytes.count >= reference.count * reference.dtype.size else {
+            guard let needed = CheckedArithmetic.product([reference.count, reference.dtype.size]), bytes.count >= needed else {
                 throw InterchangeError(file: path, "\(entry.path) holds \(bytes.count) bytes, fewer than its \(reference.count) \(reference.dtype) elements")
             }
             storages[reference.key] = (reference.dtype, bytes)
@@ -152,29 +152,30 @@ public enum TorchCheckpoint {
             }
             return nil
         }
-        let shape = size.map { Int($0) }
+        let shape = size.map { Int($0) }, strides = stride.map { Int($0) }
         let elements = bytes.count / dtype.size
-        // A state dict's tensor has at most its storage's elements (no broadcast views).
-        let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
-        guard shape.allSatisfy({ $0 >= 0 }), count <= elements, offset >= 0 else {
-            throw InterchangeError(file: file, "\(name): shape \(shape) at offset \(offset) does not fit its storage of \(elements) elements")
+        func outside(_ why: String) -> InterchangeError {
+            InterchangeError(file: file, "\(name): shape \(shape), strides \(strides) and storage offset \(offset) \(why) (its storage holds \(elements) elements)")
         }
+        // A state dict's tensor has at most its storage's elements (no broadcast views), and
+        // PyTorch itself refuses negative strides.
+        guard let count = CheckedArithmetic.product(shape), count <= elements else { throw outside("need more elements than the storage holds") }
+        guard offset >= 0, strides.allSatisfy({ $0 >= 0 }) else { throw outside("are negative; PyTorch refuses negative strides") }
+        guard count > 0 else { return StoredTensor(dtype: dtype, shape: shape, bytes: []) }
+        // The last element's place in the storage: every other lies between the offset and it.
+        var last: Int? = Int(offset)
+        for (extent, step) in zip(shape, strides) { last = last.flatMap { CheckedArithmetic.multiplyAdd(extent - 1, step, $0) } }
+        guard let last, last < elements else { throw outside("reach outside the storage") }
         let contiguous = (0..<shape.count).map { axis in shape[(axis + 1)...].reduce(1, *) }
-        if count == 0 || stride.map({ Int($0) }) == contiguous {
-            guard Int(offset) + count <= elements else {
-                throw InterchangeError(file: file, "\(name): shape \(shape) at offset \(offset) reaches outside its storage of \(elements) elements")
-            }
+        if strides == contiguous {
             return StoredTensor(dtype: dtype, shape: shape, bytes: Array(bytes[(Int(offset) * dtype.size)..<((Int(offset) + count) * dtype.size)]))
         }
-        // Gather by strides (a view or a transposed tensor), checking every index is inside the storage.
+        // Gather by strides (a view or a transposed tensor); every index is inside the storage (above).
         var gathered = [UInt8](repeating: 0, count: count * dtype.size)
         var index = [Int](repeating: 0, count: shape.count)
         for position in 0..<count {
             var source = Int(offset)
-            for axis in 0..<shape.count { source += index[axis] * Int(stride[axis]) }
-            guard source >= 0, source < elements else {
-                throw InterchangeError(file: file, "\(name): its shape \(shape), strides \(stride) and offset \(offset) reach outside its storage of \(elements) elements")
-            }
+            for axis in 0..<shape.count { source += index[axis] * strides[axis] }
             gathered.withUnsafeMutableBytes { target in
                 bytes.withUnsafeBytes { from in
                     target.baseAddress!.advanced(by: position * dtype.size).copyMemory(from: from.baseAddress!.advanced(by: source * dtype.size), byteCount: dtype.size)

@@ -1,4 +1,5 @@
 import CHDF5
+import TensorEngine
 
 extension HDF5Group {
     /// Writes `values` as a new contiguous dataset of `shape` ([] for a scalar).
@@ -77,13 +78,80 @@ extension HDF5Group {
             defer { H5Sclose(space) }
             let shape = Self.extent(space)
             let count = Self.elementCount(of: shape)
-            guard count < Int.max / 16 else { throw StorageError(file: file, "dataset \(path)/\(name) declares shape \(shape), a damaged header") }
+            if let shortfall = Self.storageShortfall(dataset) {
+                throw StorageError(file: file, "dataset \(child(name)) \(shortfall): a damaged or forged header; nothing was read")
+            }
             var values = [T](repeating: T(), count: count)
             let status = values.withUnsafeMutableBytes {
                 H5Dread(dataset, T.memoryType, dfkd_h5s_all(), dfkd_h5s_all(), dfkd_h5p_default(), $0.baseAddress)
             }
             guard status >= 0 else { throw StorageError(file: file, "cannot read dataset \(child(name)) (a damaged chunk or a truncated file)") }
             return (shape, values)
+        }
+    }
+
+    /// Reads `rows` of the dataset `name` (rows along its first axis), without allocating
+    /// for the rest: a reader of a large dataset goes through it a block at a time.
+    public func readRows<T: HDF5Element>(_ name: String, _ rows: Range<Int>, as: T.Type = T.self) throws -> [T] {
+        try withDataset(name) { dataset in
+            let fileSpace = H5Dget_space(dataset)
+            defer { H5Sclose(fileSpace) }
+            let shape = Self.extent(fileSpace)
+            guard let first = shape.first, rows.lowerBound >= 0, rows.upperBound <= first else {
+                throw StorageError(file: file, "dataset \(child(name)) has shape \(shape); rows \(rows) are outside it")
+            }
+            var (start, count) = ([hsize_t](repeating: 0, count: shape.count), shape.map { hsize_t($0) })
+            (start[0], count[0]) = (hsize_t(rows.lowerBound), hsize_t(rows.count))
+            var values = [T](repeating: T(), count: rows.count * Self.elementCount(of: Array(shape.dropFirst())))
+            guard !values.isEmpty else { return [] }
+            H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nil, count, nil)
+            let memorySpace = H5Screate_simple(Int32(count.count), count, nil)
+            defer { H5Sclose(memorySpace) }
+            let status = values.withUnsafeMutableBytes { H5Dread(dataset, T.memoryType, memorySpace, fileSpace, dfkd_h5p_default(), $0.baseAddress) }
+            guard status >= 0 else { throw StorageError(file: file, "cannot read rows \(rows) of dataset \(child(name)) (a damaged chunk or a truncated file)") }
+            return values
+        }
+    }
+
+    /// Throws unless the file stores every value dataset `name` declares (`storageShortfall`).
+    public func requireStored(_ name: String) throws {
+        try withDataset(name) { dataset in
+            if let shortfall = Self.storageShortfall(dataset) { throw StorageError(file: file, "dataset \(child(name)) \(shortfall): a damaged or forged header") }
+        }
+    }
+
+    /// What a dataset declares beyond what the file stores, nil when nothing: chunks that were
+    /// never written (DataFreeKD writes every chunk; a header's extent forged or damaged
+    /// declares rows that would read as fill values), bytes past a contiguous dataset's
+    /// storage. Checked from the header and the chunk index, before anything is allocated.
+    static func storageShortfall(_ dataset: hid_t) -> String? {
+        let (space, creation, type) = (H5Dget_space(dataset), H5Dget_create_plist(dataset), H5Dget_type(dataset))
+        defer { H5Sclose(space); H5Pclose(creation); H5Tclose(type) }
+        let shape = extent(space)
+        guard let count = CheckedArithmetic.product(shape) else { return "declares shape \(shape), more values than any file holds" }
+        guard count > 0 else { return nil }
+        switch H5Pget_layout(creation) {
+        case H5D_CHUNKED:
+            var chunk = [hsize_t](repeating: 1, count: shape.count)
+            guard H5Pget_chunk(creation, Int32(chunk.count), &chunk) == Int32(shape.count), chunk.allSatisfy({ $0 > 0 }) else {
+                return "has a chunk shape that does not match its shape \(shape)"
+            }
+            let needed = CheckedArithmetic.product(zip(shape, chunk).map { ($0 + Int($1) - 1) / Int($1) })
+            var stored: hsize_t = 0
+            guard H5Dget_num_chunks(dataset, space, &stored) >= 0 else { return "has a chunk index that cannot be read" }
+            guard let needed, Int(clamping: stored) >= needed else {
+                return "declares shape \(shape) in " + (needed.map { "\($0)" } ?? "more") + " chunks of \(chunk.map { Int($0) }); the file stores \(stored)"
+            }
+            return nil
+        case H5D_CONTIGUOUS:
+            let declared = CheckedArithmetic.product([count, H5Tget_size(type)])
+            let storedBytes = Int(clamping: H5Dget_storage_size(dataset))
+            guard let declared, declared <= storedBytes else {
+                return "declares shape \(shape), " + (declared.map { "\($0) bytes" } ?? "more bytes than any file holds") + "; the file stores \(storedBytes)"
+            }
+            return nil
+        default:
+            return nil
         }
     }
 
@@ -110,10 +178,7 @@ extension HDF5Group {
     /// The number of elements of `shape`, Int.max when the product would overflow (a damaged
     /// header's dimensions).
     public static func elementCount(of shape: [Int]) -> Int {
-        shape.reduce(1) { count, dimension in
-            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            return overflow || dimension < 0 ? Int.max : product
-        }
+        CheckedArithmetic.product(shape) ?? Int.max
     }
 
     /// The type of dataset `name` as `describe` names it: "float32", "int64", ...

@@ -186,6 +186,9 @@ extension HDF5Group {
         defer { H5Tclose(fileType) }
         let memoryType = H5Tget_native_type(fileType, H5T_DIR_ASCEND)
         defer { H5Tclose(memoryType) }
+        // Rows declared outside the stored chunks would read as fill values, and a forged
+        // extent would take as long to read as it claims.
+        if let shortfall = storageShortfall(dataset) { return shortfall }
         let isVariable = H5Tis_variable_str(fileType) > 0 || H5Tget_class(fileType) == H5T_VLEN
         let elementSize = H5Tget_size(memoryType)
         let shape = layout.shape

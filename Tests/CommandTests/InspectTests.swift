@@ -163,6 +163,35 @@ final class InspectTests: XCTestCase {
         XCTAssertTrue(plain.output.contains("is damaged"), plain.output)
     }
 
+    /// A shard whose datasets declare 10^8 rows (extended with h5py, its checksum block made to
+    /// fit) while it stores a few hundred: `inspect`, `inspect --verify` and `export-samples`
+    /// name the rows it does not store as damage, within 2 GB of address space (they would
+    /// allocate for the declared rows: 10 GB and more), and return at once.
+    func testAShardDeclaringRowsItDoesNotStoreIsRefusedWithoutAllocatingForThem() throws {
+        let directory = TestFiles.scratchDirectory()
+        let shard = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: Self.run + "/samples").sorted().first)
+        let forged = directory + "/forged.h5"
+        try FileManager.default.copyItem(atPath: Self.run + "/samples/" + shard, toPath: forged)
+        try python("""
+            import sys, zlib, h5py
+            with h5py.File(sys.argv[1], "r+") as f:
+                for name in f: f[name].resize(10**8, axis=0)
+            data = bytearray(open(sys.argv[1], "rb").read())
+            block = ("dfkd-checksum 1\\ncrc32 %08x\\nbytes %d\\n" % (zlib.crc32(bytes(data[512:])), len(data) - 512)).encode()
+            data[:512] = block + bytes(512 - len(block))
+            open(sys.argv[1], "wb").write(data)
+            """, [forged])
+        for arguments in [["inspect", forged], ["inspect", "--verify", forged], ["export-samples", forged, "--png", directory + "/png"]] {
+            let started = Date()
+            let command = "ulimit -v 2000000; exec \"$0\" \"$@\""
+            let result = try Subprocess.run("/bin/bash", ["-c", command, DFKDCommand.binary] + arguments)
+            XCTAssertEqual(result.status, 1, "\(arguments): \(result.output)")
+            XCTAssertTrue(result.output.contains("/images") && result.output.contains("declares shape [100000000, 3, 32, 32] in ")
+                          && result.output.contains("; the file stores "), "\(arguments): \(result.output)")
+            XCTAssertLessThan(Date().timeIntervalSince(started), 60, "\(arguments)")
+        }
+    }
+
     func testExportSamplesWritesAGridPerClass() throws {
         let directory = TestFiles.scratchDirectory() + "/png"
         let result = try DFKDCommand.run(["export-samples", Self.run + "/samples/*.h5", "--png", directory, "--per-class", "12"])

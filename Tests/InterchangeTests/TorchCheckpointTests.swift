@@ -4,6 +4,7 @@ import NeuralNetwork
 import TensorEngine
 import TestSupport
 import XCTest
+import ZIPFoundation
 
 /// PyTorch checkpoints and safetensors files made by Tests/Fixtures/make_torch_fixtures.py
 /// with torch: each common layout of a state dict is found and gives the model PyTorch's
@@ -110,11 +111,54 @@ final class TorchCheckpointTests: XCTestCase {
             ("truncated-data.safetensors", Array(bytes.prefix(bytes.count - 100)), "data_offsets"),
             ("wrong-dtype.safetensors", file(header: header.replacingOccurrences(of: "\"F32\"", with: "\"F64\""), data: data), "needs"),
             ("unknown-dtype.safetensors", file(header: header.replacingOccurrences(of: "\"F32\"", with: "\"C64\""), data: data), "dtype C64 is not supported"),
+            ("huge-shape.safetensors", file(header: header.replacingOccurrences(of: "\"shape\":[10]", with: "\"shape\":[4611686018427387910]"), data: data),
+             "shape [4611686018427387910] of F32 needs more bytes than a file can hold"),
         ] {
             let path = directory + "/" + name
             TestFiles.write(damaged, to: path)
             XCTAssertThrowsError(try Safetensors.read(path), name) { error in
                 XCTAssertTrue("\(error)".hasPrefix(path + ": ") && "\(error)".contains(message), "\(name): \(error)")
+            }
+        }
+    }
+
+    /// Pickles whose tensor views no PyTorch state dict has: a storage offset of 2^63-1, a
+    /// negative stride (which PyTorch refuses), a stride of 2^62 and a storage of 2^62
+    /// elements are refused naming the tensor, not imported or trapped on.
+    func testHostileTensorViewsAreRefused() throws {
+        let directory = TestFiles.scratchDirectory()
+        let long1 = { (value: Int64) in [0x8A, 0x08] + withUnsafeBytes(of: value.littleEndian) { Array($0) } }
+        // conv1.weight: storage key '0' of 75 elements (BININT1 75), offset BININT1 0, size (3, 1, 5, 5), stride (25, 25, 5, 1).
+        let storage: [UInt8] = [0x4B, 75, 0x74, 0x71, 0x08, 0x51], offset: [UInt8] = [0x4B, 0x00]
+        let strides: [UInt8] = [0x28, 0x4B, 25, 0x4B, 25, 0x4B, 5, 0x4B, 1, 0x74]
+        for (name, find, replacement, message) in [
+            ("offset.pth", storage + offset, storage + long1(Int64.max), "conv1.weight: shape [3, 1, 5, 5], strides [25, 25, 5, 1] and storage offset 9223372036854775807 reach outside the storage"),
+            ("negative-stride.pth", strides, Array(strides.dropLast(3)) + [0x4A, 0xFF, 0xFF, 0xFF, 0xFF, 0x74], "are negative; PyTorch refuses negative strides"),
+            ("huge-stride.pth", strides, Array(strides.dropLast(3)) + long1(1 << 62) + [0x74], "strides [25, 25, 5, 4611686018427387904] and storage offset 0 reach outside"),
+            ("huge-storage.pth", storage, [0x8A, 0x08] + withUnsafeBytes(of: Int64(1 << 62).littleEndian) { Array($0) } + Array(storage.dropFirst(2)), "fewer than its 4611686018427387904"),
+        ] as [(String, [UInt8], [UInt8], String)] {
+            let path = directory + "/" + name
+            try rewritePickle(of: Self.fixtures + "lenet5-half.pth", to: path) { pickle in
+                let at = try XCTUnwrap(pickle.firstRange(of: find), "\(name): the fixture's pickle changed")
+                pickle.replaceSubrange(at, with: replacement)
+            }
+            XCTAssertThrowsError(try TorchCheckpoint.read(path), name) { error in
+                XCTAssertTrue("\(error)".hasPrefix(path + ": ") && "\(error)".contains(message), "\(name): \(error)")
+            }
+        }
+    }
+
+    /// Copies the checkpoint at `source` to `path` with its pickle changed by `change`.
+    private func rewritePickle(of source: String, to path: String, _ change: (inout [UInt8]) throws -> Void) throws {
+        let original = try Archive(url: URL(fileURLWithPath: source), accessMode: .read)
+        let copy = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
+        for entry in original {
+            var bytes: [UInt8] = []
+            _ = try original.extract(entry) { bytes += $0 }
+            if entry.path.hasSuffix("/data.pkl") { try change(&bytes) }
+            let data = Data(bytes)
+            try copy.addEntry(with: entry.path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .none) { position, size in
+                data.subdata(in: Int(position)..<(Int(position) + size))
             }
         }
     }

@@ -37,7 +37,8 @@ struct Inspect: ParsableCommand {
             if !readable { failed = true }
             if isShard { shardPaths.append(path) }
         }
-        let sets = Self.sampleSets(shardPaths)
+        let (sets, setsFailed) = Self.sampleSets(shardPaths)
+        if setsFailed { failed = true }
         let report = Report.fields([("files", .list(entries))] + (sets.isEmpty ? [] : [("sample_sets", .list(sets))]))
         if json {
             print(report.json)
@@ -99,12 +100,19 @@ struct Inspect: ParsableCommand {
         }
     }
 
-    /// The sample shards among the files, one set per teacher and image shape.
-    private static func sampleSets(_ paths: [String]) -> [Report] {
-        guard !paths.isEmpty else { return [] }
-        let shards = paths.compactMap { try? SampleShard(path: $0) }
+    /// The sample shards among the files, one set per teacher and image shape, and whether a
+    /// shard or a set could not be read as one (a file that declares more than it stores).
+    private static func sampleSets(_ paths: [String]) -> (sets: [Report], failed: Bool) {
+        guard !paths.isEmpty else { return ([], false) }
+        var shards: [SampleShard] = [], unreadable: [Report] = []
+        for path in paths {
+            do { shards.append(try SampleShard(path: path)) } catch {
+                unreadable.append(.fields([("shards", .integer(1)), ("error", .text("\(error)"))]))
+            }
+        }
         let groups = Dictionary(grouping: shards) { "\($0.teacherCRC) \($0.imageShape) \($0.classes)" }
-        return groups.values.sorted { $0[0].path < $1[0].path }.map { group in
+        var failed = !unreadable.isEmpty
+        let sets = groups.values.sorted { $0[0].path < $1[0].path }.map { group -> Report in
             do {
                 let set = try SampleShardSet(paths: group.map(\.path))
                 let statistics = try SampleSetStatistics(set)
@@ -124,9 +132,11 @@ struct Inspect: ParsableCommand {
                 if let agreement = statistics.labelAgreement { fields.append(("teacher_agrees_with_label", .number(agreement))) }
                 return Report.fields(fields)
             } catch {
+                failed = true
                 return .fields([("shards", .integer(group.count)), ("error", .text("\(error)"))])
             }
         }
+        return (sets + unreadable, failed)
     }
 
     /// A file's report as text: the summary's lines, then the tree one line per object.
