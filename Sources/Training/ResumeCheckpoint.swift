@@ -14,8 +14,9 @@ public enum ResumeCheckpoint {
     /// The newest readable checkpoint in `directory`, nil when it holds none (a run that
     /// has not written one yet starts there). Damaged newer ones are reported through
     /// `warn` and renamed to `NAME.damaged`, so that later resumes and pruning pass them
-    /// by; when every checkpoint is damaged the error lists each.
-    public static func find(in directory: String, over communicator: Communicator,
+    /// by; when every checkpoint is damaged the error lists each. `explaining` may add to a
+    /// damaged checkpoint's error (which of its datasets are damaged).
+    public static func find(in directory: String, over communicator: Communicator, explaining: (Error) -> Error = { $0 },
                             warn: (String) -> Void) throws -> Found? {
         var found: Found?
         if communicator.isRoot {
@@ -24,12 +25,12 @@ public enum ResumeCheckpoint {
                 found = nil
             case let .readable(path, contents, passedOver):
                 for error in passedOver {
-                    warn("warning: passing over a damaged checkpoint: \(error)")
+                    warn("warning: passing over a damaged checkpoint: \(explaining(error))")
                     if let damaged = (error as? StorageError)?.file { try? FileManager.default.moveItem(atPath: damaged, toPath: damaged + ".damaged") }
                 }
                 found = Found(path: path, contents: contents)
             case .noneReadable(let errors):
-                throw StorageError(file: directory, "holds no readable checkpoint:\n  " + errors.map { "\($0)" }.joined(separator: "\n  "))
+                throw StorageError(file: directory, "holds no readable checkpoint:\n  " + errors.map { "\(explaining($0))" }.joined(separator: "\n  "))
             }
         }
         guard communicator.size > 1 else { return found }

@@ -17,7 +17,7 @@ public struct ResumeSource: Sendable {
     public var isEmpty: Bool { checkpoint == nil && record == nil }
 
     public static func find(in directory: RunDirectory, over communicator: Communicator, besides launcherFiles: Set<String> = [],
-                            warn: (String) -> Void) throws -> ResumeSource {
+                            explaining: (Error) -> Error = { $0 }, warn: (String) -> Void) throws -> ResumeSource {
         var refusal = "", recordBytes = Data()
         if communicator.isRoot {
             do {
@@ -34,7 +34,7 @@ public struct ResumeSource: Sendable {
         guard refusal.isEmpty else { throw ResumeRefusal(description: refusal) }
         recordBytes = Data(communicator.broadcast(bytes: Array(recordBytes)))
         let record = recordBytes.isEmpty ? nil : try RunRecord.decode(recordBytes, file: directory.record)
-        let checkpoint = try ResumeCheckpoint.find(in: directory.checkpoints, over: communicator, warn: warn)
+        let checkpoint = try ResumeCheckpoint.find(in: directory.checkpoints, over: communicator, explaining: explaining, warn: warn)
         return ResumeSource(checkpoint: checkpoint, record: record)
     }
 

@@ -81,6 +81,36 @@ final class CheckpointFaultTests: XCTestCase {
             XCTAssertEqual(resumed.status, 1, "\(what): \(resumed.output)")
             XCTAssertTrue(resumed.output.contains("\(copy)/checkpoints: holds no readable checkpoint"), "\(what): \(resumed.output)")
             XCTAssertTrue(resumed.output.contains("\(damaged): \(message)"), "\(what): \(resumed.output)")
+            if what == "flipped bytes" {
+                XCTAssertTrue(resumed.output.contains("damaged: dataset /student/conv1.weight: its values' CRC-32 is "), resumed.output)
+            }
+        }
+    }
+
+    /// Damage made to pass the checksum block (the block rewritten to fit): a changed value
+    /// is caught by its dataset's CRC-32, an edited attribute and a dataset removed with its
+    /// listing by the manifest checksum, a dataset removed alone by the listing; each error
+    /// names the file and the dataset or attribute.
+    func testDamageBehindAFittingChecksumBlockIsCaughtByTheDatasetsAndTheManifest() throws {
+        let (_, files) = try finishedRun(epochs: 1, options: ["--keep-checkpoints", "1"])
+        let checkpoint = try XCTUnwrap(files.last)
+        let edits: [(String, String)] = [
+            ("d = f['student/conv1.weight']; v = d[...]; v.flat[0] += 1; d[...] = v",
+             "dataset /student/conv1.weight is damaged: its values' CRC-32 is "),
+            ("f.attrs['epoch'] = 7", "root attribute 'checksum' is "),
+            ("del f['student/conv1.weight']", "dataset /student/conv1.weight is missing"),
+            ("del f['student/conv1.weight']; f.attrs['datasets'] = '\\n'.join(x for x in f.attrs['datasets'].split('\\n') if x != 'student/conv1.weight')",
+             "a dataset or an attribute was removed, added or changed"),
+        ]
+        for (edit, message) in edits {
+            let copy = TestFiles.scratchDirectory() + "/checkpoint.h5"
+            try FileManager.default.copyItem(atPath: checkpoint, toPath: copy)
+            let edited = try python("import h5py, sys\nf = h5py.File(sys.argv[1], 'r+')\n\(edit)\nf.close()\n", [copy])
+            XCTAssertEqual(edited.status, 0, edited.output)
+            try ChecksumBlockForgery.reseal(copy)
+            XCTAssertThrowsError(try CheckpointFile.read(copy), edit) { error in
+                XCTAssertTrue("\(error)".hasPrefix(copy + ": ") && "\(error)".contains(message), "\(edit): \(error)")
+            }
         }
     }
 

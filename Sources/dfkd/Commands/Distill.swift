@@ -90,7 +90,8 @@ struct Distill: ParsableCommand {
         let directory = RunDirectory(resume ?? out!)
         let lock = try OutputLock.take(directory.lock, over: communicator)
         defer { lock?.release() }
-        let source = resume == nil ? nil : try ResumeSource.find(in: directory, over: communicator, besides: SweepRunDirectory.files) { print($0) }
+        let source = resume == nil ? nil : try ResumeSource.find(in: directory, over: communicator, besides: SweepRunDirectory.files,
+                                                                explaining: DamageLocator.described) { print($0) }
         let (checkpoint, record) = (source?.checkpoint, source?.record)
         // A run started again from its record makes its first epochs again, as a new run does.
         if checkpoint == nil, communicator.isRoot {

@@ -89,7 +89,8 @@ struct TrainTeacher: ParsableCommand {
                                                                              keep: keepCheckpoints))
         (checkpointing.every, checkpointing.minutes) = (checkpointEvery, checkpointMinutes)
         let settingsText = Self.settingsText(settings, model: architecture, dataset: try data.choice(config: file), teacher: teacher)
-        if resume, let found = try ResumeCheckpoint.find(in: checkpointing.series.directory, over: communicator, warn: { print($0) }) {
+        if resume, let found = try ResumeCheckpoint.find(in: checkpointing.series.directory, over: communicator,
+                                                                explaining: DamageLocator.described, warn: { print($0) }) {
             try Self.requireAgreement(found, settings: settingsText)
             checkpointing.resumingFrom = found.contents
             print("resuming \(found.path)")

@@ -41,16 +41,18 @@ enum DamageLocator {
     /// `body`, whose error for a file that fails its checksum block also names the damaged
     /// datasets.
     static func naming<Result>(_ body: () throws -> Result) throws -> Result {
-        do {
-            return try body()
-        } catch let error as StorageError where FileManager.default.fileExists(atPath: error.file) && failsItsBlock(error.file) {
-            switch damagedDatasets(of: error.file) {
-            case .success(let damaged):
-                throw StorageError(file: error.file, error.problem + "; damaged: "
-                                   + damaged.map { "dataset \($0.dataset): \($0.problem)" }.joined(separator: "; "))
-            case .failure(let finding):
-                throw StorageError(file: error.file, error.problem + "; " + finding.problem)
-            }
+        do { return try body() } catch { throw described(error) }
+    }
+
+    /// `error`, and when it is about a file that fails its checksum block, which of the
+    /// file's datasets are damaged.
+    static func described(_ error: Error) -> Error {
+        guard let error = error as? StorageError, FileManager.default.fileExists(atPath: error.file), failsItsBlock(error.file) else { return error }
+        switch damagedDatasets(of: error.file) {
+        case .success(let damaged):
+            return StorageError(file: error.file, error.problem + "; damaged: " + damaged.map { "dataset \($0.dataset): \($0.problem)" }.joined(separator: "; "))
+        case .failure(let finding):
+            return StorageError(file: error.file, error.problem + "; " + finding.problem)
         }
     }
 
