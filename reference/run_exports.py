@@ -7,7 +7,7 @@ can check that each gives the logits dfkd gives (`dfkd eval` on the model file):
 The batch is the safetensors tensor `input` (N x C x H x W, normalised as the model file
 records). A .pth is read by torch.load(weights_only=True) and a .safetensors by
 safetensors.torch, each into dfkd_models with strict=True; an .onnx is checked by
-onnx.checker and run by onnxruntime. The logits go to --out, one tensor per file, named by
+onnx.checker and run by onnxruntime, which need no torch. The logits go to --out, one tensor per file, named by
 the file's base name, and the largest difference between every two files is printed.
 """
 import argparse
@@ -15,15 +15,13 @@ import itertools
 import os
 import sys
 
-import torch
-from safetensors.torch import load_file, save_file
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import dfkd_models  # noqa: E402
+import numpy
+from safetensors.numpy import load_file, save_file
 
 
 def logits_of(path, architecture, channels, classes, batch):
     if path.endswith(".onnx"):
+        # onnx and onnxruntime alone: the suite checks ONNX exports where torch is absent.
         import onnx
         import onnxruntime
         graph = onnx.load(path)
@@ -32,15 +30,16 @@ def logits_of(path, architecture, channels, classes, batch):
         if recorded not in (None, architecture):
             sys.exit(f"{path}: an export of {recorded}, not {architecture}")
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-        return torch.from_numpy(session.run(["logits"], {"input": batch.numpy()})[0])
-    if path.endswith(".safetensors"):
-        state = load_file(path)
-    else:
-        state = torch.load(path, weights_only=True)
+        return session.run(["logits"], {"input": batch})[0]
+    import torch
+    from safetensors.torch import load_file as load_torch_file
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import dfkd_models
+    state = load_torch_file(path) if path.endswith(".safetensors") else torch.load(path, weights_only=True)
     model = dfkd_models.make(architecture, channels, classes).eval()
     model.load_state_dict(state, strict=True)
     with torch.no_grad():
-        return model(batch)
+        return model(torch.from_numpy(batch)).numpy()
 
 
 def main():
@@ -57,7 +56,7 @@ def main():
               for path in arguments.files}
     save_file(logits, arguments.out)
     for (a, x), (b, y) in itertools.combinations(logits.items(), 2):
-        print(f"{a} and {b}: largest difference {(x - y).abs().max().item():.3g}")
+        print(f"{a} and {b}: largest difference {numpy.abs(x - y).max():.3g}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages DataFreeKD builds against (Debian 12, as root). Safe to re-run.
 set -euo pipefail
-packages=(pkg-config libopenblas-dev libdnnl-dev libhdf5-dev hdf5-tools zlib1g-dev gzip libopenmpi-dev openmpi-bin libpng-dev iproute2 util-linux python3-h5py slurm-wlm munge dataset-fashion-mnist)
+packages=(pkg-config libopenblas-dev libdnnl-dev libhdf5-dev hdf5-tools zlib1g-dev gzip libopenmpi-dev openmpi-bin libpng-dev iproute2 util-linux python3-h5py python3-venv slurm-wlm munge dataset-fashion-mnist)
 # Headless Chromium renders the sweep report in its test; without its recommended packages
 # (a desktop's) it is a third of the size.
 lean=(chromium)
