@@ -5,13 +5,13 @@ import XCTest
 
 /// The collectives over real MPI ranks (mpirun on this machine) and as the single process.
 final class CollectiveTests: XCTestCase {
-    private func runEverywhere(_ check: String) throws {
+    private func runEverywhere(_ check: String, _ options: [String] = []) throws {
         let program = TestFiles.repositoryRoot + "/.build/release/MPIChecks"
-        let alone = try MPIRun.run(program, [check], ranks: nil)
+        let alone = try MPIRun.run(program, [check] + options, ranks: nil)
         XCTAssertEqual(alone.status, 0, alone.output)
         XCTAssertTrue(alone.output.contains("rank 0 of 1 (local 0): \(check) ok"), alone.output)
         for ranks in [1, 2, 3] {
-            let result = try MPIRun.run(program, [check], ranks: ranks)
+            let result = try MPIRun.run(program, [check] + options, ranks: ranks)
             XCTAssertEqual(result.status, 0, result.output)
             for rank in 0..<ranks {
                 XCTAssertTrue(result.output.contains("rank \(rank) of \(ranks) (local \(rank)): \(check) ok"), result.output)
@@ -55,6 +55,20 @@ final class CollectiveTests: XCTestCase {
     func testCPSCTrajectoryEqualsOneProcess() throws { try runEverywhere("trajectory-cpsc") }
     func testGIPTrajectoryEqualsOneProcess() throws { try runEverywhere("trajectory-gip") }
     func testSupervisedTrajectoryEqualsOneProcess() throws { try runEverywhere("trajectory-supervised") }
+
+    /// The same with the kernels users run: each convolution shape (the whole batch's, each
+    /// rank's share) takes the algorithm measured for it on this machine, measured afresh here
+    /// by whichever process meets it first, so a share may round by other kernels than the
+    /// whole batch. Within the same tolerances.
+    func testTrajectoriesWithMeasuredKernelsEqualOneProcess() throws {
+        let cache = TestFiles.scratchDirectory()
+        setenv("DFKD_CACHE_DIR", cache, 1)
+        defer { unsetenv("DFKD_CACHE_DIR") }
+        for check in ["trajectory-cpsc", "trajectory-gip", "trajectory-supervised"] { try runEverywhere(check, ["auto"]) }
+        let choices = try String(contentsOfFile: cache + "/convolution-choices.json", encoding: .utf8)
+        XCTAssertTrue(choices.contains("direct") && (choices.contains("gemm") || choices.contains("engine") || choices.contains("winograd")),
+                      "the measured choices are all one algorithm: the check would not differ from the forced one\n\(choices.prefix(2000))")
+    }
 
     func testSharesSplitTheBatchContiguously() {
         XCTAssertEqual((0..<3).map { SingleProcess.share(of: 10, rank: $0, size: 3) }, [0..<4, 4..<7, 7..<10])

@@ -12,8 +12,9 @@ import Training
 let world = World.communicator
 // A rank's share of the batch is another convolution shape than the whole batch, for which
 // measured choices may take another algorithm; the checks measure what the split changes,
-// so every process runs the same kernels.
-ConvolutionAlgorithms.policy = .forced(.direct)
+// so every process runs the same kernels, unless given `auto`: then each shape takes the
+// kernels measured for it (ConvolutionChoiceStore), as users run.
+ConvolutionAlgorithms.policy = CommandLine.arguments.dropFirst(2).first == "auto" ? .measured : .forced(.direct)
 var failures = 0
 
 @MainActor func expect(_ found: [Float], _ expected: [Float], _ what: String) {
@@ -246,10 +247,16 @@ func owner(of offset: Int, in parameters: FlatParameters) -> String {
 // and 3.5e-4. CPSC's is
 // its log-L2 term: log ||t - s|| of a student already close to the teacher takes the
 // logarithm of a difference of nearly equal logits, which magnifies their rounding.
+// With measured kernels (`auto`) a rank's share may take Winograd where the whole batch takes
+// the direct kernels, or the reverse, which round differently by about 1e-6 of a
+// convolution's output; batch norms' running variances carry it. Measured on an AMD Zen 4
+// machine, fresh choices in each of 4 runs: supervised 2.5e-6 and 2.3e-5 (so its tolerance is
+// 1e-4 there), GIP 2.9e-6 and 6.5e-5, CPSC 4.5e-3 and 6.4e-4.
+let measured = ConvolutionAlgorithms.policy == .measured
 let checks: [String: @MainActor () -> Void] = [
     "trajectory-cpsc": { checkTrajectory({ TrajectoryRuns.distillation(.cpsc, over: $0) }, tolerance: 1e-2) },
     "trajectory-gip": { checkTrajectory({ TrajectoryRuns.distillation(.gip, over: $0) }, tolerance: 5e-4) },
-    "trajectory-supervised": { checkTrajectory(TrajectoryRuns.supervised, tolerance: 1e-5) },
+    "trajectory-supervised": { checkTrajectory(TrajectoryRuns.supervised, tolerance: measured ? 1e-4 : 1e-5) },
 "sync-bn": checkSynchronizedBatchNorm, "collectives": checkCollectives, "batch-scope": checkBatchScope,
                                                "distillation-steps": { checkDistillationSteps(over: world) },
     "distillation-steps-unaveraged": { checkDistillationSteps(over: MutatedCommunicator(world, .unaveragedGradients)) },
