@@ -77,7 +77,7 @@ let package = Package(
                                                               .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .testTarget(name: "CommandTests", dependencies: ["TestSupport", "NeuralNetwork", "Storage", "Training", "Interchange"]),
         .testTarget(name: "DistillationTests", dependencies: ["Distillation", "Training", "TestSupport", "NeuralNetwork", "TensorEngine"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Storage", "TestSupport"]),
         // Multi-rank checks that DistributedTests runs under mpirun.
         .executableTarget(name: "MPIChecks", dependencies: ["Data", "Distributed", "Distillation", "NeuralNetwork", "Training"], path: "Tests/MPIChecks"),
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),

@@ -140,6 +140,44 @@ final class RankedCommandTests: XCTestCase {
                       failing.output)
     }
 
+    /// `--max-restarts`: a rank killed mid-run restarts the job as `--resume DIR`, which ends
+    /// bit for bit as the uninterrupted 2-rank run; an error of the run (status 1) and a stop
+    /// (75) are never restarted.
+    func testALostRankRestartsTheJobAsAResumeAndAnErrorDoesNot() throws {
+        let directory = TestFiles.scratchDirectory()
+        let launcher = [TestFiles.repositoryRoot + "/launch/mpirun.sh", "--ranks", "2", "--oversubscribe"]
+        let options = ["--checkpoint-every", "2"]
+        let reference = try Subprocess.run("/bin/bash", launcher + ["--", DFKDCommand.binary]
+                                           + ShortDistillation.distill(["--out", directory + "/reference"] + options, epochs: 6))
+        XCTAssertEqual(reference.status, 0, reference.output)
+
+        let run = directory + "/run"
+        let job = try RunningProcess("/bin/bash", launcher + ["--max-restarts", "1", "--", DFKDCommand.binary]
+                                     + ShortDistillation.distill(["--out", run] + options, epochs: 6))
+        XCTAssertTrue(job.wait(for: "distill: cpsc"), job.output)
+        let deadline = Date().addingTimeInterval(60)
+        while CheckpointSeries(directory: run + "/checkpoints").files().isEmpty && Date() < deadline { usleep(20_000) }
+        kill(try XCTUnwrap(Self.process(withArgument: run, rank: 1), "rank 1 not found"), SIGKILL)
+        let ended = job.finish()
+        XCTAssertEqual(ended.status, 0, ended.output)
+        for part in ["rank 1 on host", "the job lost a rank or a host (status 137)", "restart 1 of at most 1", "--resume \(run)", "resuming \(run)/checkpoints/"] {
+            XCTAssertTrue(ended.output.contains(part), "'\(part)' is not in:\n\(ended.output)")
+        }
+        try CheckpointResumeTests.assertSameRun(run, directory + "/reference")
+
+        let failing = try Subprocess.run("/bin/bash", launcher + ["--max-restarts", "3", "--", DFKDCommand.binary]
+                                         + ShortDistillation.distill(["--out", directory + "/failing", "--teacher", directory + "/absent.h5"]))
+        XCTAssertEqual(failing.status, 1, failing.output)
+        XCTAssertFalse(failing.output.contains("restart"), failing.output)
+        let stopped = try RunningProcess("/bin/bash", launcher + ["--max-restarts", "3", "--", DFKDCommand.binary]
+                                         + ShortDistillation.distill(["--out", directory + "/stopped"], epochs: 10_000))
+        XCTAssertTrue(stopped.wait(for: "distill: cpsc"), stopped.output)
+        stopped.signal(SIGTERM)
+        let stop = stopped.finish()
+        XCTAssertEqual(stop.status, 75, stop.output)
+        XCTAssertFalse(stop.output.contains("restart"), stop.output)
+    }
+
     /// The process whose command line holds `argument` and that is MPI rank `rank`.
     private static func process(withArgument argument: String, rank: Int) -> Int32? {
         let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init)

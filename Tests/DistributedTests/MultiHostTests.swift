@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import TestSupport
 import XCTest
 
@@ -26,11 +27,11 @@ final class MultiHostTests: XCTestCase {
         XCTAssertEqual(down.status, 0, down.output)
     }
 
-    /// `command` as a job over every host, started from host 1.
-    private func launchArguments(_ command: [String]) -> [String] {
+    /// `command` as a job over the hosts of `hostfile` (every host), started from host 1.
+    private func launchArguments(_ command: [String], hostfile: String? = nil, options: [String] = []) -> [String] {
         [scripts + "/netns-hosts.sh", "run", prefix, "1", "timeout", "-k", "10", "300", "bash", TestFiles.repositoryRoot + "/launch/mpirun.sh",
-         "--hostfile", directory + "/hostfile", "--rsh-agent", scripts + "/netns-rsh.sh", "--network", "10.99.0.0/24",
-         "--oversubscribe", "--"] + command
+         "--hostfile", hostfile ?? directory + "/hostfile", "--rsh-agent", scripts + "/netns-rsh.sh", "--network", "10.99.0.0/24",
+         "--oversubscribe"] + options + ["--"] + command
     }
 
     private var agentEnvironment: [String: String] { ["DFKD_NETNS_PREFIX": prefix] }
@@ -43,10 +44,10 @@ final class MultiHostTests: XCTestCase {
         return path
     }
 
-    private func distillArguments(teacher: String, epochs: Int) -> [String] {
+    private func distillArguments(teacher: String, epochs: Int, run: String? = nil) -> [String] {
         [DFKDCommand.binary, "distill", "--teacher", teacher, "--student", "lenet5-half", "--dataset", "builtin", "--split", "500:100",
          "--config", TestFiles.repositoryRoot + "/configs/builtin/cpsc.yaml", "--epochs", "\(epochs)", "--iterations", "3",
-         "--out", directory + "/run"]
+         "--out", run ?? directory + "/run"]
     }
 
     /// Processes (not zombies) whose command line names this test's directory.
@@ -105,6 +106,66 @@ final class MultiHostTests: XCTestCase {
             left = try survivors()
         }
         XCTAssertEqual(left, [], "processes left behind")
+    }
+
+    /// `launch/mpirun.sh --max-restarts 1 --min-ranks 2`: a host cut off during a 3-host run
+    /// is noticed, left out, and the job restarts as a resume on the other two and completes;
+    /// its final state equals, bit for bit, a job resumed by hand from the same checkpoint on
+    /// the same two hosts.
+    func testAJobRestartsOnTheHostsThatRemainAsAResumeByHandWould() throws {
+        let teacher = try teacher()
+        let log = directory + "/job.log"
+        let checkpointing = ["--checkpoint-every", "1", "--keep-checkpoints", "1000", "--checkpoint-minutes", "0"]
+        let job = Process()
+        job.executableURL = URL(fileURLWithPath: "/bin/bash")
+        job.arguments = ["-c", "exec \"$@\" > '\(log)' 2>&1", "job"]
+            + launchArguments(distillArguments(teacher: teacher, epochs: 40) + checkpointing, options: ["--max-restarts", "1", "--min-ranks", "2"])
+        job.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
+            .merging(agentEnvironment) { $1 }
+        try job.run()
+        func text() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        let started = Date()
+        while job.isRunning && Date().timeIntervalSince(started) < 60 && !text().contains("distill: cpsc") { usleep(200_000) }
+        usleep(3_000_000)
+        XCTAssertTrue(job.isRunning, text())
+        let cut = try Subprocess.run("/bin/bash", [scripts + "/netns-hosts.sh", "cut", prefix, "\(hosts)"])
+        XCTAssertEqual(cut.status, 0, cut.output)
+        // When each step shows in the log, from the cut.
+        let cutAt = Date()
+        var seen: [String: Double] = [:]
+        let steps = ["the job lost a rank or a host", "restarting on 2 rank(s)", "resuming ", "restored ratio"]
+        while job.isRunning && Date().timeIntervalSince(cutAt) < 240 {
+            let now = text()
+            for step in steps where seen[step] == nil && now.contains(step) { seen[step] = Date().timeIntervalSince(cutAt) }
+            usleep(200_000)
+        }
+        job.waitUntilExit()
+        let output = text()
+        for step in steps where seen[step] == nil && output.contains(step) { seen[step] = Date().timeIntervalSince(cutAt) }
+        print("restart after a cut host: noticed after \(seen[steps[0]] ?? .nan) s, restarted after \(seen[steps[1]] ?? .nan) s, "
+              + "resumed after \(seen[steps[2]] ?? .nan) s, done after \(seen[steps[3]] ?? .nan) s")
+        XCTAssertEqual(job.terminationStatus, 0, output)
+        for part in ["host 10.99.0.\(hosts) does not start a process (lost); left out", "--resume \(directory)/run", "over 2 ranks"] {
+            XCTAssertTrue(output.contains(part), "'\(part)' is not in:\n\(output)")
+        }
+        let resumed = try XCTUnwrap(output.components(separatedBy: "resuming ").dropFirst().first?.components(separatedBy: " ").first, output)
+        XCTAssertTrue(resumed.hasPrefix(directory + "/run/checkpoints/"), resumed)
+
+        // By hand: the same checkpoint, resumed on hosts 1 and 2.
+        let byHand = directory + "/by-hand"
+        try FileManager.default.createDirectory(atPath: byHand + "/checkpoints", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: resumed, toPath: byHand + "/checkpoints/" + (resumed as NSString).lastPathComponent)
+        let twoHosts = directory + "/two-hosts"
+        try "10.99.0.1 slots=1\n10.99.0.2 slots=1\n".write(toFile: twoHosts, atomically: true, encoding: .utf8)
+        var resume = distillArguments(teacher: teacher, epochs: 40, run: byHand) + checkpointing
+        resume[resume.firstIndex(of: "--out")!] = "--resume"
+        let second = try Subprocess.run("/bin/bash", launchArguments(resume, hostfile: twoHosts), environment: agentEnvironment)
+        XCTAssertEqual(second.status, 0, second.output)
+        let (restarted, expected) = (try CheckpointFile.read(try XCTUnwrap(CheckpointSeries(directory: directory + "/run/checkpoints").files().last)),
+                                     try CheckpointFile.read(try XCTUnwrap(CheckpointSeries(directory: byHand + "/checkpoints").files().last)))
+        XCTAssertEqual(restarted.state.names.sorted(), expected.state.names.sorted())
+        let differing = expected.state.entries.filter { restarted.state[$0.name] != $0 }.map(\.name)
+        XCTAssertEqual(differing, [], "the restarted job's final state differs from the resumed-by-hand job's")
     }
 
     /// A run directory shared between hosts: a holder on another host is never judged dead
