@@ -126,7 +126,7 @@ final class RankedCommandTests: XCTestCase {
         let job = try RunningProcess("/bin/bash", [TestFiles.repositoryRoot + "/launch/mpirun.sh", "--ranks", "2", "--oversubscribe", "--",
                                                    DFKDCommand.binary] + ShortDistillation.distill(["--out", directory + "/run"], epochs: 10_000))
         XCTAssertTrue(job.wait(for: "distill: cpsc"), job.output)
-        let rankOne = try XCTUnwrap(Self.process(withArgument: directory + "/run", rank: 1), "rank 1 not found")
+        let rankOne = try XCTUnwrap(RankProcess.find(withArgument: directory + "/run", rank: 1), "rank 1 not found")
         kill(rankOne, SIGKILL)
         let ended = job.finish()
         XCTAssertEqual(ended.status, 128 + SIGKILL, ended.output)
@@ -157,7 +157,7 @@ final class RankedCommandTests: XCTestCase {
         XCTAssertTrue(job.wait(for: "distill: cpsc"), job.output)
         let deadline = Date().addingTimeInterval(60)
         while CheckpointSeries(directory: run + "/checkpoints").files().isEmpty && Date() < deadline { usleep(20_000) }
-        kill(try XCTUnwrap(Self.process(withArgument: run, rank: 1), "rank 1 not found"), SIGKILL)
+        kill(try XCTUnwrap(RankProcess.find(withArgument: run, rank: 1), "rank 1 not found"), SIGKILL)
         let ended = job.finish()
         XCTAssertEqual(ended.status, 0, ended.output)
         for part in ["rank 1 on host", "the job lost a rank or a host (status 137)", "restart 1 of at most 1", "--resume \(run)", "resuming \(run)/checkpoints/"] {
@@ -176,17 +176,5 @@ final class RankedCommandTests: XCTestCase {
         let stop = stopped.finish()
         XCTAssertEqual(stop.status, 75, stop.output)
         XCTAssertFalse(stop.output.contains("restart"), stop.output)
-    }
-
-    /// The process whose command line holds `argument` and that is MPI rank `rank`.
-    private static func process(withArgument argument: String, rank: Int) -> Int32? {
-        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init)
-        return pids.first { pid in
-            guard let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-                  let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
-            let words = command.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            return words.first?.hasSuffix("/dfkd") == true && words.contains(argument) && variables.contains("OMPI_COMM_WORLD_RANK=\(rank)")
-        }
     }
 }

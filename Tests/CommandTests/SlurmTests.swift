@@ -36,6 +36,27 @@ final class SlurmTests: XCTestCase {
         }
     }
 
+    /// A rank killed by the system (SIGKILL) in a job through srun and through mpirun: the job
+    /// log names the rank, its node and the signal, and the job fails without a requeue.
+    func testARankKilledInAJobIsNamedWithItsNodeAndSignal() throws {
+        let slurm = try LocalSlurm.start(for: self)
+        for launcher in ["srun", "mpirun"] {
+            let directory = TestFiles.scratchDirectory() + "/" + launcher
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let job = try submit(slurm, in: directory, epochs: 10_000, options: ["--launcher", launcher])
+            let deadline = Date().addingTimeInterval(60)
+            while !output(of: job, in: directory).contains("distill: "), Date() < deadline { usleep(100_000) }
+            kill(try XCTUnwrap(RankProcess.find(withArgument: directory + "/run", rank: 1), "\(launcher): rank 1 not found"), SIGKILL)
+            let end = try slurm.waitForEnd(of: job)
+            let log = output(of: job, in: directory)
+            XCTAssertEqual(end["JobState"], "FAILED", log)
+            XCTAssertEqual(end["Restarts"], "0", log)
+            let named = launcher == "srun" ? log.contains("task 1: Killed") : log.contains("process rank 1 with PID") && log.contains("signal 9")
+            XCTAssertTrue(named, "\(launcher): the rank is not named:\n\(log)")
+            XCTAssertTrue(log.contains("dfkd.sbatch: the run ended with status 137: a rank was ended by SIGKILL (signal 9)"), "\(launcher):\n\(log)")
+        }
+    }
+
     func testAStoppedRunRequeuesItselfAndEndsAsAnUninterruptedOne() throws {
         let slurm = try LocalSlurm.start(for: self)
         let directory = TestFiles.scratchDirectory()
