@@ -14,14 +14,17 @@
 #   --network CIDR        keep MPI's traffic on this network (e.g. 10.99.0.0/24)
 #   --oversubscribe       allow more ranks than cores (threads then float freely); chosen
 #                         by itself here when ranks x threads exceed this machine's cores
-#   --max-restarts N      restart the job up to N times (default 0) after it lost a rank (a
-#                         signal ended it: killed, out of memory) or a host (status 205), never
-#                         after an error of the run (statuses 1, 3, 64) or a stop (75); a
-#                         `distill --out DIR` restarts as `--resume DIR`, a `train-teacher`
-#                         with --resume, so each continues from its newest checkpoint
+#   --max-restarts N      restart the job up to N times (default 0) after it lost a rank (SIGKILL,
+#                         SIGTERM, SIGHUP or SIGBUS ended it: killed, out of memory, a node going
+#                         down) or a host (status 205); never after an error of the run (1, 3,
+#                         64), a crash (another signal: a defect) or a stop (75). A `distill
+#                         --out DIR` restarts as `--resume DIR`, a `train-teacher` with
+#                         --resume, so each continues from its newest checkpoint
 #   --min-ranks M         with a hostfile, a restart leaves out the hosts that no longer start
 #                         an MPI process and runs on the others, down to M ranks (default: the
-#                         ranks of the first start, so no host is left out)
+#                         ranks of the first start, so no host is left out); when rank 0's host
+#                         is left out, it first waits for that rank's run lock to go stale
+#                         (DFKD_LOCK_STALE_SECONDS, default 120)
 #
 # A lost host ends the job instead of hanging it: TCP keepalive on Open MPI's out-of-band
 # channel notices within about 15 s. The job's exit status is this script's (the last
@@ -43,7 +46,7 @@ while [ $# -gt 0 ]; do
     --max-restarts) max_restarts="$2"; shift 2 ;;
     --min-ranks) min_ranks="$2"; shift 2 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "launch/mpirun.sh: unknown option '$1' (the command goes after --)" >&2; exit 2 ;;
   esac
 done
@@ -66,6 +69,9 @@ if [ -z "$per_node" ]; then
 fi
 ranks="${ranks:-$((hosts * per_node))}"
 min_ranks="${min_ranks:-$ranks}"
+if [ "$min_ranks" -lt 1 ] || [ "$min_ranks" -gt "$ranks" ]; then
+  echo "launch/mpirun.sh: --min-ranks $min_ranks: expected 1 to the job's $ranks rank(s)" >&2; exit 2
+fi
 # On this machine alone, more ranks x threads than cores cannot be bound one to a core.
 # (nproc would count OMP_NUM_THREADS instead of the cores.)
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
@@ -138,7 +144,7 @@ start_job() {
   mpirun "${args[@]}" "$@" </dev/null 2>"$work_dir/stderr" &
   job=$!
   set +m
-  trap 'stop_requested=1; kill -USR1 "$job" 2>/dev/null' INT TERM USR1
+  trap 'stop_requested=1; kill -USR1 "$job" 2>/dev/null || true' INT TERM USR1
   set +e
   while :; do
     wait "$job"; status=$?
@@ -166,20 +172,34 @@ restart_command() {
   if [ "$kind" = train-teacher ] && [[ " $* " != *" --resume "* ]]; then restarted+=(--resume); fi
 }
 
-# The hosts of `hostfile` on which mpirun still starts a process (within 20 s), as hostfile
-# lines, into `alive`.
+# The host lines of FILE (an Open MPI hostfile), comments and blank lines left out.
+host_lines() {
+  local line
+  while IFS= read -r line || [ -n "$line" ]; do
+    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+    printf '%s\n' "${line#"${line%%[![:space:]]*}"}"
+  done < "$1"
+}
+
+# The host lines of `hostfile` whose host still starts a process under mpirun (within 20 s),
+# into `alive`.
 hosts_that_answer() {
   alive=()
   local line host
   while IFS= read -r line; do
-    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
     host=${line%%[[:space:]]*}
     if timeout -k 5 20 mpirun "${common[@]}" -n 1 --host "$host" true </dev/null >/dev/null 2>&1; then
       alive+=("$line")
     else
       echo "launch/mpirun.sh: host $host does not start a process (lost); left out" >&2
     fi
-  done < "$hostfile"
+  done < <(host_lines "$hostfile")
+}
+
+# A lost rank or host: the signals the system sends a process it ends, and Open MPI's status
+# for a lost daemon. A crash (SIGSEGV, a Swift trap) is a defect a restart would repeat.
+lost_rank_or_host() {
+  case "$1" in 205|$((128 + 1))|$((128 + 7))|$((128 + 9))|$((128 + 15))) return 0 ;; *) return 1 ;; esac
 }
 
 job_hostfile=$hostfile
@@ -189,23 +209,33 @@ job_arguments "$job_hostfile" "$job_ranks"
 started=$(date +%s)
 start_job "${command[@]}"
 restarts=0
-while [ "$stop_requested" = 0 ] && [ "$restarts" -lt "$max_restarts" ] && { [ "$status" = 205 ] || [ "$status" -gt 128 ]; }; do
+while [ "$stop_requested" = 0 ] && [ "$restarts" -lt "$max_restarts" ] && lost_rank_or_host "$status"; do
   restarts=$((restarts + 1))
   echo "launch/mpirun.sh: the job lost a rank or a host (status $status) after $(( $(date +%s) - started )) s; restart $restarts of at most $max_restarts" >&2
   if [ -n "$hostfile" ] && [ -z "$rankfile" ]; then
+    rank_zero_host=$(host_lines "$job_hostfile" | head -n 1)
     hosts_that_answer
     job_ranks=$(( ${#alive[@]} * per_node < ranks ? ${#alive[@]} * per_node : ranks ))
     if [ "$job_ranks" -lt "$min_ranks" ]; then
       echo "launch/mpirun.sh: the hosts that answer hold $job_ranks rank(s), fewer than --min-ranks $min_ranks; not restarted" >&2
       break
     fi
+    # Rank 0 ran on the first host and holds the run's lock; from another host the lock is
+    # taken over only once its heartbeat is stale.
+    if [ "${alive[0]}" != "$rank_zero_host" ]; then
+      stale=${DFKD_LOCK_STALE_SECONDS:-120}
+      echo "launch/mpirun.sh: rank 0's host was lost; waiting ${stale} s for its run lock to go stale" >&2
+      sleep "$stale" & wait $! || true
+    fi
     job_hostfile="$work_dir/hostfile-$restarts"
     printf '%s\n' "${alive[@]}" > "$job_hostfile"
   fi
+  [ "$stop_requested" = 0 ] || break
   restart_command "${command[@]}"
   command=("${restarted[@]}")
   job_arguments "$job_hostfile" "$job_ranks"
   echo "launch/mpirun.sh: restarting on $job_ranks rank(s): ${command[*]}" >&2
+  started=$(date +%s)
   start_job "${command[@]}"
 done
 exit "$status"

@@ -122,11 +122,14 @@ extension HDF5Group {
 
     /// What a dataset declares beyond what the file stores, nil when nothing: chunks that were
     /// never written (DataFreeKD writes every chunk; a header's extent forged or damaged
-    /// declares rows that would read as fill values), bytes past a contiguous dataset's
-    /// storage. Checked from the header and the chunk index, before anything is allocated.
+    /// declares rows that would read as fill values), bytes past a contiguous or compact
+    /// dataset's storage (one created without values stores none). Checked from the header
+    /// and the chunk index, before anything is allocated.
     static func storageShortfall(_ dataset: hid_t) -> String? {
         let (space, creation, type) = (H5Dget_space(dataset), H5Dget_create_plist(dataset), H5Dget_type(dataset))
         defer { H5Sclose(space); H5Pclose(creation); H5Tclose(type) }
+        // A null dataspace (h5py's Empty) holds no value at all.
+        guard H5Sget_simple_extent_type(space) != H5S_NULL else { return nil }
         let shape = extent(space)
         guard let count = CheckedArithmetic.product(shape) else { return "declares shape \(shape), more values than any file holds" }
         guard count > 0 else { return nil }
@@ -143,7 +146,7 @@ extension HDF5Group {
                 return "declares shape \(shape) in " + (needed.map { "\($0)" } ?? "more") + " chunks of \(chunk.map { Int($0) }); the file stores \(stored)"
             }
             return nil
-        case H5D_CONTIGUOUS:
+        case H5D_CONTIGUOUS, H5D_COMPACT:
             let declared = CheckedArithmetic.product([count, H5Tget_size(type)])
             let storedBytes = Int(clamping: H5Dget_storage_size(dataset))
             guard let declared, declared <= storedBytes else {
@@ -151,7 +154,7 @@ extension HDF5Group {
             }
             return nil
         default:
-            return nil
+            return "is a virtual dataset, whose declared size this reader cannot check against the file"
         }
     }
 

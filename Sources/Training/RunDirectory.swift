@@ -26,16 +26,19 @@ public struct RunDirectory: Sendable {
     public var lock: String { path + "/run.lock" }
 
     /// Moves the checkpoints and sample shards of a previous run in this directory to
-    /// `checkpoints.before-TIME` and `samples.before-TIME` and returns what moved where,
-    /// empty when there are none. A new run's files mixed with the old run's could leave an old
-    /// checkpoint newest for a later resume, or old samples among the new; they are moved,
-    /// not deleted.
-    public func setAsidePreviousRun() throws -> [(place: String, holding: String, aside: String)] {
+    /// `checkpoints.before-TIME` and `samples.before-TIME`, and with `includingRecord` its
+    /// record to `run.json.before-TIME`, and returns what moved where, empty when there are
+    /// none. A new run's files mixed with the old run's could leave an old checkpoint newest
+    /// for a later resume, old samples among the new, or the old run's record to be restarted
+    /// by a resume of a new run that failed before it wrote its own; they are moved, not
+    /// deleted.
+    public func setAsidePreviousRun(includingRecord: Bool) throws -> [(place: String, holding: String, aside: String)] {
         let time = ISO8601DateFormatter().string(from: Date())
         var moved: [(place: String, holding: String, aside: String)] = []
         for (place, holding, holdsFiles) in [
             (checkpoints, "checkpoints", !CheckpointSeries(directory: checkpoints).files().isEmpty),
             (samples, "sample shards", !((try? FileManager.default.contentsOfDirectory(atPath: samples)) ?? []).isEmpty),
+            (record, "record", includingRecord && FileManager.default.fileExists(atPath: record)),
         ] where holdsFiles {
             let aside = place + ".before-" + time
             guard rename(place, aside) == 0 else {

@@ -106,6 +106,25 @@ final class ResumeSafetyTests: XCTestCase {
         XCTAssertTrue(damaged.output.contains("\(run)/run.json: a damaged run record: field \"teacher_crc32\""), damaged.output)
     }
 
+    /// A new run over a finished one that fails before its first step (a misspelt teacher)
+    /// leaves no record of the old run to be restarted by a later `--resume`: the old record
+    /// goes aside with the old checkpoints.
+    func testANewRunThatFailsLeavesNoOldRecordToRestart() throws {
+        let directory = TestFiles.scratchDirectory()
+        let run = directory + "/run"
+        let finished = try ShortDistillation.run(ShortDistillation.distill(["--out", run], epochs: 1))
+        XCTAssertEqual(finished.status, 0, finished.output)
+        var failing = ShortDistillation.distill(["--out", run], epochs: 1)
+        failing[failing.firstIndex(of: ShortDistillation.teacher)!] = directory + "/misspelt.h5"
+        let failed = try ShortDistillation.run(failing)
+        XCTAssertEqual(failed.status, 1, failed.output)
+        XCTAssertTrue(failed.output.contains("\(run)/run.json held a previous run's record, now in \(run)/run.json.before-"), failed.output)
+        let resumed = try ShortDistillation.run(["distill", "--resume", run])
+        XCTAssertNotEqual(resumed.status, 0, resumed.output)
+        XCTAssertFalse(resumed.output.contains("restarting the run recorded"), resumed.output)
+        XCTAssertTrue(resumed.output.contains("holds no distillation run to resume"), resumed.output)
+    }
+
     /// A resume names the metrics lines it drops as damaged (here one cut short by hand),
     /// and keeps the others.
     func testDamagedMetricsLinesAreReported() throws {

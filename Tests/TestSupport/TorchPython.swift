@@ -23,6 +23,9 @@ public enum TorchPython {
         guard let python = ProcessInfo.processInfo.environment["DFKD_ONNX_PYTHON"] else {
             throw XCTSkip("DFKD_ONNX_PYTHON is not set: scripts/test.sh makes that Python (scripts/onnx-python.sh) and checks the ONNX exports")
         }
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw TestFailure("DFKD_ONNX_PYTHON=\(python) is not an executable file: run scripts/onnx-python.sh")
+        }
         guard try has(python, "safetensors.numpy, numpy, onnx, onnxruntime") else {
             throw TestFailure("DFKD_ONNX_PYTHON=\(python) lacks onnx, onnxruntime, safetensors or numpy: run scripts/onnx-python.sh")
         }

@@ -95,7 +95,7 @@ struct Distill: ParsableCommand {
         let (checkpoint, record) = (source?.checkpoint, source?.record)
         // A run started again from its record makes its first epochs again, as a new run does.
         if checkpoint == nil, communicator.isRoot {
-            for moved in try directory.setAsidePreviousRun() {
+            for moved in try directory.setAsidePreviousRun(includingRecord: resume == nil) {
                 print("note: \(moved.place) held a previous run's \(moved.holding), now in \(moved.aside)"
                       + (resume == nil ? " (--resume \(directory.path) continues a run)" : ""))
             }
@@ -103,7 +103,8 @@ struct Distill: ParsableCommand {
         let stored = try checkpoint.map(StoredRun.init) ?? record.map { StoredRun(record: $0, path: directory.record) }
         let outputs = resolvedOutputs(recorded: record?.outputs)
         let readsNoRealData = noRealData || record?.noRealData == true
-        let studentInitPath = studentInit.map(StoredRun.absolute) ?? (checkpoint == nil ? record?.studentInit : nil)
+        // The model the student started from: loaded when the run starts (a checkpoint holds the student since).
+        let studentInitPath = studentInit.map(StoredRun.absolute) ?? record?.studentInit
         let file = try DistillationSettings.file(texts: (stored.map { [($0.path, $0.settings)] } ?? []) + config.map(ConfigFile.read))
         // Why an option a new run needs is missing when --resume was meant to continue one.
         let startsHere = resume != nil && stored == nil ? " (\(directory.path) holds no run to continue, so a new run starts there)" : ""
@@ -145,7 +146,7 @@ struct Distill: ParsableCommand {
         let studentArchitecture = try Architecture(named: studentName)
         let studentModel = studentArchitecture.make(inputChannels: teacherDescription.inputShape[0], classes: teacherDescription.classes)
             .initialize(seed: settings.seed)
-        if let studentInitPath { try StudentInitialization.load(studentInitPath, into: studentModel, like: teacherDescription) }
+        if checkpoint == nil, let studentInitPath { try StudentInitialization.load(studentInitPath, into: studentModel, like: teacherDescription) }
         let normalization = Normalization(mean: teacherDescription.normalizationMean, std: teacherDescription.normalizationStd)
         let teacherTop1 = dataset.map { Evaluation.run(teacherModel, on: $0.eval, normalization: normalization, communicator: communicator).top1 } ?? .nan
         if let sampleSet { try Self.requireSamples(sampleSet, of: teacherPath, teacherCRC: teacherCRC, teacherDescription) }

@@ -218,8 +218,8 @@ enum DistillationSettings {
 
     /// Each setting that differs between `stored` and `given`, as "key: the checkpoint has A,
     /// given B"; the keys in `mayChange` may differ.
-    static func conflicts(stored: Configuration, given: Configuration, mayChange: Set<String>) -> [String] {
-        differences(stored, given).filter { !mayChange.contains($0.key) }.map { "\($0.key): the checkpoint has \($0.first), given \($0.second)" }
+    static func conflicts(stored: Configuration, given: Configuration, mayChange: Set<String>, holder: String) -> [String] {
+        differences(stored, given).filter { !mayChange.contains($0.key) }.map { "\($0.key): \(holder) has \($0.first), given \($0.second)" }
     }
 
     /// Every key (the method too) whose value differs between `first` and `second`, with both values.

@@ -8,6 +8,8 @@ import Training
 /// same dataset, the same student and the teacher with the same contents.
 struct StoredRun {
     let path: String
+    /// What `path` is, for messages: "the checkpoint" or "the run record".
+    let holder: String
     /// Every setting and the dataset keys, as a config file.
     let settings: String
     let teacher: String
@@ -19,7 +21,7 @@ struct StoredRun {
     let fromSamples: [String]
 
     init(_ checkpoint: ResumeCheckpoint.Found) throws {
-        path = checkpoint.path
+        (path, holder) = (checkpoint.path, "the checkpoint")
         let contents = checkpoint.contents
         let kind = try contents.text("kind", in: path)
         guard kind == "distillation" else {
@@ -37,30 +39,30 @@ struct StoredRun {
 
     /// A run that stopped before its first checkpoint, as its record (`path`) keeps it.
     init(record: RunRecord, path: String) {
-        self.path = path
+        (self.path, holder) = (path, "the run record")
         (settings, teacher, teacherCRC, student) = (record.settings, record.teacher, record.teacherCRC32, record.student)
         (worldSize, started, fromSamples) = (0, record.started, record.fromSamples)
     }
 
     /// Throws one error listing every option of this invocation that disagrees with the
-    /// checkpoint, with both values.
+    /// checkpoint (or the record), with both values.
     func requireAgreement(settings given: DistillationConfiguration, dataset: DatasetChoice, teacher teacherPath: String,
                           teacherCRC crc: UInt32, student studentName: String, fromSamples samples: [String]) throws {
         let file = try DistillationSettings.file(texts: [(path, settings)])
         let stored = try DistillationSettings.configuration(method: try DistillationSettings.method(nil, file: file), file: file)
-        var conflicts = DistillationSettings.conflicts(stored: stored, given: given, mayChange: ["epochs"])
+        var conflicts = DistillationSettings.conflicts(stored: stored, given: given, mayChange: ["epochs"], holder: holder)
         let storedDataset = try DatasetChoice(config: file)
-        if storedDataset != dataset { conflicts.append("dataset: the checkpoint has \(storedDataset.description), given \(dataset.description)") }
+        if storedDataset != dataset { conflicts.append("dataset: \(holder) has \(storedDataset.description), given \(dataset.description)") }
         if samples != fromSamples {
-            conflicts.append("from-samples: the checkpoint's run trained on \(fromSamples.isEmpty ? "generated samples" : "\(fromSamples.count) shard(s)"), "
+            conflicts.append("from-samples: \(holder)'s run trained on \(fromSamples.isEmpty ? "generated samples" : "\(fromSamples.count) shard(s)"), "
                              + "given \(samples.isEmpty ? "none" : "\(samples.count) shard(s)")")
         }
-        if studentName != student { conflicts.append("student: the checkpoint has \(student), given \(studentName)") }
+        if studentName != student { conflicts.append("student: \(holder) has \(student), given \(studentName)") }
         if crc != teacherCRC {
-            conflicts.append("teacher: \(teacherPath) has CRC-32 \(Checksum.hex(crc)); the checkpoint's teacher \(teacher) had \(Checksum.hex(teacherCRC))")
+            conflicts.append("teacher: \(teacherPath) has CRC-32 \(Checksum.hex(crc)); \(holder)'s teacher \(teacher) had \(Checksum.hex(teacherCRC))")
         }
         guard conflicts.isEmpty else {
-            throw CommandError("\(path): the options given disagree with the run this checkpoint continues:\n  " + conflicts.joined(separator: "\n  "))
+            throw CommandError("\(path): the options given disagree with the run \(holder == "the checkpoint" ? "this checkpoint continues" : "it records"):\n  " + conflicts.joined(separator: "\n  "))
         }
     }
 
