@@ -213,7 +213,7 @@ while [ "$stop_requested" = 0 ] && [ "$restarts" -lt "$max_restarts" ] && lost_r
   restarts=$((restarts + 1))
   echo "launch/mpirun.sh: the job lost a rank or a host (status $status) after $(( $(date +%s) - started )) s; restart $restarts of at most $max_restarts" >&2
   if [ -n "$hostfile" ] && [ -z "$rankfile" ]; then
-    rank_zero_host=$(host_lines "$job_hostfile" | head -n 1)
+    mapfile -t job_hosts < <(host_lines "$job_hostfile")
     hosts_that_answer
     job_ranks=$(( ${#alive[@]} * per_node < ranks ? ${#alive[@]} * per_node : ranks ))
     if [ "$job_ranks" -lt "$min_ranks" ]; then
@@ -222,7 +222,7 @@ while [ "$stop_requested" = 0 ] && [ "$restarts" -lt "$max_restarts" ] && lost_r
     fi
     # Rank 0 ran on the first host and holds the run's lock; from another host the lock is
     # taken over only once its heartbeat is stale.
-    if [ "${alive[0]}" != "$rank_zero_host" ]; then
+    if [ "${alive[0]}" != "${job_hosts[0]}" ]; then
       stale=${DFKD_LOCK_STALE_SECONDS:-120}
       echo "launch/mpirun.sh: rank 0's host was lost; waiting ${stale} s for its run lock to go stale" >&2
       sleep "$stale" & wait $! || true
