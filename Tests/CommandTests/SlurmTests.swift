@@ -15,6 +15,13 @@ final class SlurmTests: XCTestCase {
                           "--binary", DFKDCommand.binary, "--run-dir", directory + "/run"] + options + Runs.distill([], epochs: epochs))
     }
 
+    /// The same job started through `launcher` (srun or mpirun), in a new directory of its own.
+    private func submit(_ slurm: LocalSlurm, through launcher: String, epochs: Int) throws -> (directory: String, job: String) {
+        let directory = TestFiles.scratchDirectory() + "/" + launcher
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return (directory, try submit(slurm, in: directory, epochs: epochs, options: ["--launcher", launcher]))
+    }
+
     private func output(of job: String, in directory: String) -> String {
         (try? String(contentsOfFile: directory + "/slurm-\(job).out", encoding: .utf8)) ?? ""
     }
@@ -22,9 +29,7 @@ final class SlurmTests: XCTestCase {
     func testTwoRankRunsCompleteThroughSrunAndMpirun() throws {
         let slurm = try LocalSlurm.start(for: self)
         for launcher in ["srun", "mpirun"] {
-            let directory = TestFiles.scratchDirectory() + "/" + launcher
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let job = try submit(slurm, in: directory, epochs: 2, options: ["--launcher", launcher])
+            let (directory, job) = try submit(slurm, through: launcher, epochs: 2)
             let end = try slurm.waitForEnd(of: job)
             let log = output(of: job, in: directory)
             XCTAssertEqual(end["JobState"], "COMPLETED", log)
@@ -41,9 +46,7 @@ final class SlurmTests: XCTestCase {
     func testARankKilledInAJobIsNamedWithItsNodeAndSignal() throws {
         let slurm = try LocalSlurm.start(for: self)
         for launcher in ["srun", "mpirun"] {
-            let directory = TestFiles.scratchDirectory() + "/" + launcher
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let job = try submit(slurm, in: directory, epochs: 10_000, options: ["--launcher", launcher])
+            let (directory, job) = try submit(slurm, through: launcher, epochs: 10_000)
             let deadline = Date().addingTimeInterval(60)
             while !output(of: job, in: directory).contains("distill: "), Date() < deadline { usleep(100_000) }
             kill(try XCTUnwrap(RankProcess.find(withArgument: directory + "/run", rank: 1), "\(launcher): rank 1 not found"), SIGKILL)
